@@ -1,0 +1,67 @@
+"""Activation and loss tables of the network, in the style of ``sklearn.neural_network._base``.
+
+Losses are computed from the output *logits*, never from probabilities, so no ``log(0)`` can occur.
+Each loss function returns the mean loss and writes its gradient with respect to the logits into
+``delta`` (the ``1/m`` of the mean included), ready for backpropagation.
+"""
+
+import numpy as np
+from scipy.special import expit, log_expit, log_softmax, softmax
+
+
+def relu_inplace(Z):
+    """Rectified linear unit, in place."""
+    np.maximum(Z, 0, out=Z)
+
+
+def logistic_log_loss(logits, Y, delta):
+    """Binary cross-entropy of sigmoid outputs; ``d loss / d logits`` into ``delta``.
+
+    Uses ``log(1 + exp(z)) - y z``, which is exact and finite for every finite logit.
+    """
+    loss = (np.logaddexp(0, logits).sum() - np.vdot(Y, logits)) / Y.shape[0]
+    expit(logits, out=delta)
+    _mean_gradient_of_cross_entropy(delta, Y)
+    return float(loss)
+
+
+def softmax_log_loss(logits, Y, delta):
+    """Categorical cross-entropy of softmax outputs; ``d loss / d logits`` into ``delta``."""
+    np.subtract(logits, logits.max(axis=1, keepdims=True), out=delta)
+    true_logit = np.einsum("ij,ij->i", Y, delta)
+    np.exp(delta, out=delta)
+    normaliser = delta.sum(axis=1, keepdims=True)
+    loss = np.mean(np.log(normaliser[:, 0]) - true_logit)
+    delta /= normaliser
+    _mean_gradient_of_cross_entropy(delta, Y)
+    return float(loss)
+
+
+def _mean_gradient_of_cross_entropy(probabilities, Y):
+    # For a sigmoid or softmax output with cross-entropy, d loss_i / d z_i = p_i - y_i.
+    probabilities -= Y
+    probabilities *= 1.0 / Y.shape[0]
+
+
+LOSS_FUNCTIONS = {"logistic": logistic_log_loss, "softmax": softmax_log_loss}
+
+
+def logistic_proba(logits):
+    """Two-column probabilities ``[P(class 0), P(class 1)]`` from one logit column."""
+    return np.hstack([expit(-logits), expit(logits)])
+
+
+def softmax_proba(logits):
+    return softmax(logits, axis=1)
+
+
+def logistic_log_proba(logits):
+    return np.hstack([log_expit(-logits), log_expit(logits)])
+
+
+def softmax_log_proba(logits):
+    return log_softmax(logits, axis=1)
+
+
+PROBA_FUNCTIONS = {"logistic": logistic_proba, "softmax": softmax_proba}
+LOG_PROBA_FUNCTIONS = {"logistic": logistic_log_proba, "softmax": softmax_log_proba}
