@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -55,6 +55,13 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     verbose : int, default=0
         If > 0, print the cost every 1000 iterations.
+
+    engine : {"auto", "numpy", "numba"}, default="auto"
+        Implementation of the training loop; both train the same model. ``"numba"`` runs the whole
+        loop as compiled code (much faster on small data; the first fit in a new environment
+        spends a few seconds compiling, cached afterwards) and needs the optional dependency
+        numba (``pip install "skreg[numba]"``). ``"numpy"`` is pure NumPy. ``"auto"`` uses numba
+        when it is installed, NumPy otherwise.
 
     Attributes
     ----------
@@ -121,6 +128,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "engine": [StrOptions({"auto", "numpy", "numba"})],
     }
 
     def __init__(
@@ -133,6 +141,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         max_iter=30000,
         random_state=None,
         verbose=0,
+        engine="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.lambd = lambd
@@ -141,6 +150,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
         self.verbose = verbose
+        self.engine = engine
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -175,7 +185,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         out_activation = "logistic" if Y.shape[1] == 1 else "softmax"
         params = init_parameters(layer_units, rng, X.dtype)
         n_hidden = len(hidden_layer_sizes)
-        loss_curve = gradient_descent(
+        loss_curve = self._training_loop()(
             X,
             Y,
             params,
@@ -208,6 +218,21 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.n_outputs_ = Y.shape[1]
         self.out_activation_ = out_activation
         return self
+
+    def _training_loop(self):
+        """The ``gradient_descent`` function of the selected engine."""
+        if self.engine == "numpy":
+            return gradient_descent
+        try:
+            from ._numba_engine import gradient_descent as compiled_gradient_descent
+        except ImportError as error:
+            if self.engine == "auto":
+                return gradient_descent
+            raise ImportError(
+                'engine="numba" needs numba: install it with pip install "skreg[numba]", or use '
+                'engine="numpy".'
+            ) from error
+        return compiled_gradient_descent
 
     def _validated_hidden_layer_sizes(self):
         sizes = np.asarray(self.hidden_layer_sizes).reshape(-1)

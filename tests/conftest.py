@@ -1,4 +1,5 @@
 import os
+from importlib.util import find_spec
 
 import pytest
 
@@ -12,3 +13,17 @@ def football():
     if not path:
         pytest.skip("SKREG_REFERENCE_DATA is not set")
     return load_football(path)
+
+
+@pytest.fixture(
+    params=[
+        "numpy",
+        pytest.param(
+            "numba",
+            marks=pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed"),
+        ),
+    ]
+)
+def engine(request):
+    """Each training engine of RegularizedMLPClassifier; numba's only when numba is installed."""
+    return request.param

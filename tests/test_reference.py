@@ -23,10 +23,11 @@ NOTEBOOK_ROWS = {
 
 
 @pytest.mark.parametrize("row", NOTEBOOK_ROWS)
-def test_notebook_rows_are_reproduced(football, row):
+def test_notebook_rows_are_reproduced(football, row, engine):
     X_train, X_test, y_train, y_test = football
     params, costs, train_accuracy, test_accuracy = NOTEBOOK_ROWS[row]
-    model = RegularizedMLPClassifier(random_state=3, **params).fit(X_train, y_train)
+    model = RegularizedMLPClassifier(random_state=3, engine=engine, **params)
+    model.fit(X_train, y_train)
     curve = model.loss_curve_
     np.testing.assert_allclose([curve[0], curve[10000], curve[20000]], costs, rtol=0, atol=1e-10)
     assert round(model.score(X_train, y_train), 12) == train_accuracy

@@ -1,0 +1,326 @@
+"""Compiled training engine: the full-batch gradient-descent loop of ``_network`` in numba.
+
+:func:`gradient_descent` has the arguments, results and errors of
+:func:`skreg._network.gradient_descent`; the training loop runs inside compiled functions, in
+buffers allocated once per fit. Everything lives in flat, C-contiguous buffers: the parameters and
+their gradients in the :class:`~skreg._network.Parameters` layout (coefficients ``(n_in, n_out)``
+row-major, then intercepts), the activations and deltas of layer ``i`` as consecutive
+``(n_samples, n_units)`` blocks. Small matrix products (the reference network's) run as loops,
+large ones through BLAS.
+
+Dropout masks are the NumPy engine's: the uniforms come from the same ``RandomState`` calls, in the
+same order, drawn in Python for a block of iterations at a time and passed to the compiled loop.
+
+numba is an optional dependency: import this module only when the numba engine is asked for.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._network import raise_divergence
+
+#: Iterations per compiled call, at most (also the verbose printing period).
+BLOCK_ITERATIONS = 1000
+#: Dropout uniforms drawn per block, at most (float64: 32 MiB).
+MAX_UNIFORMS_PER_BLOCK = 2**22
+#: Matrix products with at least this many weights go to BLAS; smaller ones run as loops.
+BLAS_MIN_WEIGHTS = 1024
+
+
+def gradient_descent(
+    X, Y, params, *, loss, lambd, learning_rate, max_iter, keep_probs, rng, verbose=0
+):
+    """Full-batch gradient descent, updating ``params`` in place, in compiled code.
+
+    Same contract as :func:`skreg._network.gradient_descent`: returns the loss curve (the cost at
+    each iteration, before that iteration's update), prints the cost every 1000 iterations when
+    ``verbose``, raises ``ValueError`` as soon as the cost or the parameters stop being finite.
+    """
+    dtype = params.flat.dtype
+    n_samples = X.shape[0]
+    units = np.array([X.shape[1]] + [b.shape[0] for b in params.intercepts], dtype=np.int64)
+    layout = _layout(units, n_samples)
+    dropout, uniforms_per_iteration = _dropout(units[1:-1], keep_probs, n_samples, dtype)
+    block = BLOCK_ITERATIONS
+    if uniforms_per_iteration:
+        block = max(1, min(block, MAX_UNIFORMS_PER_BLOCK // uniforms_per_iteration))
+
+    # Units-major copies: every loop of the compiled code then runs along samples.
+    XT = np.array(X.T, dtype=dtype, order="C")
+    YT = np.array(Y.T, dtype=dtype, order="C")
+    activations = np.empty(n_samples * units[1:].sum(), dtype=dtype)
+    deltas = np.empty_like(activations)
+    grads = np.empty_like(params.flat)
+    # Scalars in the parameters' dtype, as the NumPy engine's in-place operations round them.
+    scalars = np.array([learning_rate, lambd / n_samples, 1.0 / n_samples], dtype=dtype)
+    loss_curve = np.empty(max_iter)
+
+    for start in range(0, max_iter, block):
+        stop = min(start + block, max_iter)
+        uniforms = rng.random_sample(uniforms_per_iteration * (stop - start))
+        done = _train_block(
+            XT, YT, params.flat, grads, activations, deltas, layout, loss == "softmax",
+            float(lambd), scalars, uniforms, uniforms_per_iteration, dropout, loss_curve,
+            start, stop,
+        )  # fmt: skip
+        if verbose:
+            for iteration in range(-(-start // 1000) * 1000, done, 1000):
+                print(f"Cost after iteration {iteration}: {float(loss_curve[iteration])}")
+        if done < stop:
+            raise_divergence(done, float(loss_curve[done]), learning_rate)
+    if not np.isfinite(params.flat).all():
+        raise_divergence(max_iter, math.nan, learning_rate)
+    return loss_curve
+
+
+def _layout(units, n_samples):
+    """``(units, coef_offsets, intercept_offsets, activation_offsets, n_samples)``: where each
+    layer's coefficients and intercepts start in the parameter buffer, and its activations (or
+    deltas) in theirs."""
+    weights = units[:-1] * units[1:]
+    coef_offsets = np.cumsum(weights) - weights
+    unit_offsets = np.cumsum(units[1:]) - units[1:]
+    return units, coef_offsets, weights.sum() + unit_offsets, n_samples * unit_offsets, n_samples
+
+
+def _dropout(hidden_units, keep_probs, n_samples, dtype):
+    """``(uniform_offsets, keep_probs, scales)`` per hidden layer, and the uniforms per iteration.
+
+    The NumPy engine draws ``(n_units, n_samples)`` uniforms for each layer with ``keep_prob < 1``
+    in layer order, so within one iteration's draws the layers' blocks follow one another,
+    units-major; ``uniform_offsets`` is -1 for a layer without dropout.
+    """
+    keep_probs = np.asarray(keep_probs, dtype=np.float64)
+    drawn = np.where(keep_probs < 1, hidden_units * n_samples, 0).astype(np.int64)
+    offsets = np.where(keep_probs < 1, np.cumsum(drawn) - drawn, -1)
+    scales = (1.0 / keep_probs).astype(dtype)
+    return (offsets.astype(np.int64), keep_probs, scales), int(drawn.sum())
+
+
+@njit(cache=True)
+def _train_block(
+    XT, YT, flat, grads, activations, deltas, layout, softmax, lambd, scalars, uniforms,
+    uniforms_per_iteration, dropout, loss_curve, start, stop,
+):  # fmt: skip
+    """Iterations ``start`` to ``stop``; returns the first with a non-finite cost, else ``stop``.
+
+    ``layout`` is ``(units, coef_offsets, intercept_offsets, activation_offsets, n_samples)``,
+    ``dropout`` is ``(uniform_offsets, keep_probs, scales)``, one entry per hidden layer.
+    """
+    learning_rate, lambd_over_m, inv_m = scalars[0], scalars[1], scalars[2]
+    n_layers = layout[0].shape[0] - 1
+    n_coefs = layout[2][0]
+    for iteration in range(start, stop):
+        first = (iteration - start) * uniforms_per_iteration
+        step = (uniforms[first : first + uniforms_per_iteration],) + dropout
+
+        A = XT
+        for i in range(n_layers):
+            Z = _block(activations, layout, i)
+            W, b = _parameters(flat, layout, i)
+            _linear(W, b, A, Z)
+            if i < n_layers - 1:
+                _relu_dropout(Z, step, i)
+            A = Z
+
+        D = _block(deltas, layout, n_layers - 1)
+        if softmax:
+            cost = _softmax_loss(A, YT, D, inv_m)
+        else:
+            cost = _logistic_loss(A[0], YT[0], D[0], inv_m)
+
+        for i in range(n_layers - 1, -1, -1):
+            D = _block(deltas, layout, i)
+            A_in = XT if i == 0 else _block(activations, layout, i - 1)
+            G, g = _parameters(grads, layout, i)
+            _weight_gradients(A_in, D, G, g)
+            if i > 0:
+                W, _ = _parameters(flat, layout, i)
+                D_in = _block(deltas, layout, i - 1)
+                _backpropagate(W, D, D_in)
+                _relu_dropout_gradient(D_in, A_in, step, i - 1)
+
+        if lambd:
+            squares = 0.0
+            for k in range(n_coefs):
+                squares += flat[k] * flat[k]
+                grads[k] += lambd_over_m * flat[k]
+            cost += 0.5 * lambd / XT.shape[1] * squares
+        loss_curve[iteration] = cost
+        if not np.isfinite(cost):
+            return iteration
+        for k in range(flat.shape[0]):
+            flat[k] -= learning_rate * grads[k]
+    return stop
+
+
+@njit(cache=True)
+def _parameters(flat, layout, i):
+    """Views ``(W, b)`` of layer ``i`` in a parameter-layout buffer; ``W`` is ``(n_in, n_out)``."""
+    units, coef_offsets, intercept_offsets = layout[0], layout[1], layout[2]
+    n_in, n_out = units[i], units[i + 1]
+    W = flat[coef_offsets[i] : coef_offsets[i] + n_in * n_out].reshape((n_in, n_out))
+    b = flat[intercept_offsets[i] : intercept_offsets[i] + n_out]
+    return W, b
+
+
+@njit(cache=True)
+def _block(buffer, layout, i):
+    """View ``(n_units, n_samples)`` of layer ``i``'s activations or deltas."""
+    n_samples, n_units, start = layout[4], layout[0][i + 1], layout[3][i]
+    return buffer[start : start + n_units * n_samples].reshape((n_units, n_samples))
+
+
+@njit(cache=True, fastmath={"contract"})
+def _linear(W, b, A, Z):
+    """``Z = W.T @ A + b[:, None]``: layer outputs from inputs, units-major."""
+    if W.size >= BLAS_MIN_WEIGHTS:
+        np.dot(W.T, A, Z)
+        for j in range(Z.shape[0]):
+            z, bias = Z[j], b[j]
+            for s in range(z.shape[0]):
+                z[s] += bias
+    else:
+        for j in range(Z.shape[0]):
+            _combine_rows(W[:, j], A, b[j], Z[j])
+
+
+@njit(cache=True, fastmath={"contract"})
+def _backpropagate(W, D, D_in):
+    """``D_in = W @ D``: the delta of a layer's input from the delta of its output."""
+    if W.size >= BLAS_MIN_WEIGHTS:
+        np.dot(W, D, D_in)
+    else:
+        zero = W[0, 0] - W[0, 0]
+        for k in range(D_in.shape[0]):
+            _combine_rows(W[k], D, zero, D_in[k])
+
+
+@njit(cache=True, fastmath={"contract"})
+def _combine_rows(weights, rows, initial, out):
+    """``out = initial + sum_k weights[k] * rows[k]``, accumulated in order of ``k``.
+
+    Up to four rows per pass over ``out``: these loops are bound by loads and stores.
+    """
+    for s in range(out.shape[0]):
+        out[s] = initial
+    k, n_rows = 0, rows.shape[0]
+    while k + 4 <= n_rows:
+        r0, r1, r2, r3 = rows[k], rows[k + 1], rows[k + 2], rows[k + 3]
+        w0, w1, w2, w3 = weights[k], weights[k + 1], weights[k + 2], weights[k + 3]
+        for s in range(out.shape[0]):
+            total = out[s]
+            total += w0 * r0[s]
+            total += w1 * r1[s]
+            total += w2 * r2[s]
+            total += w3 * r3[s]
+            out[s] = total
+        k += 4
+    if k + 2 <= n_rows:
+        r0, r1, w0, w1 = rows[k], rows[k + 1], weights[k], weights[k + 1]
+        for s in range(out.shape[0]):
+            total = out[s]
+            total += w0 * r0[s]
+            total += w1 * r1[s]
+            out[s] = total
+        k += 2
+    if k < n_rows:
+        r0, w0 = rows[k], weights[k]
+        for s in range(out.shape[0]):
+            out[s] += w0 * r0[s]
+
+
+@njit(cache=True, fastmath={"contract", "reassoc"})
+def _weight_gradients(A_in, D, G, g):
+    """``G = A_in @ D.T`` and ``g = D.sum(axis=1)``: sums over samples, vectorised."""
+    if G.size >= BLAS_MIN_WEIGHTS:
+        np.dot(A_in, D.T, G)
+    else:
+        for k in range(G.shape[0]):
+            a = A_in[k]
+            for j in range(G.shape[1]):
+                d = D[j]
+                total = a[0] * d[0]
+                for s in range(1, a.shape[0]):
+                    total += a[s] * d[s]
+                G[k, j] = total
+    for j in range(g.shape[0]):
+        d = D[j]
+        total = d[0]
+        for s in range(1, d.shape[0]):
+            total += d[s]
+        g[j] = total
+
+
+@njit(cache=True)
+def _relu_dropout(Z, step, i):
+    """ReLU in place; with dropout on hidden layer ``i``, times the inverted-dropout mask."""
+    uniforms, offset, keep_prob, scale = step[0], step[1][i], step[2][i], step[3][i]
+    n_samples = Z.shape[1]
+    zero = scale - scale
+    for u in range(Z.shape[0]):
+        z = Z[u]
+        for s in range(n_samples):
+            z[s] = max(z[s], zero)
+        if offset >= 0:
+            row = uniforms[offset + u * n_samples : offset + (u + 1) * n_samples]
+            for s in range(n_samples):
+                z[s] *= scale if row[s] < keep_prob else zero
+
+
+@njit(cache=True)
+def _relu_dropout_gradient(D, A, step, i):
+    """Chain rule through hidden layer ``i``'s dropout and ReLU: ``D *= mask``, ``D *= A > 0``."""
+    uniforms, offset, keep_prob, scale = step[0], step[1][i], step[2][i], step[3][i]
+    n_samples = D.shape[1]
+    zero = scale - scale
+    for u in range(D.shape[0]):
+        d, a = D[u], A[u]
+        if offset >= 0:
+            row = uniforms[offset + u * n_samples : offset + (u + 1) * n_samples]
+            for s in range(n_samples):
+                d[s] *= scale if row[s] < keep_prob else zero
+        for s in range(n_samples):
+            d[s] *= scale / scale if a[s] > 0 else zero
+
+
+@njit(cache=True)
+def _logistic_loss(logits, y, delta, inv_m):
+    """Mean ``log(1 + exp(z)) - y z`` (as float64); ``(sigmoid(z) - y) / m`` into ``delta``."""
+    softplus_sum = 0.0
+    target_sum = 0.0
+    one = inv_m / inv_m
+    for s in range(logits.shape[0]):
+        z = logits[s]
+        e = np.exp(-abs(z))
+        softplus_sum += max(z, 0.0) + np.log1p(e)
+        target_sum += y[s] * z
+        p = one / (one + e) if z >= 0 else e / (one + e)
+        delta[s] = (p - y[s]) * inv_m
+    return (softplus_sum - target_sum) / logits.shape[0]
+
+
+@njit(cache=True)
+def _softmax_loss(logits, Y, delta, inv_m):
+    """Mean categorical cross-entropy (as float64); ``(softmax(z) - y) / m`` into ``delta``.
+
+    Arrays are ``(n_classes, n_samples)``.
+    """
+    total = 0.0
+    for s in range(logits.shape[1]):
+        top = logits[0, s]
+        for j in range(1, logits.shape[0]):
+            top = max(top, logits[j, s])
+        true_logit = 0.0
+        normaliser = top - top
+        for j in range(logits.shape[0]):
+            shifted = logits[j, s] - top
+            true_logit += Y[j, s] * shifted
+            delta[j, s] = np.exp(shifted)
+            normaliser += delta[j, s]
+        total += np.log(normaliser) - true_logit
+        for j in range(logits.shape[0]):
+            delta[j, s] = (delta[j, s] / normaliser - Y[j, s]) * inv_m
+    return total / logits.shape[1]
