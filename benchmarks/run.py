@@ -1,0 +1,499 @@
+"""skreg's benchmark suite (issue 4): python benchmarks/run.py [--quick] [--repeats N].
+
+Measures every workload side by side in this process, alternating the contenders round after
+round, and reports the median time of each; prints the ratios and writes a Markdown table to
+benchmarks/RESULTS.md (or --output). Peak memory is measured in one subprocess per contender.
+See benchmarks/README.md for what each workload is.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from importlib.util import find_spec
+from pathlib import Path
+
+import notebook_loop
+import numpy as np
+import scipy
+import sklearn
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import skreg
+from skreg import RegularizedMLPClassifier
+from skreg.datasets import load_football, make_football
+
+HERE = Path(__file__).resolve().parent
+ENGINES = ["numba", "numpy"] if find_spec("numba") else ["numpy"]
+TARGETS = (
+    "Targets (issue 4): W1 default engine with numba >= 10x faster than MLPClassifier and within "
+    "5x of the floor; W1 NumPy engine >= 3x faster than MLPClassifier and faster than the naive "
+    "loop; "
+    "W2 full batch >= 1.2x faster; mini-batch adam >= 2x faster; peak memory no higher than "
+    "MLPClassifier's; P >= 1.5x faster."
+)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one round: smoke test")
+    parser.add_argument("--repeats", type=int, help="rounds per workload (default 5, quick 1)")
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = Sizes(args.quick)
+    if args.memory_child:
+        print(json.dumps(memory_child(args.memory_child, sizes)))
+        return
+    repeats = args.repeats or (1 if args.quick else 5)
+    warnings.simplefilter("ignore", ConvergenceWarning)
+
+    report = Report(args.quick, repeats)
+    print(report.machine_description(), flush=True)
+    report.section("Compilation of the numba engine", compile_times())
+    warm_up()
+    flops_rate = dgemm_rate(sizes.dgemm)
+    report.note(
+        f"Single-thread DGEMM rate ({sizes.dgemm}^3, best of 5): {flops_rate / 1e9:.1f} GFLOP/s"
+    )
+    for title, rows in w1(sizes, repeats, flops_rate):
+        report.section(title, rows)
+    report.section(*w2(sizes, repeats))
+    report.section(*w2_adam(sizes, repeats))
+    report.section(*prediction(sizes, repeats))
+    report.section(
+        "Memory: peak resident memory of the W2 fit, one subprocess each", memory(args.quick)
+    )
+    report.write(args.output)
+
+
+class Sizes:
+    def __init__(self, quick):
+        self.w1_iterations = 300 if quick else 30000
+        self.w2_samples = 2000 if quick else 100_000
+        self.w2_steps = 2 if quick else 8
+        self.p_samples = 20_000 if quick else 1_000_000
+        self.dgemm = 256 if quick else 1024
+        self.n_features, self.hidden, self.n_classes = 64, (256, 128), 10
+
+
+# -- contenders ----------------------------------------------------------------------------------
+
+
+def skreg_model(engine, **params):
+    return RegularizedMLPClassifier(engine=engine, random_state=3, **params)
+
+
+def mlp_full_batch(n_samples, hidden, max_iter, lambd=0.0):
+    """MLPClassifier running the same algorithm: full-batch plain gradient descent, no stopping."""
+    return MLPClassifier(
+        hidden_layer_sizes=hidden, solver="sgd", momentum=0, batch_size=n_samples,
+        learning_rate_init=0.3, alpha=lambd, tol=0, n_iter_no_change=10**9, shuffle=False,
+        max_iter=max_iter, random_state=3,
+    )  # fmt: skip
+
+
+def final_cost(model):
+    return model.loss_curve_[-1]
+
+
+# -- workloads -----------------------------------------------------------------------------------
+
+
+def football_training_set():
+    path = os.environ.get("SKREG_REFERENCE_DATA")
+    if path:
+        X, _, y, _ = load_football(path)
+        return X, y, f"football training set from SKREG_REFERENCE_DATA ({len(y)} samples)"
+    X, _, y, _ = make_football()
+    return X, y, f"built-in football-like data (make_football, {len(y)} samples)"
+
+
+def w1_flops(n_samples, layer_units, n_iter):
+    """Matrix-product FLOPs of full-batch training: forward, weight gradients, backpropagation."""
+    weights = [n_in * n_out for n_in, n_out in zip(layer_units[:-1], layer_units[1:])]
+    per_iteration = 2 * n_samples * (2 * sum(weights) + sum(weights[1:]))
+    return per_iteration * n_iter
+
+
+def w1(sizes, repeats, flops_rate):
+    X, y, data = football_training_set()
+    n_iter = sizes.w1_iterations
+    floor = w1_flops(len(y), [X.shape[1], 20, 3, 1], n_iter) / flops_rate
+    for label, lambd, keep_prob in [
+        ("", 0.0, 1.0),
+        (", lambd=0.7", 0.7, 1.0),
+        (", keep_prob=0.86", 0.0, 0.86),
+    ]:
+        params = {"lambd": lambd, "keep_prob": keep_prob, "max_iter": n_iter}
+        contenders = {
+            f"skreg, engine={engine!r}": fit(skreg_model(engine, **params), X, y)
+            for engine in ENGINES
+        }
+        if keep_prob == 1:
+            contenders["MLPClassifier (same algorithm)"] = fit(
+                mlp_full_batch(len(y), (20, 3), n_iter, lambd), X, y
+            )
+        contenders["naive notebook loop"] = naive(X, y, n_iter, lambd, keep_prob)
+        rows = compare(contenders, repeats)
+        rows.append(Row("physical floor (matmul FLOPs / 1-thread DGEMM rate)", [floor], None))
+        title = (
+            f"W1: reference workload{label}, {n_iter} iterations, hidden (20, 3), float64, {data}"
+        )
+        if keep_prob < 1:
+            title += " (MLPClassifier has no dropout)"
+        yield title, ratios(rows, floor)
+
+
+def w2_data(sizes, n_samples):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_samples, sizes.n_features), dtype=np.float32)
+    teacher = rng.standard_normal((sizes.n_features, sizes.n_classes), dtype=np.float32)
+    return X, (X @ teacher).argmax(axis=1)
+
+
+def w2(sizes, repeats):
+    X, y = w2_data(sizes, sizes.w2_samples)
+    steps = sizes.w2_steps
+    contenders = {
+        f"skreg, engine={engine!r}": fit(
+            skreg_model(engine, hidden_layer_sizes=sizes.hidden, max_iter=steps), X, y
+        )
+        for engine in ENGINES
+    }
+    contenders["MLPClassifier (same algorithm)"] = fit(
+        mlp_full_batch(len(y), sizes.hidden, steps), X, y
+    )
+    title = (
+        f"W2: large data, {len(y)} x {sizes.n_features} float32, {sizes.n_classes} classes, "
+        f"hidden {sizes.hidden}, {steps} full-batch steps"
+    )
+    return title, ratios(compare(contenders, repeats))
+
+
+def w2_adam(sizes, repeats):
+    title = "W2, mini-batch: 3 epochs of adam, batch_size=256"
+    if "solver" not in RegularizedMLPClassifier().get_params():
+        message = (
+            "skipped: RegularizedMLPClassifier has no `solver` parameter yet (no mini-batches)."
+        )
+        print(f"\n{title}\n  {message}")
+        return title, message
+    X, y = w2_data(sizes, sizes.w2_samples)
+    adam = {"solver": "adam", "batch_size": 256, "max_iter": 3}
+    contenders = {
+        f"skreg, engine={engine!r}": fit(
+            skreg_model(engine, hidden_layer_sizes=sizes.hidden, **adam), X, y
+        )
+        for engine in ENGINES
+    }
+    contenders["MLPClassifier"] = fit(
+        MLPClassifier(hidden_layer_sizes=sizes.hidden, random_state=3, tol=0, **adam), X, y
+    )
+    return title, ratios(compare(contenders, repeats))
+
+
+def prediction(sizes, repeats):
+    X_train, y_train = w2_data(sizes, 2000)
+    X, _ = w2_data(sizes, sizes.p_samples)
+    models = {
+        "skreg": skreg_model("numpy", hidden_layer_sizes=sizes.hidden, max_iter=1),
+        "MLPClassifier": mlp_full_batch(len(y_train), sizes.hidden, 1),
+    }
+    contenders = {}
+    for name, model in models.items():
+        model.fit(X_train, y_train)
+        contenders[name] = lambda model=model: (model.predict_proba(X), None)
+    title = f"P: predict_proba on {len(X)} x {sizes.n_features} float32 rows, hidden {sizes.hidden}"
+    return title, ratios(compare(contenders, repeats))
+
+
+# -- measuring -----------------------------------------------------------------------------------
+
+
+class Row:
+    def __init__(self, name, times, cost):
+        self.name, self.times, self.cost = name, times, cost
+        self.median = statistics.median(times)
+
+
+def fit(model, X, y):
+    """A contender: a function returning ``(fitted model, final cost)``, timed by compare."""
+
+    def run():
+        model.fit(X, y)
+        return model, final_cost(model)
+
+    return run
+
+
+def naive(X, y, n_iter, lambd, keep_prob):
+    def run():
+        _, costs = notebook_loop.train(
+            X, y, [X.shape[1], 20, 3, 1], learning_rate=0.3, num_iterations=n_iter,
+            lambd=lambd, keep_prob=keep_prob,
+        )  # fmt: skip
+        return None, costs[-1]
+
+    return run
+
+
+def compare(contenders, repeats):
+    """Median wall time of each contender, alternating them round after round."""
+    times = {name: [] for name in contenders}
+    costs = {}
+    for _ in range(repeats):
+        for name, run in contenders.items():
+            start = time.perf_counter()
+            _, costs[name] = run()
+            times[name].append(time.perf_counter() - start)
+    return [Row(name, times[name], costs[name]) for name in contenders]
+
+
+def ratios(rows, floor=None):
+    """Rows as table cells; speed-up relative to the MLPClassifier row, and times the floor."""
+    reference = next((row.median for row in rows if row.name.startswith("MLPClassifier")), None)
+    cells = []
+    for row in rows:
+        cells.append(
+            [
+                row.name,
+                f"{row.median:.3f}",
+                " ".join(f"{t:.3f}" for t in row.times) if len(row.times) > 1 else "",
+                f"{reference / row.median:.1f}x" if reference else "",
+                f"{row.median / floor:.1f}x" if floor else "",
+                "" if row.cost is None else f"{row.cost:.6g}",
+            ]
+        )
+    return cells
+
+
+def warm_up():
+    """Load or compile every engine's code for float64 and float32 before anything is timed."""
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    for engine in ENGINES:
+        for dtype in (np.float64, np.float32):
+            skreg_model(engine, max_iter=2).fit(X.astype(dtype), X[:, 0] > 0)
+
+
+def dgemm_rate(n):
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n)), rng.random((n, n))
+    out = np.empty((n, n))
+    with threadpool_limits(1):
+        np.matmul(a, b, out=out)
+        best = min(timeit(lambda: np.matmul(a, b, out=out)) for _ in range(5))
+    return 2 * n**3 / best
+
+
+def timeit(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+COMPILE_PROBE = """
+import time
+start = time.perf_counter()
+import numpy as np
+from skreg import RegularizedMLPClassifier
+X = np.random.RandomState(0).standard_normal((50, 2))
+RegularizedMLPClassifier(max_iter=2, engine="numba").fit(X, X[:, 0] > 0)
+print(time.perf_counter() - start)
+"""
+
+
+def compile_times():
+    """First numba fit in a fresh process: with an empty compile cache, then with it filled."""
+    if "numba" not in ENGINES:
+        return "skipped: numba is not installed."
+    with tempfile.TemporaryDirectory() as cache:
+        environment = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": python_path()}
+        seconds = [
+            float(run_python(["-c", COMPILE_PROBE], environment)) for _ in ("cold", "cached")
+        ]
+    message = (
+        f"first fit (float64) in a new process, imports included: {seconds[0]:.1f} s compiling "
+        f"into an empty cache, {seconds[1]:.1f} s loading the cache (cache=True)."
+    )
+    print(f"\nnumba engine: {message}")
+    return message
+
+
+def memory_child(contender, sizes):
+    """Peak RSS during one W2 fit, after a tiny warm-up fit (imports, compiled code) and the data.
+
+    Linux resets the peak (VmHWM) on request, so the peak is the fit's own; elsewhere it is the
+    process's peak so far, data and warm-up included.
+    """
+    warnings.simplefilter("ignore", ConvergenceWarning)
+
+    def model(n_samples, max_iter):
+        if contender == "MLPClassifier":
+            return mlp_full_batch(n_samples, sizes.hidden, max_iter)
+        engine = contender.split("=")[1]
+        return skreg_model(engine, hidden_layer_sizes=sizes.hidden, max_iter=max_iter)
+
+    X_small, y_small = w2_data(sizes, 50)
+    model(50, 1).fit(X_small, y_small)
+    X, y = w2_data(sizes, sizes.w2_samples)
+    before = resident_mib("VmRSS")
+    reset_peak()
+    model(len(y), sizes.w2_steps).fit(X, y)
+    return {"before_fit_mib": before, "peak_mib": resident_mib("VmHWM")}
+
+
+def resident_mib(field):
+    """``VmRSS`` (now) or ``VmHWM`` (peak) from /proc, or the peak from getrusage elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def reset_peak():
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def memory(quick):
+    names = [f"skreg, engine={engine}" for engine in ENGINES] + ["MLPClassifier"]
+    cells = []
+    for name in names:
+        command = [str(Path(__file__)), "--memory-child", name] + (["--quick"] if quick else [])
+        result = json.loads(run_python(command, {**os.environ, "PYTHONPATH": python_path()}))
+        cells.append(
+            [
+                name,
+                f"{result['peak_mib']:.0f}",
+                f"{result['peak_mib'] - result['before_fit_mib']:.0f}",
+            ]
+        )
+        print(f"  {name}: peak {cells[-1][1]} MiB, of which fit {cells[-1][2]} MiB")
+    return cells
+
+
+def run_python(arguments, environment):
+    result = subprocess.run(
+        [sys.executable, *arguments], env=environment, capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        raise RuntimeError(f"{' '.join(arguments)} failed:\n{result.stderr}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def python_path():
+    """skreg's directory first, so subprocesses import the skreg this process benchmarks."""
+    return os.pathsep.join(
+        [str(Path(skreg.__file__).parent.parent), os.environ.get("PYTHONPATH", "")]
+    )
+
+
+# -- reporting -----------------------------------------------------------------------------------
+
+TIME_HEADER = [
+    "contender",
+    "median s",
+    "all runs s",
+    "speed-up vs MLPClassifier",
+    "x floor",
+    "final cost",
+]
+MEMORY_HEADER = ["contender", "peak RSS MiB", "of which the fit MiB"]
+
+
+class Report:
+    def __init__(self, quick, repeats):
+        self.quick, self.repeats = quick, repeats
+        self.lines = []
+
+    def machine_description(self):
+        blas = [
+            f"{info['internal_api']} {info.get('version', '?')} ({info.get('architecture', '?')}, "
+            f"{info['num_threads']} threads, {Path(info['filepath']).name})"
+            for info in threadpool_info()
+        ]
+        versions = [
+            f"python {platform.python_version()}",
+            f"numpy {np.__version__}",
+            f"scipy {scipy.__version__}",
+            f"scikit-learn {sklearn.__version__}",
+        ]
+        if "numba" in ENGINES:
+            import numba
+
+            versions.append(f"numba {numba.__version__}")
+        return "\n".join(
+            [
+                f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
+                + (
+                    "  (--quick smoke run: sizes reduced, timings meaningless)"
+                    if self.quick
+                    else ""
+                ),
+                f"Machine: {cpu_model()}, {os.cpu_count()} logical CPUs, load average at start "
+                f"{os.getloadavg()[0]:.2f}",
+                f"BLAS (threadpoolctl): {'; '.join(blas) or 'none loaded'}",
+                f"Versions: {', '.join(versions)}",
+                f"Method: each workload's contenders alternate, {self.repeats} round(s); median "
+                "wall time. Speed-up = MLPClassifier's median / the contender's.",
+            ]
+        )
+
+    def note(self, text):
+        print(f"\n{text}")
+        self.lines.append(text)
+
+    def section(self, title, rows):
+        print(f"\n{title}")
+        self.lines += ["", f"### {title}", ""]
+        if isinstance(rows, str):
+            self.lines.append(rows)
+            return
+        header = MEMORY_HEADER if len(rows[0]) == len(MEMORY_HEADER) else TIME_HEADER
+        self.lines += [markdown_row(header), markdown_row(["---"] * len(header))]
+        self.lines += [markdown_row(cells) for cells in rows]
+        for cells in rows:
+            print("  " + "  ".join(f"{h}: {c}" for h, c in zip(header, cells) if c))
+
+    def write(self, path):
+        command = "python benchmarks/run.py" + (" --quick" if self.quick else "")
+        machine = [f"{line}  " for line in self.machine_description().splitlines()]
+        end = f"Load average at the end: {os.getloadavg()[0]:.2f}"
+        lines = ["# skreg benchmark results", "", f"Produced by `{command}`.", "", *machine]
+        text = "\n".join([*lines, "", TARGETS, *self.lines, "", end, ""])
+        path.write_text(text)
+        print(f"\nWrote {path}")
+
+
+def markdown_row(cells):
+    return "| " + " | ".join(cells) + " |"
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+if __name__ == "__main__":
+    main()
