@@ -60,7 +60,7 @@ def main():
 
     report = Report(args.quick, repeats)
     print(report.machine_description(), flush=True)
-    report.section("Compilation of the numba engine", compile_times())
+    report.section("Compilation of the numba engine", compile_times(args.quick))
     warm_up()
     flops_rate = dgemm_rate(sizes.dgemm)
     report.note(
@@ -313,10 +313,12 @@ print(time.perf_counter() - start)
 """
 
 
-def compile_times():
+def compile_times(quick):
     """First numba fit in a fresh process: with an empty compile cache, then with it filled."""
     if "numba" not in ENGINES:
         return "skipped: numba is not installed."
+    if quick:
+        return "skipped in --quick runs (compiling into an empty cache takes tens of seconds)."
     with tempfile.TemporaryDirectory() as cache:
         environment = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": python_path()}
         seconds = [

@@ -110,6 +110,7 @@ def _train_block(
     ``dropout`` is ``(uniform_offsets, keep_probs, scales)``, one entry per hidden layer.
     """
     learning_rate, lambd_over_m, inv_m = scalars[0], scalars[1], scalars[2]
+    zero = inv_m - inv_m  # in the parameters' dtype
     n_layers = layout[0].shape[0] - 1
     n_coefs = layout[2][0]
     for iteration in range(start, stop):
@@ -135,11 +136,11 @@ def _train_block(
             D = _block(deltas, layout, i)
             A_in = XT if i == 0 else _block(activations, layout, i - 1)
             G, g = _parameters(grads, layout, i)
-            _weight_gradients(A_in, D, G, g)
+            _weight_gradients(A_in, D, G, g, zero)
             if i > 0:
                 W, _ = _parameters(flat, layout, i)
                 D_in = _block(deltas, layout, i - 1)
-                _backpropagate(W, D, D_in)
+                _backpropagate(W, D, D_in, zero)
                 _relu_dropout_gradient(D_in, A_in, step, i - 1)
 
         if lambd:
@@ -179,78 +180,123 @@ def _linear(W, b, A, Z):
     if W.size >= BLAS_MIN_WEIGHTS:
         np.dot(W.T, A, Z)
         for j in range(Z.shape[0]):
-            z, bias = Z[j], b[j]
-            for s in range(z.shape[0]):
-                z[s] += bias
-    else:
-        for j in range(Z.shape[0]):
-            _combine_rows(W[:, j], A, b[j], Z[j])
+            for s in range(Z.shape[1]):
+                Z[j, s] += b[j]
+        return
+    for j in range(Z.shape[0]):
+        _combine(W.T, j, A, b[j], Z)
 
 
 @njit(cache=True, fastmath={"contract"})
-def _backpropagate(W, D, D_in):
+def _backpropagate(W, D, D_in, zero):
     """``D_in = W @ D``: the delta of a layer's input from the delta of its output."""
     if W.size >= BLAS_MIN_WEIGHTS:
         np.dot(W, D, D_in)
-    else:
-        zero = W[0, 0] - W[0, 0]
-        for k in range(D_in.shape[0]):
-            _combine_rows(W[k], D, zero, D_in[k])
+        return
+    for k in range(D_in.shape[0]):
+        _combine(W, k, D, zero, D_in)
 
 
 @njit(cache=True, fastmath={"contract"})
-def _combine_rows(weights, rows, initial, out):
-    """``out = initial + sum_k weights[k] * rows[k]``, accumulated in order of ``k``.
+def _combine(weights, j, rows, initial, out):
+    """``out[j] = initial + sum_k weights[j, k] * rows[k]``, in order of ``k``.
 
-    Up to four rows per pass over ``out``: these loops are bound by loads and stores.
+    Up to four rows per pass over ``out[j]``: these loops are bound by loads and stores. The
+    kernels index 2-D arrays rather than slicing rows, as each view costs reference counting.
     """
-    for s in range(out.shape[0]):
-        out[s] = initial
-    k, n_rows = 0, rows.shape[0]
-    while k + 4 <= n_rows:
-        r0, r1, r2, r3 = rows[k], rows[k + 1], rows[k + 2], rows[k + 3]
-        w0, w1, w2, w3 = weights[k], weights[k + 1], weights[k + 2], weights[k + 3]
-        for s in range(out.shape[0]):
-            total = out[s]
-            total += w0 * r0[s]
-            total += w1 * r1[s]
-            total += w2 * r2[s]
-            total += w3 * r3[s]
-            out[s] = total
-        k += 4
-    if k + 2 <= n_rows:
-        r0, r1, w0, w1 = rows[k], rows[k + 1], weights[k], weights[k + 1]
-        for s in range(out.shape[0]):
-            total = out[s]
-            total += w0 * r0[s]
-            total += w1 * r1[s]
-            out[s] = total
-        k += 2
-    if k < n_rows:
-        r0, w0 = rows[k], weights[k]
-        for s in range(out.shape[0]):
-            out[s] += w0 * r0[s]
+    n_rows = rows.shape[0]
+    for k in range(0, n_rows, 4):
+        if n_rows - k >= 4:
+            _add_four_rows(weights, j, rows, k, initial, out)
+        elif n_rows - k == 3:
+            _add_three_rows(weights, j, rows, k, initial, out)
+        elif n_rows - k == 2:
+            _add_two_rows(weights, j, rows, k, initial, out)
+        else:
+            _add_one_row(weights, j, rows, k, initial, out)
+
+
+@njit(cache=True, fastmath={"contract"})
+def _add_four_rows(weights, j, rows, k, initial, out):
+    """Rows ``k`` to ``k + 3`` into ``out[j]``, which starts at ``initial`` when ``k == 0``."""
+    w0, w1, w2, w3 = weights[j, k], weights[j, k + 1], weights[j, k + 2], weights[j, k + 3]
+    if k == 0:  # two loops: a select inside one would become slow masked loads
+        for s in range(out.shape[1]):
+            out[j, s] = (
+                initial + w0 * rows[k, s] + w1 * rows[k + 1, s] + w2 * rows[k + 2, s]
+                + w3 * rows[k + 3, s]
+            )  # fmt: skip
+    else:
+        for s in range(out.shape[1]):
+            out[j, s] = (
+                out[j, s] + w0 * rows[k, s] + w1 * rows[k + 1, s] + w2 * rows[k + 2, s]
+                + w3 * rows[k + 3, s]
+            )  # fmt: skip
+
+
+@njit(cache=True, fastmath={"contract"})
+def _add_three_rows(weights, j, rows, k, initial, out):
+    w0, w1, w2 = weights[j, k], weights[j, k + 1], weights[j, k + 2]
+    if k == 0:
+        for s in range(out.shape[1]):
+            out[j, s] = initial + w0 * rows[k, s] + w1 * rows[k + 1, s] + w2 * rows[k + 2, s]
+    else:
+        for s in range(out.shape[1]):
+            out[j, s] = out[j, s] + w0 * rows[k, s] + w1 * rows[k + 1, s] + w2 * rows[k + 2, s]
+
+
+@njit(cache=True, fastmath={"contract"})
+def _add_two_rows(weights, j, rows, k, initial, out):
+    w0, w1 = weights[j, k], weights[j, k + 1]
+    if k == 0:
+        for s in range(out.shape[1]):
+            out[j, s] = initial + w0 * rows[k, s] + w1 * rows[k + 1, s]
+    else:
+        for s in range(out.shape[1]):
+            out[j, s] = out[j, s] + w0 * rows[k, s] + w1 * rows[k + 1, s]
+
+
+@njit(cache=True, fastmath={"contract"})
+def _add_one_row(weights, j, rows, k, initial, out):
+    w0 = weights[j, k]
+    if k == 0:
+        for s in range(out.shape[1]):
+            out[j, s] = initial + w0 * rows[k, s]
+    else:
+        for s in range(out.shape[1]):
+            out[j, s] = out[j, s] + w0 * rows[k, s]
 
 
 @njit(cache=True, fastmath={"contract", "reassoc"})
-def _weight_gradients(A_in, D, G, g):
+def _weight_gradients(A_in, D, G, g, zero):
     """``G = A_in @ D.T`` and ``g = D.sum(axis=1)``: sums over samples, vectorised."""
     if G.size >= BLAS_MIN_WEIGHTS:
         np.dot(A_in, D.T, G)
-    else:
-        for k in range(G.shape[0]):
-            a = A_in[k]
-            for j in range(G.shape[1]):
-                d = D[j]
-                total = a[0] * d[0]
-                for s in range(1, a.shape[0]):
-                    total += a[s] * d[s]
-                G[k, j] = total
-    for j in range(g.shape[0]):
-        d = D[j]
-        total = d[0]
-        for s in range(1, d.shape[0]):
-            total += d[s]
+        for j in range(g.shape[0]):
+            total = D[j, 0]
+            for s in range(1, D.shape[1]):
+                total += D[j, s]
+            g[j] = total
+        return
+    n_in, n_samples = A_in.shape[0], A_in.shape[1]
+    for j in range(G.shape[1]):
+        # Four input rows per pass over D[j], the first pass also summing D[j] for g.
+        total = zero
+        k = 0
+        while k < n_in:
+            k1, k2, k3 = min(k + 1, n_in - 1), min(k + 2, n_in - 1), min(k + 3, n_in - 1)
+            t0, t1, t2, t3 = zero, zero, zero, zero
+            for s in range(n_samples):
+                d = D[j, s]
+                t0 += A_in[k, s] * d
+                t1 += A_in[k1, s] * d
+                t2 += A_in[k2, s] * d
+                t3 += A_in[k3, s] * d
+                if k == 0:
+                    total += d
+            # Past the last row, k1..k3 repeat it; the later assignment is the same value.
+            G[k3, j], G[k2, j], G[k1, j], G[k, j] = t3, t2, t1, t0
+            k += 4
         g[j] = total
 
 
@@ -261,13 +307,14 @@ def _relu_dropout(Z, step, i):
     n_samples = Z.shape[1]
     zero = scale - scale
     for u in range(Z.shape[0]):
-        z = Z[u]
+        # "+ zero" keeps the store unconditional: LLVM would otherwise emit masked stores, which
+        # are slow on some CPUs.
         for s in range(n_samples):
-            z[s] = max(z[s], zero)
+            Z[u, s] = max(Z[u, s], zero) + zero
         if offset >= 0:
-            row = uniforms[offset + u * n_samples : offset + (u + 1) * n_samples]
+            first = offset + u * n_samples
             for s in range(n_samples):
-                z[s] *= scale if row[s] < keep_prob else zero
+                Z[u, s] *= scale if uniforms[first + s] < keep_prob else zero
 
 
 @njit(cache=True)
@@ -275,15 +322,14 @@ def _relu_dropout_gradient(D, A, step, i):
     """Chain rule through hidden layer ``i``'s dropout and ReLU: ``D *= mask``, ``D *= A > 0``."""
     uniforms, offset, keep_prob, scale = step[0], step[1][i], step[2][i], step[3][i]
     n_samples = D.shape[1]
-    zero = scale - scale
+    zero, one = scale - scale, scale / scale
     for u in range(D.shape[0]):
-        d, a = D[u], A[u]
         if offset >= 0:
-            row = uniforms[offset + u * n_samples : offset + (u + 1) * n_samples]
+            first = offset + u * n_samples
             for s in range(n_samples):
-                d[s] *= scale if row[s] < keep_prob else zero
+                D[u, s] *= scale if uniforms[first + s] < keep_prob else zero
         for s in range(n_samples):
-            d[s] *= scale / scale if a[s] > 0 else zero
+            D[u, s] *= one if A[u, s] > 0 else zero
 
 
 @njit(cache=True)
