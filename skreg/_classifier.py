@@ -677,12 +677,15 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels (a 0/1 indicator matrix for multilabel targets).
         """
-        scores = self.decision_function(X)
-        indices = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[indices]
+        logits = self._logits(X)
+        if self.out_activation_ == "softmax":
+            return self.classes_[logits.argmax(axis=1)]
+        if self.n_outputs_ > 1:  # multilabel: an indicator matrix
+            return (logits > 0).astype(int)
+        return self.classes_[(logits[:, 0] > 0).astype(int)]
 
     def predict_proba(self, X):
         """Class probabilities; dropout is never applied at prediction.

@@ -119,8 +119,9 @@ def forward(X, coefs, intercepts, activations, masks=None):
     """
     A = X
     last = len(activations) - 1
+    sparse_input = sp.issparse(X)
     for i, (W, b, Z) in enumerate(zip(coefs, intercepts, activations)):
-        if sp.issparse(A):
+        if i == 0 and sparse_input:
             Z[...] = A @ W
         else:
             np.matmul(A, W, out=Z)
@@ -140,9 +141,10 @@ def backward(X, coefs, buffers, masks=None):
     are those of the data term only.
     """
     activations, deltas, grads = buffers.activations, buffers.deltas, buffers.grads
+    sparse_input = sp.issparse(X)
     for i in range(len(deltas) - 1, -1, -1):
         A_in = X if i == 0 else activations[i - 1]
-        if sp.issparse(A_in):
+        if i == 0 and sparse_input:
             grads.coefs[i][...] = A_in.T @ deltas[i]
         else:
             np.matmul(A_in.T, deltas[i], out=grads.coefs[i])

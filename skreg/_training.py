@@ -88,12 +88,13 @@ class _Step:
         self.params, self.optimizer, self.workspace = params, optimizer, workspace
         self.loss, self.reg, self.m, self.rng = loss, regularization, m, rng
         self.grads = workspace.grads.flat
+        self.dropout = regularization.dropout
 
     def __call__(self, X, Y, weights):
         reg, params = self.reg, self.params
         buffers = self.workspace.rows(X.shape[0])
         masks = None
-        if reg.dropout:
+        if self.dropout:
             masks = buffers.masks
             draw_dropout_masks(self.rng, reg.keep_probs, masks)
         if reg.input_noise:
@@ -207,7 +208,8 @@ def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=Non
             params.flat.astype(np.float64),
             jac=True,
             method="L-BFGS-B",
-            options={"maxiter": max_iter, "gtol": tol, "maxfun": 15000 + max_iter},
+            options={"maxiter": max_iter, "maxfun": 15000 + max_iter}
+            | ({} if tol is None else {"gtol": tol}),
             callback=lambda intermediate_result: loss_curve.append(float(intermediate_result.fun)),
         )
     params.flat[...] = result.x
