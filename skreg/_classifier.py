@@ -394,7 +394,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             X = X.tocsr()  # mini-batches and chunks take rows
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        classes_, Y = self._binarized_targets(y, classes, incremental and continuing)
+        classes_, Y, loss = self._encoded_targets(y, classes, continuing)
+        Y = Y.astype(X.dtype, copy=False)
         sample_weight = self._combined_sample_weight(sample_weight, X, y)
         regularization = self._regularization(keep_probs, X)
 
@@ -409,8 +410,6 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
                 )
         else:
             params = init_parameters(layer_units, rng, X.dtype)
-        multilabel = type_of_target(y) == "multilabel-indicator"
-        loss = "softmax" if Y.shape[1] > 1 and not multilabel else "logistic"
 
         if self.solver == "lbfgs":
             loss_curve, n_iter, optimizer, stopper = self._train_lbfgs(
@@ -466,8 +465,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return tuple(keep_probs.tolist())
 
-    def _binarized_targets(self, y, classes, continuing):
-        """``classes_`` and the 0/1 target matrix ``Y`` (one column for binary targets)."""
+    def _encoded_targets(self, y, classes, continuing):
+        """``classes_``, the 0/1 target matrix ``Y`` (one column for binary targets) and the
+        output activation (and loss): "logistic" for binary and multilabel, else "softmax"."""
         check_classification_targets(y)
         target_type = type_of_target(y)
         if target_type == "multiclass-multioutput":
@@ -489,7 +489,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.classes_.tolist()}."
             )
         if target_type == "multilabel-indicator":
-            return classes_, np.asarray(y, dtype=float)
+            return classes_, np.asarray(y, dtype=float), "logistic"
         unknown = np.setdiff1d(y, classes_)
         if unknown.size:
             raise ValueError(f"y contains labels not in classes: {unknown.tolist()}.")
@@ -498,7 +498,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "y must contain at least 2 classes to train a classifier; "
                 f"got only one class: {classes_.tolist()[0]!r}."
             )
-        return classes_, LabelBinarizer().fit(classes_).transform(y).astype(float)
+        Y = LabelBinarizer().fit(classes_).transform(y).astype(float)
+        return classes_, Y, "logistic" if len(classes_) == 2 else "softmax"
 
     def _combined_sample_weight(self, sample_weight, X, y):
         """Per-sample weights from ``sample_weight`` and ``class_weight``; None if all are 1."""
@@ -559,14 +560,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         optimizer = self._optimizer(params, self.optimizer_ if continuing else None)
         stopper = None
         if self.early_stopping and not incremental:
-            arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
-            X, X_val, Y, Y_val, *weights = train_test_split(
-                *arrays,
-                test_size=self.validation_fraction,
-                stratify=None if y.ndim == 2 else y,
-                random_state=rng,
-            )
-            sample_weight = weights[0] if weights else None
+            X, X_val, Y, Y_val, sample_weight = self._validation_split(X, Y, y, sample_weight, rng)
             stopper = ValidationStopper(
                 X_val, Y_val, params, loss, self.tol or 0.0, self.n_iter_no_change
             )
@@ -589,6 +583,26 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(stopper, ValidationStopper):
             params.flat[...] = stopper.best_params
         return loss_curve, len(loss_curve), optimizer, stopper
+
+    def _validation_split(self, X, Y, y, sample_weight, rng):
+        """Hold out ``validation_fraction`` of the data, stratified when every class can be."""
+        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
+        if n_val >= X.shape[0]:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} holds out all {X.shape[0]} "
+                "samples for early stopping and leaves none to train on; use a smaller "
+                "validation_fraction or more data."
+            )
+        _, counts = np.unique(y, return_counts=True)
+        can_stratify = y.ndim == 1 and counts.min() >= 2 and n_val >= len(counts)
+        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+        X, X_val, Y, Y_val, *weights = train_test_split(
+            *arrays,
+            test_size=n_val,
+            stratify=y if can_stratify else None,
+            random_state=rng,
+        )
+        return X, X_val, Y, Y_val, weights[0] if weights else None
 
     def _train_lbfgs(self, X, Y, params, loss, regularization, sample_weight):
         loss_curve, result = train_lbfgs(

@@ -111,12 +111,17 @@ class _Step:
 
 
 def _minibatch_epoch(step, X, Y, sample_weight, batch_size, m, rng):
+    # Shuffle once per epoch, then take contiguous slices: cheap for dense and CSR rows alike.
     order = rng.permutation(X.shape[0])
+    X, Y = X[order], Y[order]
+    sample_weight = None if sample_weight is None else sample_weight[order]
     total = 0.0
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
+    for start in range(0, X.shape[0], batch_size):
+        rows = slice(start, start + batch_size)
         weights = None if sample_weight is None else sample_weight[rows]
-        batch_weight = len(rows) if weights is None else float(weights.sum())
+        batch_weight = Y[rows].shape[0] if weights is None else float(weights.sum())
+        if batch_weight == 0:
+            continue  # only zero-weight rows: nothing to learn from
         cost = step(X[rows], Y[rows], _normalised(weights))
         if not math.isfinite(cost):
             return cost
@@ -138,7 +143,7 @@ class TrainingLossStopper:
         self.stopped = False
 
     def __call__(self, cost, params):
-        self.no_improvement = self.no_improvement + 1 if cost > self.best_loss - self.tol else 0
+        self.no_improvement = self.no_improvement + 1 if cost >= self.best_loss - self.tol else 0
         self.best_loss = min(self.best_loss, cost)
         self.stopped = self.no_improvement > self.n_iter_no_change
         return self.stopped
@@ -147,8 +152,9 @@ class TrainingLossStopper:
 class ValidationStopper:
     """Early stopping on the accuracy of a held-out validation set, keeping the best parameters.
 
-    Stops when the validation accuracy has not exceeded the best one by ``tol`` for
-    ``n_iter_no_change`` epochs; ``best_params`` is a copy of the flat parameters at the best score.
+    Stops when the validation accuracy has not exceeded the best one by more than ``tol`` for
+    ``n_iter_no_change`` epochs (a plateau counts as no improvement); ``best_params`` is a copy
+    of the flat parameters at the best score.
     """
 
     def __init__(self, X_val, Y_val, params, loss, tol, n_iter_no_change):
@@ -165,7 +171,7 @@ class ValidationStopper:
     def __call__(self, cost, params):
         score = self.accuracy(params)
         self.scores.append(score)
-        self.no_improvement = self.no_improvement + 1 if score < self.best_score + self.tol else 0
+        self.no_improvement = self.no_improvement + 1 if score <= self.best_score + self.tol else 0
         if score > self.best_score:
             self.best_score = score
             self.best_params[...] = params.flat

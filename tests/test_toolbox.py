@@ -83,6 +83,25 @@ def test_input_noise_changes_the_fit_reproducibly(moons):
 # -- early stopping and tol ---------------------------------------------------------------------
 
 
+def test_early_stopping_treats_a_plateau_of_validation_accuracy_as_no_improvement():
+    X, y = make_blobs(n_samples=100, centers=[[-5, -5], [5, 5]], random_state=0)
+    model = small(early_stopping=True, n_iter_no_change=10, max_iter=5000).fit(X, y)
+    scores = model.validation_scores_
+    assert max(scores) == 1.0
+    assert model.n_iter_ == int(np.argmax(scores)) + 10 + 2
+
+
+def test_early_stopping_on_tiny_data_holds_out_one_sample_and_refuses_to_hold_out_all():
+    X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
+    y = np.array([0, 0, 1, 1, 1])
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        model = small(early_stopping=True, max_iter=5).fit(X, y)
+    assert len(model.validation_scores_) == model.n_iter_
+    # ceil(0.9 * 5) = 5 samples held out: nothing left to train on.
+    with pytest.raises(ValueError, match="validation_fraction=0.9 holds out all 5 samples"):
+        small(early_stopping=True, validation_fraction=0.9).fit(X, y)
+
+
 def test_early_stopping_stops_and_restores_the_best_weights(moons):
     X, y = moons
     params = dict(early_stopping=True, n_iter_no_change=20, max_iter=3000, learning_rate=0.5)
@@ -211,6 +230,14 @@ def test_integer_sample_weights_equal_repeated_rows(moons):
     weighted = small().fit(X, y, sample_weight=weights)
     repeated = small().fit(np.repeat(X, weights, axis=0), np.repeat(y, weights))
     assert_same_weights(weighted, repeated, rtol=1e-7)
+
+
+def test_mini_batches_of_zero_weight_rows_are_skipped(moons):
+    X, y = moons
+    weights = np.zeros(len(y))
+    weights[:20] = 1.0  # most 8-row batches hold only zero-weight rows
+    model = small(batch_size=8, max_iter=50).fit(X, y, sample_weight=weights)
+    assert np.isfinite(model.loss_curve_).all()
 
 
 def test_class_weight(moons):
