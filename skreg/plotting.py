@@ -112,7 +112,8 @@ class LossCurveDisplay:
         (self.line_,) = ax.plot(np.arange(loss.size), loss, **style)
         ax.set_xlabel("iteration")
         ax.set_ylabel("cost")
-        handles = [self.line_]
+        # Every labelled line already on ``ax``, so displays drawn on one axes share a legend.
+        handles = ax.get_legend_handles_labels()[0]
 
         self.validation_ax_ = self.validation_line_ = None
         if self.validation_scores is not None:

@@ -102,3 +102,11 @@ def test_estimator_without_loss_curve_is_refused():
 def test_empty_loss_curve_is_refused():
     with pytest.raises(ValueError, match="loss_curve is empty"):
         LossCurveDisplay(loss_curve=[]).plot()
+
+
+def test_displays_drawn_on_one_axes_share_its_legend():
+    _, ax = plt.subplots()
+    LossCurveDisplay(loss_curve=[0.7, 0.5], estimator_name="a").plot(ax=ax)
+    LossCurveDisplay(loss_curve=[0.6, 0.4], estimator_name="b").plot(ax=ax)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["a: training cost", "b: training cost"]
