@@ -17,7 +17,12 @@ cluster; to use one, give :class:`~distributed.Client` the scheduler's address i
 # ``processes=False`` keeps the workers in this process, which suits a documentation page. In a
 # script, drop it to get one process per worker, and start the cluster under
 # ``if __name__ == "__main__":``, since the worker processes re-import the main module.
+import joblib
 from distributed import Client, LocalCluster
+from sklearn.model_selection import GridSearchCV
+
+from skreg import RegularizedMLPClassifier
+from skreg.datasets import make_football
 
 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
 client = Client(cluster)
@@ -27,14 +32,8 @@ print(f"{len(client.scheduler_info()['workers'])} workers")
 # Run the search on it
 # --------------------
 # Inside ``joblib.parallel_backend("dask")`` every fit of the search is a task on the cluster.
-# Nothing else changes: the estimator is pickled to the workers, trained there, and the scores
+# Nothing else changes: the estimator is sent to the workers, trained there, and the scores
 # come back. 6 candidates x 3 folds = 18 fits of 3000 iterations each.
-import joblib
-from sklearn.model_selection import GridSearchCV
-
-from skreg import RegularizedMLPClassifier
-from skreg.datasets import make_football
-
 X_train, X_test, y_train, y_test = make_football(noise=0.2)
 search = GridSearchCV(
     RegularizedMLPClassifier(max_iter=3000, random_state=3),
