@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 No regularisation, L2 and dropout on the football data
-=====================================================
+======================================================
 
 The course notebook trains the same three-layer network three times on positions where a
 goalkeeper's kick was headed by a French player (blue) or an opponent (red): without

@@ -60,8 +60,6 @@ class LossCurveDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from skreg import RegularizedMLPClassifier
     >>> from skreg.datasets import make_football
     >>> from skreg.plotting import LossCurveDisplay
