@@ -42,6 +42,7 @@ sphinx_gallery_conf = {
     "reference_url": {"skreg": None},
     "download_all_examples": False,
     "remove_config_comments": True,
+    "write_computation_times": False,
 }
 
 
