@@ -10,6 +10,8 @@ import sys
 # Document the checkout this file belongs to, installed or not.
 sys.path.insert(0, os.path.abspath(".."))
 
+from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402
+
 import skreg  # noqa: E402
 
 project = "skreg"
@@ -37,6 +39,15 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
+    # The notebook's story first, then tuning, then scaling out.
+    "within_subsection_order": ExplicitOrder(
+        [
+            "plot_compare_regularisation.py",
+            "plot_keep_prob.py",
+            "plot_tune_lambd.py",
+            "plot_dask_search.py",
+        ]
+    ),
     "doc_module": ("skreg",),
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"skreg": None},

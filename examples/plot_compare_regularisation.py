@@ -32,7 +32,7 @@ X_train, X_test, y_train, y_test = make_football(noise=0.2)
 # --------------
 # The defaults are the notebook's network: hidden layers of 20 and 3 ReLU units, full-batch
 # gradient descent with learning rate 0.3. We train for 10000 iterations instead of the
-# notebook's 30000 to keep the example fast; the costs have levelled off by then.
+# notebook's 30000 to keep the example fast; the costs change little after that.
 models = {
     "no regularisation": RegularizedMLPClassifier(max_iter=10000, random_state=3),
     "L2, lambd=0.7": RegularizedMLPClassifier(lambd=0.7, max_iter=10000, random_state=3),
