@@ -14,40 +14,52 @@ def relu_inplace(Z):
     np.maximum(Z, 0, out=Z)
 
 
-def logistic_log_loss(logits, Y, delta):
-    """Binary cross-entropy of sigmoid outputs; ``d loss / d logits`` into ``delta``.
+def logistic_log_loss(logits, Y, delta, weights=None):
+    """Cross-entropy of independent sigmoid outputs; ``d loss / d logits`` into ``delta``.
 
-    Uses ``log(1 + exp(z)) - y z``, which is exact and finite for every finite logit.
+    Uses ``log(1 + exp(z)) - y z``, exact and finite for every finite logit. The loss is summed over
+    outputs (one for binary targets, one per label for multilabel targets) and averaged over
+    samples, uniformly or with ``weights`` (one per sample, summing to 1).
     """
-    loss = (np.logaddexp(0, logits).sum() - np.vdot(Y, logits)) / Y.shape[0]
+    if weights is None:
+        loss = (np.logaddexp(0, logits).sum() - np.vdot(Y, logits)) / Y.shape[0]
+    else:
+        loss = weights @ (np.logaddexp(0, logits) - Y * logits).sum(axis=1)
     expit(logits, out=delta)
-    _mean_gradient_of_cross_entropy(delta, Y)
+    _gradient_of_cross_entropy(delta, Y, weights)
     return float(loss)
 
 
-def softmax_log_loss(logits, Y, delta):
+def softmax_log_loss(logits, Y, delta, weights=None):
     """Categorical cross-entropy of softmax outputs; ``d loss / d logits`` into ``delta``."""
     np.subtract(logits, logits.max(axis=1, keepdims=True), out=delta)
     true_logit = np.einsum("ij,ij->i", Y, delta)
     np.exp(delta, out=delta)
     normaliser = delta.sum(axis=1, keepdims=True)
-    loss = np.mean(np.log(normaliser[:, 0]) - true_logit)
+    per_sample = np.log(normaliser[:, 0]) - true_logit
+    loss = per_sample.mean() if weights is None else weights @ per_sample
     delta /= normaliser
-    _mean_gradient_of_cross_entropy(delta, Y)
+    _gradient_of_cross_entropy(delta, Y, weights)
     return float(loss)
 
 
-def _mean_gradient_of_cross_entropy(probabilities, Y):
+def _gradient_of_cross_entropy(probabilities, Y, weights):
     # For a sigmoid or softmax output with cross-entropy, d loss_i / d z_i = p_i - y_i.
     probabilities -= Y
-    probabilities *= 1.0 / Y.shape[0]
+    if weights is None:
+        probabilities *= 1.0 / Y.shape[0]
+    else:
+        probabilities *= weights[:, np.newaxis]
 
 
 LOSS_FUNCTIONS = {"logistic": logistic_log_loss, "softmax": softmax_log_loss}
 
 
 def logistic_proba(logits):
-    """Two-column probabilities ``[P(class 0), P(class 1)]`` from one logit column."""
+    """Two-column probabilities ``[P(class 0), P(class 1)]`` from one logit column; with several
+    columns (multilabel targets), the probability of each label."""
+    if logits.shape[1] > 1:
+        return expit(logits)
     return np.hstack([expit(-logits), expit(logits)])
 
 
@@ -56,6 +68,8 @@ def softmax_proba(logits):
 
 
 def logistic_log_proba(logits):
+    if logits.shape[1] > 1:
+        return log_expit(logits)
     return np.hstack([log_expit(-logits), log_expit(logits)])
 
 

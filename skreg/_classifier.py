@@ -4,26 +4,46 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+)
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from ._base import LOG_PROBA_FUNCTIONS, PROBA_FUNCTIONS
-from ._network import forward, gradient_descent, init_parameters
+from ._network import Parameters, Penalty, forward, init_parameters
+from ._optimizers import make_optimizer
+from ._training import (
+    Regularization,
+    TrainingLossStopper,
+    ValidationStopper,
+    train_epochs,
+    train_lbfgs,
+)
 
 
 class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
-    """Multi-layer perceptron classifier with L2 regularisation and inverted dropout.
+    """Multi-layer perceptron classifier with L2/L1 penalties, dropout and other regularisers.
 
-    The network is LINEAR -> RELU for every hidden layer, then LINEAR -> SIGMOID for binary
-    targets or LINEAR -> SOFTMAX for more than two classes, trained by full-batch gradient descent
-    on the cross-entropy plus an L2 penalty on the weights. By default it is the network of the
-    deep-learning course notebook this package comes from: hidden layers of 20 and 3 units,
+    The network is LINEAR -> RELU for every hidden layer, then LINEAR -> SIGMOID for binary (and
+    multilabel) targets or LINEAR -> SOFTMAX for more than two classes, trained on the
+    cross-entropy plus a weight penalty. By default it is the network of the deep-learning course
+    notebook this package comes from: hidden layers of 20 and 3 units, full-batch gradient descent,
     30000 iterations, learning rate 0.3.
 
     Like any network trained by gradient descent with a fixed learning rate, it needs inputs on a
@@ -35,38 +55,108 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         Number of units in each hidden layer; at least one layer, every size at least 1.
 
     lambd : float, default=0.0
-        L2 regularisation strength ``lambda``, >= 0: the cost gains
-        ``lambd / (2 * n_samples) * sum_l ||W_l||_F^2`` (intercepts are not penalised).
+        Strength ``lambda`` >= 0 of the weight penalty. With ``m`` the number of training samples
+        (their total weight when weighted) the cost gains ``lambd / (2 m) * sum_l ||W_l||_F^2`` for
+        ``penalty="l2"``, ``lambd / m * sum_l |W_l|_1`` for ``penalty="l1"``, and for
+        ``"elasticnet"`` the sum of both with strengths ``lambd * l1_ratio`` (L1) and
+        ``lambd * (1 - l1_ratio)`` (L2). Intercepts are never penalised.
 
-    keep_prob : float, default=1.0
-        Probability of keeping a hidden unit under inverted dropout, in (0, 1]. During ``fit`` every
-        hidden layer's output is multiplied by a fresh random 0/1 mask each iteration and divided by
-        ``keep_prob``; prediction never drops units. ``1.0`` disables dropout.
+    penalty : {"l2", "l1", "elasticnet"}, default="l2"
+        The weight penalty. L1 is applied by a proximal (soft-threshold) step after every update,
+        so weights become exactly zero; :attr:`n_zero_coefs_` counts them. (An L0 penalty, the
+        number of non-zero weights, is not offered: minimising it is NP-hard.)
+
+    l1_ratio : float, default=0.5
+        Share of L1 in the elastic-net penalty, in [0, 1]; used only with ``penalty="elasticnet"``.
+
+    keep_prob : float or array-like of float, default=1.0
+        Probability of keeping a hidden unit under inverted dropout, in (0, 1]: one value for every
+        hidden layer, or one per hidden layer. During training each hidden layer's output is
+        multiplied by a fresh random 0/1 mask at every step and divided by its ``keep_prob``;
+        prediction never drops units. ``1.0`` disables dropout.
+
+    max_norm : float or None, default=None
+        If set, after every update each unit's vector of incoming weights is rescaled to an L2 norm
+        of at most ``max_norm`` (the constraint Srivastava et al., 2014, recommend with dropout).
+
+    input_noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the inputs at every training step (data
+        augmentation for tabular data). Needs dense ``X``.
+
+    solver : {"gd", "momentum", "adam", "lbfgs"}, default="gd"
+        ``"gd"``: gradient descent (the course's); ``"momentum"``: with heavy-ball momentum;
+        ``"adam"``: Adam; ``"lbfgs"``: SciPy's L-BFGS-B on the full-batch cost, often the best on
+        small data but only for deterministic, smooth objectives (no dropout, no input noise, no L1,
+        no max-norm).
+
+    batch_size : int or None, default=None
+        ``None`` trains on the full batch at every step (the course's algorithm); an int trains on
+        mini-batches of that size, reshuffled every epoch. Ignored by ``"lbfgs"``.
 
     learning_rate : float, default=0.3
-        Step size of gradient descent, > 0.
+        Step size, > 0. The default suits ``"gd"``; Adam usually wants about 0.001 to 0.01.
+
+    momentum : float, default=0.9
+        Momentum of the ``"momentum"`` solver, in [0, 1).
+
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of Adam's moment estimates, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
 
     max_iter : int, default=30000
-        Number of full-batch gradient-descent iterations.
+        Maximum number of epochs: passes over the training data (one step each in full batch).
+        For ``"lbfgs"``, maximum number of L-BFGS iterations.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified) and stop when its
+        accuracy has not improved by ``tol`` for ``n_iter_no_change`` epochs; the weights of the
+        best epoch are restored. Not used by ``partial_fit`` or ``"lbfgs"``.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping, in (0, 1).
+
+    n_iter_no_change : int, default=100
+        Patience, in epochs, of early stopping and of the ``tol`` stop. (Larger than
+        scikit-learn's 10 because a full-batch epoch is a single small step.)
+
+    tol : float or None, default=None
+        Improvement threshold. With ``early_stopping``: of the validation accuracy (``None``
+        counts any improvement). Without: if set, training stops once the training cost has not
+        decreased by ``tol`` for ``n_iter_no_change`` epochs (for ``"lbfgs"``, it is the gradient
+        tolerance); ``None`` always runs ``max_iter`` epochs, as the course does.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the cost, as in scikit-learn's linear models; ``"balanced"``
+        weighs classes inversely to their frequency. Multiplies ``sample_weight``.
+
+    warm_start : bool, default=False
+        If True, ``fit`` starts from the previous fit's weights (and optimizer state) instead of a
+        new initialisation.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialisation and the dropout masks. Pass an int for reproducible
-        results; ``random_state=3`` reproduces the course notebook's initial weights.
+        Seeds the weight initialisation, the dropout masks, the noise, the mini-batch order and the
+        validation split. Pass an int for reproducible results; ``random_state=3`` reproduces the
+        course notebook's initial weights.
 
     verbose : int, default=0
-        If > 0, print the cost every 1000 iterations.
+        If > 0, print the cost every 1000 epochs.
 
     engine : {"auto", "numpy", "numba"}, default="auto"
         Implementation of the training loop; both train the same model. ``"numba"`` runs the whole
         loop as compiled code (much faster on small data; the first fit in a new environment
         spends a few seconds compiling, cached afterwards) and needs the optional dependency
-        numba (``pip install "skreg[numba]"``). ``"numpy"`` is pure NumPy. ``"auto"`` uses numba
-        when it is installed, NumPy otherwise.
+        numba (``pip install "skreg[numba]"``). It implements the course's algorithm: solver
+        ``"gd"`` on the full batch, with an L2 penalty and dropout, on dense data without sample
+        or class weights, early stopping or ``tol``; other fits need ``"numpy"``, pure NumPy.
+        ``"auto"`` uses numba when it is installed and implements the fit, NumPy otherwise.
+        Ignored by ``"lbfgs"``.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels.
+        Class labels (for multilabel targets, the label indices).
 
     coefs_ : list of ndarray
         ``coefs_[i]`` is the weight matrix of shape ``(n_in, n_out)`` from layer ``i`` to ``i + 1``.
@@ -75,14 +165,24 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         ``intercepts_[i]`` is the bias vector of layer ``i + 1``.
 
     loss_ : float
-        Cost (cross-entropy plus penalty) at the last iteration.
+        Cost (cross-entropy plus penalty) at the last epoch.
 
     loss_curve_ : list of float
-        Cost at each iteration, computed before that iteration's update; under dropout it is the
-        cost of the thinned network that iteration trained.
+        Cost at each epoch, computed before that epoch's update in full batch (the mean over its
+        mini-batches otherwise); under dropout, the cost of the thinned networks that trained.
+
+    best_loss_ : float or None
+        Lowest cost of ``loss_curve_``; ``None`` with early stopping.
+
+    validation_scores_ : list of float or None
+        Validation accuracy at each epoch with early stopping, else ``None``.
+
+    best_validation_score_ : float or None
+        Best validation accuracy with early stopping (its weights are the fitted ones), else
+        ``None``.
 
     n_iter_ : int
-        Number of iterations run.
+        Number of epochs run (L-BFGS iterations for ``"lbfgs"``).
 
     n_layers_ : int
         Number of layers, input and output layers included.
@@ -91,7 +191,11 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         Number of output units: 1 for binary targets, ``n_classes`` otherwise.
 
     out_activation_ : str
-        ``"logistic"`` for binary targets, ``"softmax"`` otherwise.
+        ``"logistic"`` for binary and multilabel targets, ``"softmax"`` otherwise.
+
+    optimizer_ : object or None
+        The optimizer and its state (velocities, Adam moments), which ``partial_fit`` and
+        ``warm_start`` continue from; ``None`` for ``"lbfgs"``.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -102,6 +206,12 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
     See Also
     --------
     sklearn.neural_network.MLPClassifier : scikit-learn's MLP (L2 via ``alpha``, no dropout).
+
+    Notes
+    -----
+    ``fit`` sets the fitted attributes only once training has succeeded: if it fails or is
+    interrupted (``KeyboardInterrupt``), the estimator keeps the previous fit's model, or stays
+    unfitted.
 
     Examples
     --------
@@ -118,14 +228,46 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
     True
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
+
+    An L1 penalty makes weights exactly zero:
+
+    >>> sparse_net = RegularizedMLPClassifier(
+    ...     penalty="l1", lambd=1.0, max_iter=2000, random_state=0
+    ... ).fit(StandardScaler().fit_transform(X), y)
+    >>> sparse_net.n_zero_coefs_ > 0
+    True
+
+    Adam on mini-batches, with early stopping:
+
+    >>> adam = RegularizedMLPClassifier(
+    ...     solver="adam", learning_rate=0.01, batch_size=32, early_stopping=True, random_state=0
+    ... ).fit(StandardScaler().fit_transform(X), y)
+    >>> adam.n_iter_ < adam.max_iter
+    True
     """
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "lambd": [Interval(Real, 0, None, closed="left")],
-        "keep_prob": [Interval(Real, 0, 1, closed="right")],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"})],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "keep_prob": [Interval(Real, 0, 1, closed="right"), "array-like"],
+        "max_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "input_noise": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"gd", "momentum", "adam", "lbfgs"})],
+        "batch_size": [None, Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [None, Interval(Real, 0, None, closed="left")],
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "engine": [StrOptions({"auto", "numpy", "numba"})],
@@ -136,103 +278,180 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         *,
         hidden_layer_sizes=(20, 3),
         lambd=0.0,
+        penalty="l2",
+        l1_ratio=0.5,
         keep_prob=1.0,
+        max_norm=None,
+        input_noise=0.0,
+        solver="gd",
+        batch_size=None,
         learning_rate=0.3,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
         max_iter=30000,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=100,
+        tol=None,
+        class_weight=None,
+        warm_start=False,
         random_state=None,
         verbose=0,
         engine="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.lambd = lambd
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
         self.keep_prob = keep_prob
+        self.max_norm = max_norm
+        self.input_noise = input_noise
+        self.solver = solver
+        self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.class_weight = class_weight
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
         self.engine = engine
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to data ``X`` and target ``y``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, finite values only.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, finite values only; float32 data is trained in float32.
 
-        y : array-like of shape (n_samples,)
-            Class labels, at least two distinct ones.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (at least two distinct ones), or a 0/1 indicator matrix of labels.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: the cost becomes the weighted mean of the samples' losses.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        hidden_layer_sizes = self._validated_hidden_layer_sizes()
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
-        check_classification_targets(y)
-        binarizer = LabelBinarizer().fit(y)
-        if len(binarizer.classes_) < 2:
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on ``X, y``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Its targets.
+
+        classes : array-like of shape (n_classes,), default=None
+            All the classes, required at the first call (unless ``y`` is a multilabel indicator
+            matrix); later calls may omit it.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the chunk's samples.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if self.solver == "lbfgs":
             raise ValueError(
-                "y must contain at least 2 classes to train a classifier; "
-                f"got only one class: {binarizer.classes_.tolist()[0]!r}."
+                "partial_fit is not available with solver='lbfgs', which optimises the whole "
+                "data at once; use solver='gd', 'momentum' or 'adam'."
             )
-        Y = binarizer.transform(y).astype(X.dtype, copy=False)
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' needs the class frequencies of the whole data, which "
+                "partial_fit does not see; pass class_weight as a dict instead."
+            )
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        continuing = hasattr(self, "coefs_") and (incremental or self.warm_start)
+        hidden_layer_sizes = self._validated_hidden_layer_sizes()
+        keep_probs = self._validated_keep_probs(len(hidden_layer_sizes))
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=self.coefs_[0].dtype if continuing else (np.float64, np.float32),
+            multi_output=True,
+            reset=not continuing,
+        )
+        if sp.issparse(X):
+            X = X.tocsr()  # mini-batches and chunks take rows
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        classes_, Y, loss = self._encoded_targets(y, classes, continuing)
+        Y = Y.astype(X.dtype, copy=False)
+        sample_weight = self._combined_sample_weight(sample_weight, X, y)
+        regularization = self._regularization(keep_probs, X)
 
         rng = check_random_state(self.random_state)
         layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
-        out_activation = "logistic" if Y.shape[1] == 1 else "softmax"
-        params = init_parameters(layer_units, rng, X.dtype)
-        n_hidden = len(hidden_layer_sizes)
-        loss_curve = self._training_loop()(
-            X,
-            Y,
-            params,
-            loss=out_activation,
-            lambd=self.lambd,
-            learning_rate=self.learning_rate,
-            max_iter=self.max_iter,
-            keep_probs=(self.keep_prob,) * n_hidden,
-            rng=rng,
-            verbose=self.verbose,
-        )
+        if continuing:
+            params = Parameters.from_arrays(self.coefs_, self.intercepts_)
+            if params.layer_units != layer_units:
+                raise ValueError(
+                    f"Cannot continue training a network with layers {params.layer_units} on "
+                    f"data and parameters that need layers {layer_units}."
+                )
+        else:
+            params = init_parameters(layer_units, rng, X.dtype)
 
-        if loss_curve[-1] > loss_curve[0]:
-            warnings.warn(
-                f"The cost rose during training, from {loss_curve[0]:.4g} to {loss_curve[-1]:.4g}: "
-                f"learning_rate={self.learning_rate} is probably too large for this data (units "
-                "whose ReLU input stays negative stop learning). Use a smaller learning_rate or "
-                "scale the inputs.",
-                ConvergenceWarning,
-                stacklevel=2,
+        if self.solver == "lbfgs":
+            loss_curve, n_iter, optimizer, stopper = self._train_lbfgs(
+                X, Y, params, loss, regularization, sample_weight
             )
+        else:
+            loss_curve, n_iter, optimizer, stopper = self._train_epochs(
+                X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing
+            )
+        self._warn_if_not_converged(loss_curve, stopper, incremental)
+        if continuing:
+            loss_curve, n_iter = self.loss_curve_ + loss_curve, self.n_iter_ + n_iter
+
         # Set attributes only once training has succeeded, so a failed fit leaves no half model.
-        self.classes_ = binarizer.classes_
+        early = isinstance(stopper, ValidationStopper)
+        self.classes_ = classes_
         self.coefs_ = params.coefs
         self.intercepts_ = params.intercepts
-        self.loss_curve_ = loss_curve.tolist()
-        self.loss_ = self.loss_curve_[-1]
-        self.n_iter_ = self.max_iter
+        self.loss_curve_ = loss_curve
+        self.loss_ = loss_curve[-1]
+        self.best_loss_ = None if early else min(loss_curve)
+        self.validation_scores_ = stopper.scores if early else None
+        self.best_validation_score_ = stopper.best_score if early else None
+        self.n_iter_ = n_iter
+        self.optimizer_ = optimizer
         self.n_layers_ = len(layer_units)
         self.n_outputs_ = Y.shape[1]
-        self.out_activation_ = out_activation
+        self.out_activation_ = loss
         return self
-
-    def _training_loop(self):
-        """The ``gradient_descent`` function of the selected engine."""
-        if self.engine == "numpy":
-            return gradient_descent
-        try:
-            from ._numba_engine import gradient_descent as compiled_gradient_descent
-        except ImportError as error:
-            if self.engine == "auto":
-                return gradient_descent
-            raise ImportError(
-                'engine="numba" needs numba: install it with pip install "skreg[numba]", or use '
-                'engine="numpy".'
-            ) from error
-        return compiled_gradient_descent
 
     def _validated_hidden_layer_sizes(self):
         sizes = np.asarray(self.hidden_layer_sizes).reshape(-1)
@@ -245,10 +464,266 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return sizes.tolist()
 
+    def _validated_keep_probs(self, n_hidden):
+        if isinstance(self.keep_prob, Real):
+            return (float(self.keep_prob),) * n_hidden
+        try:
+            keep_probs = np.asarray(self.keep_prob, dtype=float)
+        except (TypeError, ValueError):
+            keep_probs = np.empty(0)
+        if keep_probs.shape != (n_hidden,) or not ((keep_probs > 0) & (keep_probs <= 1)).all():
+            raise ValueError(
+                "keep_prob must be a float in (0, 1] or a sequence of such floats, one per "
+                f"hidden layer ({n_hidden} here); got {self.keep_prob!r}."
+            )
+        return tuple(keep_probs.tolist())
+
+    def _encoded_targets(self, y, classes, continuing):
+        """``classes_``, the 0/1 target matrix ``Y`` (one column for binary targets) and the
+        output activation (and loss): "logistic" for binary and multilabel, else "softmax"."""
+        check_classification_targets(y)
+        target_type = type_of_target(y)
+        if target_type == "multiclass-multioutput":
+            raise ValueError(
+                "y must be 1-D class labels or a 0/1 multilabel indicator matrix; "
+                "multiclass-multioutput targets are not supported."
+            )
+        if target_type == "multilabel-indicator":
+            classes_ = np.arange(y.shape[1])
+        elif continuing:
+            classes_ = self.classes_
+        elif classes is not None:
+            classes_ = np.unique(classes)
+        else:
+            classes_ = np.unique(y)
+        if continuing and not np.array_equal(classes_, self.classes_):
+            raise ValueError(
+                f"classes {classes_.tolist()} differ from those of the previous fit, "
+                f"{self.classes_.tolist()}."
+            )
+        if target_type == "multilabel-indicator":
+            return classes_, np.asarray(y, dtype=float), "logistic"
+        unknown = np.setdiff1d(y, classes_)
+        if unknown.size:
+            raise ValueError(f"y contains labels not in classes: {unknown.tolist()}.")
+        if len(classes_) < 2:
+            raise ValueError(
+                "y must contain at least 2 classes to train a classifier; "
+                f"got only one class: {classes_.tolist()[0]!r}."
+            )
+        Y = LabelBinarizer().fit(classes_).transform(y).astype(float)
+        return classes_, Y, "logistic" if len(classes_) == 2 else "softmax"
+
+    def _combined_sample_weight(self, sample_weight, X, y):
+        """Per-sample weights from ``sample_weight`` and ``class_weight``; None if all are 1."""
+        if sample_weight is None and self.class_weight is None:
+            return None
+        weights = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        if self.class_weight is not None:
+            weights = weights * compute_sample_weight(self.class_weight, y).astype(X.dtype)
+        if not weights.sum() > 0:
+            raise ValueError("sample_weight (times class_weight) must have a positive sum.")
+        return weights
+
+    def _regularization(self, keep_probs, X):
+        l1_share = {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio}[self.penalty]
+        penalty = Penalty(l2=self.lambd * (1 - l1_share), l1=self.lambd * l1_share)
+        if self.input_noise and sp.issparse(X):
+            raise ValueError(
+                "input_noise needs dense X: noise on every entry would make sparse X dense. "
+                "Convert X with X.toarray() if it fits in memory, or set input_noise=0."
+            )
+        regularization = Regularization(penalty, keep_probs, self.input_noise, self.max_norm)
+        if self.solver == "lbfgs":
+            reasons = [
+                reason
+                for reason, present in [
+                    ("keep_prob < 1 (dropout is random)", regularization.dropout),
+                    ("input_noise > 0 (noise is random)", self.input_noise > 0),
+                    ("an L1 penalty (not differentiable at 0)", penalty.l1 > 0),
+                    ("max_norm (a constraint, not a cost)", self.max_norm is not None),
+                ]
+                if present
+            ]
+            if reasons:
+                raise ValueError(
+                    "solver='lbfgs' minimises a deterministic, smooth cost, which rules out "
+                    f"{'; '.join(reasons)}. Use solver='gd', 'momentum' or 'adam'."
+                )
+        return regularization
+
+    def _optimizer(self, params, previous):
+        hyperparameters = {
+            "gd": {},
+            "momentum": {"momentum": self.momentum},
+            "adam": {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon},
+        }[self.solver]
+        return make_optimizer(
+            self.solver,
+            params.flat.size,
+            params.flat.dtype,
+            previous,
+            learning_rate=self.learning_rate,
+            **hyperparameters,
+        )
+
+    def _train_epochs(
+        self, X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing
+    ):
+        optimizer = self._optimizer(params, self.optimizer_ if continuing else None)
+        stopper = None
+        if self.early_stopping and not incremental:
+            X, X_val, Y, Y_val, sample_weight = self._validation_split(X, Y, y, sample_weight, rng)
+            stopper = ValidationStopper(
+                X_val, Y_val, params, loss, self.tol or 0.0, self.n_iter_no_change
+            )
+        elif self.tol is not None and not incremental:
+            stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
+        max_iter = 1 if incremental else self.max_iter
+        compiled_gradient_descent = self._compiled_training_loop(X, sample_weight, stopper)
+        if compiled_gradient_descent is not None:
+            loss_curve = compiled_gradient_descent(
+                X,
+                Y,
+                params,
+                loss=loss,
+                lambd=regularization.penalty.l2,
+                learning_rate=self.learning_rate,
+                max_iter=max_iter,
+                keep_probs=regularization.keep_probs,
+                rng=rng,
+                verbose=self.verbose,
+            )
+        else:
+            loss_curve = train_epochs(
+                X,
+                Y,
+                params,
+                optimizer,
+                loss=loss,
+                regularization=regularization,
+                max_iter=max_iter,
+                rng=rng,
+                sample_weight=sample_weight,
+                batch_size=self.batch_size,
+                stopper=stopper,
+                verbose=self.verbose,
+            )
+        if isinstance(stopper, ValidationStopper):
+            params.flat[...] = stopper.best_params
+        return loss_curve, len(loss_curve), optimizer, stopper
+
+    def _compiled_training_loop(self, X, sample_weight, stopper):
+        """numba's ``gradient_descent`` if ``engine`` selects it for this fit, else None."""
+        if self.engine == "numpy":
+            return None
+        unsupported = self._options_numba_lacks(X, sample_weight, stopper)
+        if unsupported and self.engine == "auto":
+            return None
+        if unsupported:
+            raise ValueError(
+                'engine="numba" implements full-batch gradient descent with an L2 penalty and '
+                f'dropout; this fit has {"; ".join(unsupported)}. Use engine="numpy" (or '
+                '"auto") for it.'
+            )
+        try:
+            from ._numba_engine import gradient_descent
+        except ImportError as error:
+            if self.engine == "auto":
+                return None
+            raise ImportError(
+                'engine="numba" needs numba: install it with pip install "skreg[numba]", or use '
+                'engine="numpy".'
+            ) from error
+        return gradient_descent
+
+    def _options_numba_lacks(self, X, sample_weight, stopper):
+        checks = [
+            (f"solver={self.solver!r} (only 'gd')", self.solver != "gd"),
+            (
+                f"batch_size={self.batch_size} < n_samples (mini-batches)",
+                self.batch_size is not None and self.batch_size < X.shape[0],
+            ),
+            (f"penalty={self.penalty!r} (only 'l2')", self.penalty != "l2" and self.lambd > 0),
+            (f"input_noise={self.input_noise}", self.input_noise > 0),
+            (f"max_norm={self.max_norm}", self.max_norm is not None),
+            ("sample_weight or class_weight", sample_weight is not None),
+            ("early_stopping=True or tol set (a stopping rule)", stopper is not None),
+            ("sparse X", sp.issparse(X)),
+        ]
+        return [option for option, present in checks if present]
+
+    def _validation_split(self, X, Y, y, sample_weight, rng):
+        """Hold out ``validation_fraction`` of the data, stratified when every class can be."""
+        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
+        if n_val >= X.shape[0]:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} holds out all {X.shape[0]} "
+                "samples for early stopping and leaves none to train on; use a smaller "
+                "validation_fraction or more data."
+            )
+        _, counts = np.unique(y, return_counts=True)
+        can_stratify = y.ndim == 1 and counts.min() >= 2 and n_val >= len(counts)
+        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+        X, X_val, Y, Y_val, *weights = train_test_split(
+            *arrays,
+            test_size=n_val,
+            stratify=y if can_stratify else None,
+            random_state=rng,
+        )
+        return X, X_val, Y, Y_val, weights[0] if weights else None
+
+    def _train_lbfgs(self, X, Y, params, loss, regularization, sample_weight):
+        loss_curve, result = train_lbfgs(
+            X,
+            Y,
+            params,
+            loss=loss,
+            penalty=regularization.penalty,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            sample_weight=sample_weight,
+        )
+        n_iter = max(_check_optimize_result("lbfgs", result, self.max_iter), 1)
+        return loss_curve or [float(result.fun)], n_iter, None, None
+
+    def _warn_if_not_converged(self, loss_curve, stopper, incremental):
+        if incremental or self.solver == "lbfgs":
+            return
+        if stopper is not None and not stopper.stopped:
+            warnings.warn(
+                f"Training ran all max_iter={self.max_iter} epochs without meeting its stopping "
+                "criterion (tol / early stopping); increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if loss_curve[-1] > loss_curve[0]:
+            warnings.warn(
+                f"The cost rose during training, from {loss_curve[0]:.4g} to {loss_curve[-1]:.4g}: "
+                f"learning_rate={self.learning_rate} is probably too large for this data (units "
+                "whose ReLU input stays negative stop learning). Use a smaller learning_rate or "
+                "scale the inputs.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    @property
+    def n_zero_coefs_(self):
+        """Number of weights (coefficients, not intercepts) that are exactly zero.
+
+        An L1 or elastic-net penalty makes weights exactly zero; L2 only makes them small.
+        """
+        check_is_fitted(self)
+        return int(sum(np.count_nonzero(W == 0) for W in self.coefs_))
+
     def _logits(self, X):
         """Output-layer logits of shape (n_samples, n_outputs_), computed in bounded chunks."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(
+            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
+        )
+        if sp.issparse(X):
+            X = X.tocsr()
         layer_units = [b.shape[0] for b in self.intercepts_]
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
         chunk = get_chunk_n_rows(row_bytes=dtype.itemsize * sum(layer_units))
@@ -285,12 +760,15 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels (a 0/1 indicator matrix for multilabel targets).
         """
-        scores = self.decision_function(X)
-        indices = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[indices]
+        logits = self._logits(X)
+        if self.out_activation_ == "softmax":
+            return self.classes_[logits.argmax(axis=1)]
+        if self.n_outputs_ > 1:  # multilabel: an indicator matrix
+            return (logits > 0).astype(int)
+        return self.classes_[(logits[:, 0] > 0).astype(int)]
 
     def predict_proba(self, X):
         """Class probabilities; dropout is never applied at prediction.

@@ -2,14 +2,15 @@
 
 Layout, as in scikit-learn: activations are samples-major, ``(n_samples, n_units)``, and
 ``coefs[i]`` has shape ``(n_in, n_out)``. All parameters live in one flat buffer, coefficients first
-and intercepts after them; ``coefs`` and ``intercepts`` are views into it, so the gradient step is a
-single in-place operation and the L2 penalty acts on one contiguous block. The training loop works
-in buffers allocated once per fit.
+and intercepts after them; ``coefs`` and ``intercepts`` are views into it, so an optimizer step is a
+few in-place operations on whole buffers and the weight penalties act on one contiguous block.
+Training works in buffers allocated once per fit. Only the input ``X`` may be a scipy.sparse matrix.
 """
 
-import math
+from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._base import LOSS_FUNCTIONS, relu_inplace
 
@@ -26,6 +27,7 @@ class Parameters:
     """
 
     def __init__(self, layer_units, dtype):
+        self.layer_units = list(layer_units)
         shapes = list(zip(layer_units[:-1], layer_units[1:]))
         self.n_coefs = sum(n_in * n_out for n_in, n_out in shapes)
         self.flat = np.zeros(self.n_coefs + sum(layer_units[1:]), dtype=dtype)
@@ -39,6 +41,15 @@ class Parameters:
             start += n_out
         # All coefficients (no intercepts) as one flat view: what the weight penalties act on.
         self.coef_block = self.flat[: self.n_coefs]
+
+    @classmethod
+    def from_arrays(cls, coefs, intercepts):
+        """Parameters holding copies of ``coefs`` and ``intercepts`` (e.g. a fitted model's)."""
+        layer_units = [coefs[0].shape[0]] + [b.shape[0] for b in intercepts]
+        params = cls(layer_units, coefs[0].dtype)
+        for target, source in zip(params.coefs + params.intercepts, coefs + intercepts):
+            target[...] = source
+        return params
 
 
 def init_parameters(layer_units, rng, dtype=np.float64):
@@ -54,15 +65,50 @@ def init_parameters(layer_units, rng, dtype=np.float64):
     return params
 
 
-class Workspace:
-    """Buffers for one training run: activations, deltas, dropout masks and gradients."""
+@dataclass
+class Buffers:
+    """Per-step buffers for a batch of rows: activations, deltas, dropout masks, gradients."""
 
-    def __init__(self, n_samples, layer_units, dtype):
-        self.activations = [np.empty((n_samples, n), dtype=dtype) for n in layer_units[1:]]
-        self.deltas = [np.empty_like(A) for A in self.activations]
-        self.masks = [np.ones_like(A) for A in self.activations[:-1]]
-        self.grads = Parameters(layer_units, dtype)
-        self.ones = np.ones((1, n_samples), dtype=dtype)  # sums deltas over samples by matmul
+    activations: list
+    deltas: list
+    masks: list
+    grads: Parameters
+    ones: np.ndarray  # a row of ones: sums deltas over samples by one matmul
+
+
+class Workspace:
+    """Buffers for one training run, allocated once for the largest batch.
+
+    ``rows(n)`` gives the buffers for a batch of ``n`` rows, as views of the first ``n`` rows (the
+    last mini-batch of an epoch may be smaller). All batch sizes share the gradient buffers.
+    """
+
+    def __init__(self, max_rows, layer_units, dtype):
+        activations = [np.empty((max_rows, n), dtype=dtype) for n in layer_units[1:]]
+        self._full = Buffers(
+            activations=activations,
+            deltas=[np.empty_like(A) for A in activations],
+            masks=[np.ones_like(A) for A in activations[:-1]],
+            grads=Parameters(layer_units, dtype),
+            ones=np.ones((1, max_rows), dtype=dtype),
+        )
+        self._views = {max_rows: self._full}
+
+    @property
+    def grads(self):
+        return self._full.grads
+
+    def rows(self, n):
+        if n not in self._views:
+            full = self._full
+            self._views[n] = Buffers(
+                activations=[A[:n] for A in full.activations],
+                deltas=[D[:n] for D in full.deltas],
+                masks=[M[:n] for M in full.masks],
+                grads=full.grads,
+                ones=full.ones[:, :n],
+            )
+        return self._views[n]
 
 
 def forward(X, coefs, intercepts, activations, masks=None):
@@ -73,8 +119,12 @@ def forward(X, coefs, intercepts, activations, masks=None):
     """
     A = X
     last = len(activations) - 1
+    sparse_input = sp.issparse(X)
     for i, (W, b, Z) in enumerate(zip(coefs, intercepts, activations)):
-        np.matmul(A, W, out=Z)
+        if i == 0 and sparse_input:
+            Z[...] = A @ W
+        else:
+            np.matmul(A, W, out=Z)
         Z += b
         if i < last:
             relu_inplace(Z)
@@ -84,17 +134,21 @@ def forward(X, coefs, intercepts, activations, masks=None):
     return A
 
 
-def backward(X, coefs, workspace, masks=None):
-    """Backpropagate ``workspace.deltas[-1]`` (d loss / d logits) into ``workspace.grads``.
+def backward(X, coefs, buffers, masks=None):
+    """Backpropagate ``buffers.deltas[-1]`` (d loss / d logits) into ``buffers.grads``.
 
     Uses the activations and masks of the forward pass that produced ``deltas[-1]``; the gradients
     are those of the data term only.
     """
-    activations, deltas, grads = workspace.activations, workspace.deltas, workspace.grads
+    activations, deltas, grads = buffers.activations, buffers.deltas, buffers.grads
+    sparse_input = sp.issparse(X)
     for i in range(len(deltas) - 1, -1, -1):
         A_in = X if i == 0 else activations[i - 1]
-        np.matmul(A_in.T, deltas[i], out=grads.coefs[i])
-        np.matmul(workspace.ones, deltas[i], out=grads.intercepts[i][np.newaxis])
+        if i == 0 and sparse_input:
+            grads.coefs[i][...] = A_in.T @ deltas[i]
+        else:
+            np.matmul(A_in.T, deltas[i], out=grads.coefs[i])
+        np.matmul(buffers.ones, deltas[i], out=grads.intercepts[i][np.newaxis])
         if i > 0:
             D = deltas[i - 1]
             np.matmul(deltas[i], coefs[i].T, out=D)
@@ -104,15 +158,48 @@ def backward(X, coefs, workspace, masks=None):
             D *= activations[i - 1] > 0
 
 
-def l2_penalty(params, lambd, n_samples):
-    """``lambd / (2 m) * sum_l ||W_l||_F^2``; intercepts are not penalised."""
-    w = params.coef_block
-    return 0.5 * lambd / n_samples * float(np.dot(w, w))
+@dataclass(frozen=True)
+class Penalty:
+    """Weight penalty ``l2 / (2 m) * sum W**2 + l1 / m * sum |W|`` on the coefficients.
+
+    ``m`` is the total sample weight of the training set (the number of samples when unweighted),
+    whatever the batch, so mini-batch and full-batch training minimise the same objective.
+    Intercepts are not penalised. The L1 term is not differentiable at 0: training applies it by a
+    proximal (soft-threshold) step after each gradient step, which sets weights exactly to zero.
+    """
+
+    l2: float = 0.0
+    l1: float = 0.0
+
+    def cost(self, params, m):
+        w = params.coef_block
+        cost = 0.0
+        if self.l2:
+            cost += 0.5 * self.l2 / m * float(np.dot(w, w))
+        if self.l1:
+            cost += self.l1 / m * float(np.abs(w).sum())
+        return cost
+
+    def add_smooth_gradient(self, grads, params, m):
+        """Add the gradient of the L2 term, ``l2 / m * W``, to ``grads``."""
+        if self.l2:
+            grads.coef_block += (self.l2 / m) * params.coef_block
+
+    def proximal_step(self, params, step_size, m):
+        """Soft-threshold the coefficients by ``step_size * l1 / m`` (the L1 proximal operator)."""
+        if self.l1:
+            w = params.coef_block
+            shrunk = np.abs(w)
+            shrunk -= step_size * self.l1 / m
+            np.maximum(shrunk, 0, out=shrunk)
+            np.copysign(shrunk, w, out=w)
 
 
-def add_l2_gradient(grads, params, lambd, n_samples):
-    """Add the gradient of :func:`l2_penalty`, ``lambd / m * W``, to ``grads``."""
-    grads.coef_block += (lambd / n_samples) * params.coef_block
+def apply_max_norm(params, max_norm):
+    """Rescale each unit's incoming weights (a column of ``W``) to norm at most ``max_norm``."""
+    for W in params.coefs:
+        norms = np.sqrt(np.einsum("ij,ij->j", W, W))
+        W *= max_norm / np.maximum(norms, max_norm)
 
 
 def draw_dropout_masks(rng, keep_probs, masks):
@@ -128,48 +215,17 @@ def draw_dropout_masks(rng, keep_probs, masks):
             mask *= 1.0 / keep_prob
 
 
-def cost_and_gradients(X, Y, params, workspace, loss, lambd, masks=None):
-    """Cost (data term plus L2 penalty) at ``params``; its gradient goes to ``workspace.grads``."""
-    n_samples = X.shape[0]
-    logits = forward(X, params.coefs, params.intercepts, workspace.activations, masks)
-    cost = LOSS_FUNCTIONS[loss](logits, Y, workspace.deltas[-1])
-    backward(X, params.coefs, workspace, masks)
-    if lambd:
-        cost += l2_penalty(params, lambd, n_samples)
-        add_l2_gradient(workspace.grads, params, lambd, n_samples)
-    return cost
+def cost_and_gradients(X, Y, params, buffers, loss, penalty, m, masks=None, weights=None):
+    """Cost at ``params`` on the batch ``X, Y``; its smooth part's gradient into ``buffers.grads``.
 
-
-def gradient_descent(
-    X, Y, params, *, loss, lambd, learning_rate, max_iter, keep_probs, rng, verbose=0
-):
-    """Full-batch gradient descent, updating ``params`` in place.
-
-    Returns the loss curve: the cost at each iteration, computed before that iteration's update
-    (on that iteration's dropout masks). Raises ``ValueError`` as soon as the cost or the parameters
-    stop being finite.
+    The cost is the batch's mean loss (``weights``, summing to 1, make it a weighted mean) plus
+    the full penalty; the L1 part of the penalty has no gradient here (see :class:`Penalty`).
     """
-    layer_units = [X.shape[1]] + [b.shape[0] for b in params.intercepts]
-    workspace = Workspace(X.shape[0], layer_units, params.flat.dtype)
-    masks = workspace.masks if any(p < 1 for p in keep_probs) else None
-    grads = workspace.grads.flat
-    loss_curve = np.empty(max_iter)
-    # Overflow only comes with divergence, which the finiteness checks below turn into an error.
-    with np.errstate(over="ignore", invalid="ignore"):
-        for iteration in range(max_iter):
-            if masks is not None:
-                draw_dropout_masks(rng, keep_probs, masks)
-            cost = cost_and_gradients(X, Y, params, workspace, loss, lambd, masks)
-            if not math.isfinite(cost):
-                raise_divergence(iteration, cost, learning_rate)
-            loss_curve[iteration] = cost
-            if verbose and iteration % 1000 == 0:
-                print(f"Cost after iteration {iteration}: {cost}")
-            grads *= learning_rate
-            params.flat -= grads
-    if not np.isfinite(params.flat).all():
-        raise_divergence(max_iter, math.nan, learning_rate)
-    return loss_curve
+    logits = forward(X, params.coefs, params.intercepts, buffers.activations, masks)
+    cost = LOSS_FUNCTIONS[loss](logits, Y, buffers.deltas[-1], weights)
+    backward(X, params.coefs, buffers, masks)
+    penalty.add_smooth_gradient(buffers.grads, params, m)
+    return cost + penalty.cost(params, m)
 
 
 def raise_divergence(iteration, cost, learning_rate):

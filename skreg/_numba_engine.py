@@ -1,12 +1,13 @@
-"""Compiled training engine: the full-batch gradient-descent loop of ``_network`` in numba.
+"""Compiled training engine: full-batch gradient descent with an L2 penalty and dropout, in numba.
 
-:func:`gradient_descent` has the arguments, results and errors of
-:func:`skreg._network.gradient_descent`; the training loop runs inside compiled functions, in
-buffers allocated once per fit. Everything lives in flat, C-contiguous buffers: the parameters and
-their gradients in the :class:`~skreg._network.Parameters` layout (coefficients ``(n_in, n_out)``
-row-major, then intercepts), the activations and deltas of layer ``i`` as consecutive
-``(n_samples, n_units)`` blocks. Small matrix products (the reference network's) run as loops,
-large ones through BLAS.
+:func:`gradient_descent` trains exactly as :func:`skreg._training.train_epochs` does with the
+``GradientDescent`` optimizer on the full batch, an L2 penalty and dropout (no sample weights, no
+stopper, dense input): same loss curve, printing and errors, same random numbers. The training
+loop runs inside compiled functions, in buffers allocated once per fit. Everything lives in flat,
+C-contiguous buffers: the parameters and their gradients in the :class:`~skreg._network.Parameters`
+layout (coefficients ``(n_in, n_out)`` row-major, then intercepts), the activations and deltas of
+layer ``i`` as consecutive ``(n_units, n_samples)`` blocks. Small matrix products (the reference
+network's) run as loops, large ones through BLAS.
 
 Dropout masks are the NumPy engine's: the uniforms come from the same ``RandomState`` calls, in the
 same order, drawn in Python for a block of iterations at a time and passed to the compiled loop.
@@ -34,37 +35,40 @@ def gradient_descent(
 ):
     """Full-batch gradient descent, updating ``params`` in place, in compiled code.
 
-    Same contract as :func:`skreg._network.gradient_descent`: returns the loss curve (the cost at
-    each iteration, before that iteration's update), prints the cost every 1000 iterations when
-    ``verbose``, raises ``ValueError`` as soon as the cost or the parameters stop being finite.
+    Parameters
+    ----------
+    X, Y : ndarray of shape (n_samples, n_features), (n_samples, n_outputs)
+        Dense training data and 0/1 targets, in the dtype of ``params``.
+    params : Parameters
+        Initial parameters, trained in place.
+    loss : {"logistic", "softmax"}
+        Output activation and cross-entropy.
+    lambd, learning_rate : float
+        L2 strength (the penalty is ``lambd / (2 n_samples) * sum W**2``) and step size.
+    max_iter : int
+        Number of gradient steps.
+    keep_probs : sequence of float
+        Dropout keep probability of each hidden layer.
+    rng : numpy.random.RandomState
+        Source of the dropout masks.
+    verbose : int
+        If > 0, print the cost every 1000 iterations.
+
+    Returns
+    -------
+    loss_curve : list of float
+        The cost at each iteration, before that iteration's update. Raises ``ValueError`` as soon
+        as the cost or the parameters stop being finite.
     """
-    dtype = params.flat.dtype
-    n_samples = X.shape[0]
-    units = np.array([X.shape[1]] + [b.shape[0] for b in params.intercepts], dtype=np.int64)
-    layout = _layout(units, n_samples)
-    dropout, uniforms_per_iteration = _dropout(units[1:-1], keep_probs, n_samples, dtype)
+    problem = _Problem(X, Y, params, loss, lambd, learning_rate, keep_probs)
     block = BLOCK_ITERATIONS
-    if uniforms_per_iteration:
-        block = max(1, min(block, MAX_UNIFORMS_PER_BLOCK // uniforms_per_iteration))
-
-    # Units-major copies: every loop of the compiled code then runs along samples.
-    XT = np.array(X.T, dtype=dtype, order="C")
-    YT = np.array(Y.T, dtype=dtype, order="C")
-    activations = np.empty(n_samples * units[1:].sum(), dtype=dtype)
-    deltas = np.empty_like(activations)
-    grads = np.empty_like(params.flat)
-    # Scalars in the parameters' dtype, as the NumPy engine's in-place operations round them.
-    scalars = np.array([learning_rate, lambd / n_samples, 1.0 / n_samples], dtype=dtype)
+    if problem.uniforms_per_iteration:
+        block = max(1, min(block, MAX_UNIFORMS_PER_BLOCK // problem.uniforms_per_iteration))
     loss_curve = np.empty(max_iter)
-
     for start in range(0, max_iter, block):
         stop = min(start + block, max_iter)
-        uniforms = rng.random_sample(uniforms_per_iteration * (stop - start))
-        done = _train_block(
-            XT, YT, params.flat, grads, activations, deltas, layout, loss == "softmax",
-            float(lambd), scalars, uniforms, uniforms_per_iteration, dropout, loss_curve,
-            start, stop,
-        )  # fmt: skip
+        uniforms = rng.random_sample(problem.uniforms_per_iteration * (stop - start))
+        done = _train_block(*problem.arguments(params), uniforms, loss_curve, start, stop)
         if verbose:
             for iteration in range(-(-start // 1000) * 1000, done, 1000):
                 print(f"Cost after iteration {iteration}: {float(loss_curve[iteration])}")
@@ -72,7 +76,49 @@ def gradient_descent(
             raise_divergence(done, float(loss_curve[done]), learning_rate)
     if not np.isfinite(params.flat).all():
         raise_divergence(max_iter, math.nan, learning_rate)
-    return loss_curve
+    return loss_curve.tolist()
+
+
+def cost_and_gradients(X, Y, params, *, loss, lambd, keep_probs, uniforms):
+    """Cost at ``params`` and its gradient (flat, in the ``Parameters`` layout), as a compiled
+    training step computes them with the dropout masks drawn from ``uniforms`` (one iteration's);
+    for the gradient check."""
+    problem = _Problem(X, Y, params, loss, lambd, 1.0, keep_probs)
+    arguments = problem.arguments(params)
+    step = (np.asarray(uniforms, dtype=np.float64),) + problem.dropout
+    cost = _cost_and_gradients(*arguments[:-1], step)
+    return cost, problem.grads.copy()
+
+
+class _Problem:
+    """The compiled functions' arguments for one training run: units-major copies of the data,
+    buffers, layout, dropout description and scalars in the parameters' dtype."""
+
+    def __init__(self, X, Y, params, loss, lambd, learning_rate, keep_probs):
+        dtype = params.flat.dtype
+        n_samples = X.shape[0]
+        units = np.array(params.layer_units, dtype=np.int64)
+        self.layout = _layout(units, n_samples)
+        self.dropout, self.uniforms_per_iteration = _dropout(
+            units[1:-1], keep_probs, n_samples, dtype
+        )
+        # Units-major copies: every loop of the compiled code then runs along samples.
+        self.XT = np.array(X.T, dtype=dtype, order="C")
+        self.YT = np.array(Y.T, dtype=dtype, order="C")
+        self.activations = np.empty(n_samples * units[1:].sum(), dtype=dtype)
+        self.deltas = np.empty_like(self.activations)
+        self.grads = np.empty_like(params.flat)
+        self.softmax = loss == "softmax"
+        self.lambd = float(lambd)
+        # Scalars in the parameters' dtype, as the NumPy engine's in-place operations round them.
+        self.scalars = np.array([learning_rate, lambd / n_samples, 1.0 / n_samples], dtype=dtype)
+
+    def arguments(self, params):
+        """Arguments of :func:`_train_block` up to ``dropout``."""
+        return (
+            self.XT, self.YT, params.flat, self.grads, self.activations, self.deltas,
+            self.layout, self.softmax, self.lambd, self.scalars, self.dropout,
+        )  # fmt: skip
 
 
 def _layout(units, n_samples):
@@ -101,60 +147,77 @@ def _dropout(hidden_units, keep_probs, n_samples, dtype):
 
 @njit(cache=True)
 def _train_block(
-    XT, YT, flat, grads, activations, deltas, layout, softmax, lambd, scalars, uniforms,
-    uniforms_per_iteration, dropout, loss_curve, start, stop,
+    XT, YT, flat, grads, activations, deltas, layout, softmax, lambd, scalars, dropout, uniforms,
+    loss_curve, start, stop,
 ):  # fmt: skip
     """Iterations ``start`` to ``stop``; returns the first with a non-finite cost, else ``stop``.
 
-    ``layout`` is ``(units, coef_offsets, intercept_offsets, activation_offsets, n_samples)``,
-    ``dropout`` is ``(uniform_offsets, keep_probs, scales)``, one entry per hidden layer.
+    ``uniforms`` holds the dropout uniforms of these iterations, one iteration's after another.
     """
-    learning_rate, lambd_over_m, inv_m = scalars[0], scalars[1], scalars[2]
-    zero = inv_m - inv_m  # in the parameters' dtype
-    n_layers = layout[0].shape[0] - 1
-    n_coefs = layout[2][0]
+    learning_rate = scalars[0]
+    per_iteration = uniforms.shape[0] // (stop - start)
     for iteration in range(start, stop):
-        first = (iteration - start) * uniforms_per_iteration
-        step = (uniforms[first : first + uniforms_per_iteration],) + dropout
-
-        A = XT
-        for i in range(n_layers):
-            Z = _block(activations, layout, i)
-            W, b = _parameters(flat, layout, i)
-            _linear(W, b, A, Z)
-            if i < n_layers - 1:
-                _relu_dropout(Z, step, i)
-            A = Z
-
-        D = _block(deltas, layout, n_layers - 1)
-        if softmax:
-            cost = _softmax_loss(A, YT, D, inv_m)
-        else:
-            cost = _logistic_loss(A[0], YT[0], D[0], inv_m)
-
-        for i in range(n_layers - 1, -1, -1):
-            D = _block(deltas, layout, i)
-            A_in = XT if i == 0 else _block(activations, layout, i - 1)
-            G, g = _parameters(grads, layout, i)
-            _weight_gradients(A_in, D, G, g, zero)
-            if i > 0:
-                W, _ = _parameters(flat, layout, i)
-                D_in = _block(deltas, layout, i - 1)
-                _backpropagate(W, D, D_in, zero)
-                _relu_dropout_gradient(D_in, A_in, step, i - 1)
-
-        if lambd:
-            squares = 0.0
-            for k in range(n_coefs):
-                squares += flat[k] * flat[k]
-                grads[k] += lambd_over_m * flat[k]
-            cost += 0.5 * lambd / XT.shape[1] * squares
+        first = (iteration - start) * per_iteration
+        step = (uniforms[first : first + per_iteration],) + dropout
+        cost = _cost_and_gradients(
+            XT, YT, flat, grads, activations, deltas, layout, softmax, lambd, scalars, step
+        )
         loss_curve[iteration] = cost
         if not np.isfinite(cost):
             return iteration
         for k in range(flat.shape[0]):
             flat[k] -= learning_rate * grads[k]
     return stop
+
+
+@njit(cache=True)
+def _cost_and_gradients(
+    XT, YT, flat, grads, activations, deltas, layout, softmax, lambd, scalars, step
+):
+    """Cost (as float64) at ``flat``, its gradient into ``grads``.
+
+    ``layout`` is ``(units, coef_offsets, intercept_offsets, activation_offsets, n_samples)``;
+    ``step`` is ``(uniforms, uniform_offsets, keep_probs, scales)``: this step's dropout uniforms,
+    then one entry per hidden layer.
+    """
+    lambd_over_m, inv_m = scalars[1], scalars[2]
+    zero = inv_m - inv_m  # in the parameters' dtype
+    n_layers = layout[0].shape[0] - 1
+    n_coefs = layout[2][0]
+
+    A = XT
+    for i in range(n_layers):
+        Z = _block(activations, layout, i)
+        W, b = _parameters(flat, layout, i)
+        _linear(W, b, A, Z)
+        if i < n_layers - 1:
+            _relu_dropout(Z, step, i)
+        A = Z
+
+    D = _block(deltas, layout, n_layers - 1)
+    if softmax:
+        cost = _softmax_loss(A, YT, D, inv_m)
+    else:
+        cost = _logistic_loss(A, YT, D, inv_m)
+
+    for i in range(n_layers - 1, -1, -1):
+        D = _block(deltas, layout, i)
+        A_in = XT if i == 0 else _block(activations, layout, i - 1)
+        G, g = _parameters(grads, layout, i)
+        _weight_gradients(A_in, D, G, g, zero)
+        if i > 0:
+            W, _ = _parameters(flat, layout, i)
+            D_in = _block(deltas, layout, i - 1)
+            _backpropagate(W, D, D_in, zero)
+            _relu_dropout_gradient(D_in, A_in, step, i - 1)
+
+    if lambd:
+        squares = 0.0
+        for k in range(n_coefs):
+            squares += flat[k] * flat[k]
+            grads[k] += lambd_over_m * flat[k]
+        cost += 0.5 * lambd / XT.shape[1] * squares
+    return cost
 
 
 @njit(cache=True)
@@ -333,19 +396,21 @@ def _relu_dropout_gradient(D, A, step, i):
 
 
 @njit(cache=True)
-def _logistic_loss(logits, y, delta, inv_m):
-    """Mean ``log(1 + exp(z)) - y z`` (as float64); ``(sigmoid(z) - y) / m`` into ``delta``."""
+def _logistic_loss(logits, Y, delta, inv_m):
+    """``log(1 + exp(z)) - y z`` summed over outputs, mean over samples (as float64);
+    ``(sigmoid(z) - y) / m`` into ``delta``. Arrays are ``(n_outputs, n_samples)``."""
     softplus_sum = 0.0
     target_sum = 0.0
     one = inv_m / inv_m
-    for s in range(logits.shape[0]):
-        z = logits[s]
-        e = np.exp(-abs(z))
-        softplus_sum += max(z, 0.0) + np.log1p(e)
-        target_sum += y[s] * z
-        p = one / (one + e) if z >= 0 else e / (one + e)
-        delta[s] = (p - y[s]) * inv_m
-    return (softplus_sum - target_sum) / logits.shape[0]
+    for j in range(logits.shape[0]):
+        for s in range(logits.shape[1]):
+            z = logits[j, s]
+            e = np.exp(-abs(z))
+            softplus_sum += max(z, 0.0) + np.log1p(e)
+            target_sum += Y[j, s] * z
+            p = one / (one + e) if z >= 0 else e / (one + e)
+            delta[j, s] = (p - Y[j, s]) * inv_m
+    return (softplus_sum - target_sum) / logits.shape[1]
 
 
 @njit(cache=True)

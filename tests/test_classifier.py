@@ -98,9 +98,9 @@ def test_l2_shrinks_the_weights(moons):
     assert norms[0] > norms[1] > norms[2]
 
 
-def test_same_random_state_same_model(moons):
+def test_same_random_state_same_model(moons, engine):
     X, y = moons
-    first = small(keep_prob=0.7).fit(X, y)
+    first = small(keep_prob=0.7, engine=engine).fit(X, y)
     second = clone(first).fit(X, y)
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
     different = small(keep_prob=0.7).set_params(random_state=1).fit(X, y)
@@ -124,25 +124,25 @@ def test_pickle_round_trip(three_blobs):
     np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
 
 
-def test_verbose_prints_the_cost_like_the_notebook(moons, capsys):
+def test_verbose_prints_the_cost_like_the_notebook(moons, capsys, engine):
     X, y = moons
-    model = RegularizedMLPClassifier(max_iter=2001, verbose=1, random_state=0).fit(X, y)
+    model = small(max_iter=2001, verbose=1, engine=engine).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
     assert lines == [f"Cost after iteration {i}: {model.loss_curve_[i]}" for i in (0, 1000, 2000)]
 
 
-def test_inputs_are_not_modified(moons):
+def test_inputs_are_not_modified(moons, engine):
     X, y = moons
     X_copy, y_copy = X.copy(), y.copy()
-    model = small(keep_prob=0.8, lambd=0.3).fit(X, y)
+    model = small(keep_prob=0.8, lambd=0.3, engine=engine).fit(X, y)
     model.predict_proba(X)
     np.testing.assert_array_equal(X, X_copy)
     np.testing.assert_array_equal(y, y_copy)
 
 
-def test_float32_input_trains_in_float32(moons):
+def test_float32_input_trains_in_float32(moons, engine):
     X, y = moons
-    model = small().fit(X.astype(np.float32), y)
+    model = small(engine=engine).fit(X.astype(np.float32), y)
     assert all(W.dtype == np.float32 for W in model.coefs_)
     assert model.score(X, y) > 0.9
 
@@ -205,15 +205,15 @@ def test_out_of_range_hyperparameters(moons, param, value, message):
         small(**{param: value}).fit(X, y)
 
 
-def test_diverging_learning_rate_raises_and_leaves_no_model(moons):
+def test_diverging_learning_rate_raises_and_leaves_no_model(moons, engine):
     X, y = moons
-    model = small(learning_rate=1e200)
+    model = small(learning_rate=1e200, engine=engine)
     with pytest.raises(ValueError, match=r"diverged at iteration \d+.*smaller learning_rate"):
         model.fit(X, y)
     assert not hasattr(model, "coefs_")
 
 
-def test_too_large_learning_rate_that_kills_the_network_warns(moons):
+def test_too_large_learning_rate_that_kills_the_network_warns(moons, engine):
     X, y = moons
     with pytest.warns(ConvergenceWarning, match="cost rose .* smaller learning_rate"):
-        small(learning_rate=100.0).fit(X, y)
+        small(learning_rate=100.0, engine=engine).fit(X, y)

@@ -1,8 +1,10 @@
+import re
+
 import numpy as np
 import pytest
 import scipy.io
 
-from skreg._demo import main
+from skreg._demo import DEFAULT_OUT, LAMBD_GRID, main
 from skreg.datasets import load_football, make_football
 
 
@@ -51,9 +53,43 @@ def test_make_football_is_seeded_balanced_and_not_linearly_separable():
     assert LogisticRegression().fit(X_train, y_train).score(X_test, y_test) < 0.95
 
 
-def test_demo_prints_the_table_for_a_data_file(football_file, capsys):
-    assert main(["--data", str(football_file)]) == 0
+def read_png_size(path):
+    """Width and height from a PNG file's header (fails on anything that is not a PNG)."""
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+
+
+def test_demo_prints_the_table_and_writes_the_figures(football_file, tmp_path, capsys):
+    out_dir = tmp_path / "figures"
+    argv = ["--data", str(football_file), "--out", str(out_dir), "--max-iter", "300"]
+    assert main(argv) == 0
     out = capsys.readouterr().out
     for name in ("no regularisation", "L2, lambd=0.7", "dropout, keep_prob=0.86"):
         assert f"| {name}" in out
         assert f"trained {name} in" in out
+    tuned = re.search(r"trained L2, tuned lambd=(\S+) in [\d.]+ s \(GridSearchCV", out)
+    assert tuned and float(tuned.group(1)) in LAMBD_GRID
+    rows = re.findall(r"^\| (.+?) +\| +([\d.]+) \| +([\d.]+) \|$", out, flags=re.MULTILINE)
+    assert [r[0] for r in rows] == [
+        "no regularisation",
+        "L2, lambd=0.7",
+        "dropout, keep_prob=0.86",
+        f"L2, tuned lambd={tuned.group(1)}",
+    ]
+    assert all(0 <= float(acc) <= 1 for row in rows for acc in row[1:])
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "decision_boundaries.png",
+        "loss_curves.png",
+    ]
+    assert read_png_size(out_dir / "decision_boundaries.png") == (1000, 900)
+    assert read_png_size(out_dir / "loss_curves.png") == (800, 500)
+    assert f"Wrote {out_dir / 'loss_curves.png'}" in out
+
+
+def test_demo_writes_figures_to_the_default_directory(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--max-iter", "100"]) == 0
+    assert "built-in football-like data" in capsys.readouterr().out
+    assert (tmp_path / DEFAULT_OUT / "decision_boundaries.png").is_file()
+    assert (tmp_path / DEFAULT_OUT / "loss_curves.png").is_file()

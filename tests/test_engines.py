@@ -3,15 +3,20 @@
 import re
 import subprocess
 import sys
+import warnings
 from importlib.util import find_spec
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_blobs, make_moons
+import scipy.sparse as sp
+from sklearn.datasets import make_blobs, make_moons, make_multilabel_classification
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from skreg import RegularizedMLPClassifier, _network
-from skreg._network import init_parameters
+from skreg import RegularizedMLPClassifier
+from skreg._network import Penalty, init_parameters
+from skreg._optimizers import GradientDescent
+from skreg._training import Regularization, train_epochs
 
 needs_numba = pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
 
@@ -23,15 +28,25 @@ def numba_engine():
 
 
 def train(engine, X, Y, layer_units, max_iter, lambd=0.0, keep_probs=None, seed=0, **kwargs):
-    """Weights and loss curve of ``engine.gradient_descent`` from the reference initialisation."""
+    """Weights and loss curve of full-batch gradient descent with ``engine`` ("numpy": the NumPy
+    training loop, "numba": the compiled one) from the reference initialisation."""
     rng = np.random.RandomState(seed)
     params = init_parameters(layer_units, rng, X.dtype)
-    curve = engine.gradient_descent(
-        X, Y, params, loss="logistic" if Y.shape[1] == 1 else "softmax", lambd=lambd,
-        learning_rate=kwargs.pop("learning_rate", 0.3), max_iter=max_iter,
-        keep_probs=keep_probs or (1.0,) * (len(layer_units) - 2), rng=rng, **kwargs,
-    )  # fmt: skip
-    return params.flat, curve
+    loss = "logistic" if Y.shape[1] == 1 else "softmax"
+    keep_probs = keep_probs or (1.0,) * (len(layer_units) - 2)
+    learning_rate = kwargs.pop("learning_rate", 0.3)
+    if engine == "numba":
+        curve = numba_engine().gradient_descent(
+            X, Y, params, loss=loss, lambd=lambd, learning_rate=learning_rate,
+            max_iter=max_iter, keep_probs=keep_probs, rng=rng, **kwargs,
+        )  # fmt: skip
+    else:
+        optimizer = GradientDescent(params.flat.size, X.dtype, learning_rate=learning_rate)
+        curve = train_epochs(
+            X, Y, params, optimizer, loss=loss, max_iter=max_iter, rng=rng,
+            regularization=Regularization(Penalty(l2=lambd), keep_probs), **kwargs,
+        )  # fmt: skip
+    return params.flat, np.asarray(curve)
 
 
 def synthetic(n_classes, dtype=np.float64):
@@ -53,8 +68,8 @@ def relative_difference(a, b):
 def test_weights_agree_on_the_reference_workload(football, lambd):
     X_train, _, y_train, _ = football
     X, Y = np.asarray(X_train, dtype=np.float64), np.asarray(y_train, dtype=np.float64)[:, None]
-    expected, expected_curve = train(_network, X, Y, [2, 20, 3, 1], 30000, lambd, seed=3)
-    weights, curve = train(numba_engine(), X, Y, [2, 20, 3, 1], 30000, lambd, seed=3)
+    expected, expected_curve = train("numpy", X, Y, [2, 20, 3, 1], 30000, lambd, seed=3)
+    weights, curve = train("numba", X, Y, [2, 20, 3, 1], 30000, lambd, seed=3)
     # Without L2 this run magnifies rounding: moving the NumPy engine's own initial weights by one
     # ulp moves its fitted weights by 1.9e-10 (relative norm). Summing in another order is such a
     # perturbation at every step, so agreement is measured against that sensitivity.
@@ -71,8 +86,8 @@ def test_engines_agree_step_by_step(n_classes, lambd, keep_probs):
     X, Y = synthetic(n_classes)
     layer_units = [X.shape[1], 9, 6, 5, Y.shape[1]]
     for max_iter in (1, 200):
-        expected, expected_curve = train(_network, X, Y, layer_units, max_iter, lambd, keep_probs)
-        weights, curve = train(numba_engine(), X, Y, layer_units, max_iter, lambd, keep_probs)
+        expected, expected_curve = train("numpy", X, Y, layer_units, max_iter, lambd, keep_probs)
+        weights, curve = train("numba", X, Y, layer_units, max_iter, lambd, keep_probs)
         np.testing.assert_allclose(weights, expected, rtol=1e-11, atol=1e-13)
         np.testing.assert_allclose(curve, expected_curve, rtol=1e-12)
 
@@ -82,8 +97,8 @@ def test_large_layers_go_through_blas_and_agree():
     X, Y = synthetic(3)
     layer_units = [X.shape[1], 64, 40, Y.shape[1]]  # 64 * 40 weights: above BLAS_MIN_WEIGHTS
     assert 64 * 40 >= numba_engine().BLAS_MIN_WEIGHTS
-    expected, expected_curve = train(_network, X, Y, layer_units, 50, 0.1, (0.8, 0.9))
-    weights, curve = train(numba_engine(), X, Y, layer_units, 50, 0.1, (0.8, 0.9))
+    expected, expected_curve = train("numpy", X, Y, layer_units, 50, 0.1, (0.8, 0.9))
+    weights, curve = train("numba", X, Y, layer_units, 50, 0.1, (0.8, 0.9))
     np.testing.assert_allclose(weights, expected, rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(curve, expected_curve, rtol=1e-12)
 
@@ -93,8 +108,8 @@ def test_dropout_blocks_follow_the_random_stream(monkeypatch):
     """Uniforms drawn a few iterations at a time are those the NumPy engine draws one by one."""
     monkeypatch.setattr(numba_engine(), "MAX_UNIFORMS_PER_BLOCK", 1000)
     X, Y = synthetic(2)
-    expected, _ = train(_network, X, Y, [2, 8, 4, 1], 30, keep_probs=(0.6, 0.8))
-    weights, _ = train(numba_engine(), X, Y, [2, 8, 4, 1], 30, keep_probs=(0.6, 0.8))
+    expected, _ = train("numpy", X, Y, [2, 8, 4, 1], 30, keep_probs=(0.6, 0.8))
+    weights, _ = train("numba", X, Y, [2, 8, 4, 1], 30, keep_probs=(0.6, 0.8))
     np.testing.assert_allclose(weights, expected, rtol=1e-11, atol=1e-13)
 
 
@@ -120,7 +135,7 @@ def test_float32_stays_float32_and_agrees(n_classes):
 def test_divergence_raises_the_same_error(n_classes):
     X, Y = synthetic(n_classes)
     messages = []
-    for engine in (_network, numba_engine()):
+    for engine in ("numpy", "numba"):
         with pytest.raises(ValueError, match="Training diverged at iteration") as error:
             train(engine, X, Y, [X.shape[1], 5, 3, Y.shape[1]], 100, learning_rate=1e200)
         messages.append(str(error.value))
@@ -131,7 +146,7 @@ def test_divergence_raises_the_same_error(n_classes):
 def test_verbose_output_matches(capsys):
     X, Y = synthetic(2)
     lines = []
-    for engine in (_network, numba_engine()):
+    for engine in ("numpy", "numba"):
         train(engine, X, Y, [2, 5, 3, 1], 2501, verbose=1)
         lines.append(capsys.readouterr().out.splitlines())
     pattern = re.compile(r"Cost after iteration (\d+): (\S+)")
@@ -178,3 +193,113 @@ def test_skreg_imports_and_fits_without_numba():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "20"
+
+
+@needs_numba
+def test_multilabel_targets_agree():
+    X, Y = make_multilabel_classification(n_samples=120, n_features=5, n_classes=3, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    models = [
+        RegularizedMLPClassifier(max_iter=300, keep_prob=0.8, lambd=0.2, random_state=0, engine=e)
+        for e in ("numpy", "numba")
+    ]
+    for model in models:
+        model.fit(X, Y)
+    assert models[1].coefs_[-1].shape == (3, 3)
+    for W, W_numpy in zip(models[1].coefs_, models[0].coefs_):
+        np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(models[1].loss_curve_, models[0].loss_curve_, rtol=1e-12)
+
+
+@needs_numba
+def test_partial_fit_and_warm_start_continue_alike():
+    X, y = make_moons(n_samples=100, noise=0.2, random_state=1)
+    models = {}
+    for engine in ("numpy", "numba"):
+        model = RegularizedMLPClassifier(
+            max_iter=100, keep_prob=0.9, warm_start=True, random_state=0, engine=engine
+        )
+        model.fit(X, y).fit(X, y)
+        for _ in range(3):
+            model.partial_fit(X, y)
+        models[engine] = model
+    assert models["numba"].n_iter_ == 203
+    for W, W_numpy in zip(models["numba"].coefs_, models["numpy"].coefs_):
+        np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(models["numba"].loss_curve_, models["numpy"].loss_curve_, rtol=1e-12)
+
+
+# -- which engine trains ------------------------------------------------------------------------
+
+SUPPORTED = [
+    {},
+    {"lambd": 0.5, "keep_prob": 0.8},
+    {"batch_size": 500},  # at least n_samples: full batch
+    {"penalty": "l1", "lambd": 0.0},
+]
+UNSUPPORTED = [
+    ({"solver": "adam"}, "solver='adam'"),
+    ({"solver": "momentum"}, "solver='momentum'"),
+    ({"batch_size": 16}, "batch_size=16"),
+    ({"penalty": "l1", "lambd": 0.1}, "penalty='l1'"),
+    ({"penalty": "elasticnet", "lambd": 0.1}, "penalty='elasticnet'"),
+    ({"input_noise": 0.1}, "input_noise=0.1"),
+    ({"max_norm": 2.0}, "max_norm=2.0"),
+    ({"class_weight": "balanced"}, "class_weight"),
+    ({"early_stopping": True}, "early_stopping=True"),
+    ({"tol": 1e-4}, "tol"),
+]
+
+
+@pytest.fixture
+def numba_calls(monkeypatch):
+    """Counts the fits the compiled loop trains."""
+    engine = numba_engine()
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return compiled(*args, **kwargs)
+
+    compiled = engine.gradient_descent
+    monkeypatch.setattr(engine, "gradient_descent", spy)
+    return calls
+
+
+@needs_numba
+@pytest.mark.parametrize("params", SUPPORTED)
+def test_auto_and_numba_use_the_compiled_loop_when_it_implements_the_fit(numba_calls, params):
+    X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
+    for engine in ("auto", "numba"):
+        RegularizedMLPClassifier(max_iter=20, engine=engine, **params).fit(X, y)
+    RegularizedMLPClassifier(max_iter=20, engine="numpy", **params).fit(X, y)
+    assert len(numba_calls) == 2
+
+
+@needs_numba
+@pytest.mark.parametrize("params, option", UNSUPPORTED)
+def test_auto_falls_back_to_numpy_and_numba_names_the_option(numba_calls, params, option):
+    X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
+    params = {"max_iter": 20, "n_iter_no_change": 5, **params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        auto = RegularizedMLPClassifier(random_state=0, **params).fit(X, y)
+        numpy = RegularizedMLPClassifier(random_state=0, engine="numpy", **params).fit(X, y)
+    assert numba_calls == []
+    np.testing.assert_array_equal(auto.coefs_[0], numpy.coefs_[0])
+    model = RegularizedMLPClassifier(engine="numba", **params)
+    with pytest.raises(ValueError, match=re.escape(option) + '.*Use engine="numpy"'):
+        model.fit(X, y)
+    assert not hasattr(model, "coefs_")
+
+
+@needs_numba
+def test_sparse_input_and_sample_weight_need_numpy(numba_calls):
+    X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
+    model = RegularizedMLPClassifier(max_iter=20, engine="numba")
+    with pytest.raises(ValueError, match="sparse X"):
+        model.fit(sp.csr_matrix(X), y)
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.fit(X, y, sample_weight=np.ones(len(y)))
+    RegularizedMLPClassifier(max_iter=20).fit(sp.csr_matrix(X), y, sample_weight=np.ones(len(y)))
+    assert numba_calls == []

@@ -1,9 +1,19 @@
 """The network core checked against finite differences of its own cost."""
 
+from importlib.util import find_spec
+
 import numpy as np
 import pytest
 
-from skreg._network import Workspace, cost_and_gradients, draw_dropout_masks, init_parameters
+from skreg._network import (
+    Parameters,
+    Penalty,
+    Workspace,
+    apply_max_norm,
+    cost_and_gradients,
+    draw_dropout_masks,
+    init_parameters,
+)
 
 
 def numerical_gradient(cost, flat, eps=1e-6):
@@ -22,7 +32,8 @@ def numerical_gradient(cost, flat, eps=1e-6):
 @pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize("lambd", [0.0, 0.7])
 @pytest.mark.parametrize("keep_prob", [1.0, 0.6])
-def test_backward_pass_matches_finite_differences(n_classes, lambd, keep_prob):
+@pytest.mark.parametrize("weighted", [False, True])
+def test_backward_pass_matches_finite_differences(n_classes, lambd, keep_prob, weighted):
     rng = np.random.RandomState(0)
     n_samples, n_features = 30, 4
     n_outputs = 1 if n_classes == 2 else n_classes
@@ -33,19 +44,59 @@ def test_backward_pass_matches_finite_differences(n_classes, lambd, keep_prob):
     loss = "logistic" if n_classes == 2 else "softmax"
     params = init_parameters(layer_units, rng)
     params.flat += 0.1 * rng.standard_normal(params.flat.size)  # non-zero intercepts too
-    workspace = Workspace(n_samples, layer_units, np.float64)
+    buffers = Workspace(n_samples, layer_units, np.float64).rows(n_samples)
+    weights = None
+    if weighted:
+        weights = rng.uniform(0, 2, n_samples)
+        weights /= weights.sum()
     masks = None
     if keep_prob < 1:
-        masks = workspace.masks
+        masks = buffers.masks
         draw_dropout_masks(rng, [keep_prob, keep_prob], masks)  # fixed for every evaluation
         assert any((m == 0).any() for m in masks)
 
     def cost():
-        return cost_and_gradients(X, Y, params, workspace, loss, lambd, masks)
+        penalty = Penalty(l2=lambd)
+        return cost_and_gradients(X, Y, params, buffers, loss, penalty, n_samples, masks, weights)
 
     cost()
-    analytic = workspace.grads.flat.copy()
+    analytic = buffers.grads.flat.copy()
     numeric = numerical_gradient(cost, params.flat)
+    relative_error = np.linalg.norm(analytic - numeric) / (
+        np.linalg.norm(analytic) + np.linalg.norm(numeric)
+    )
+    assert relative_error < 1e-6
+
+
+@pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
+@pytest.mark.parametrize("n_outputs", [1, 3, 4])
+@pytest.mark.parametrize("lambd", [0.0, 0.7])
+@pytest.mark.parametrize("keep_prob", [1.0, 0.6])
+def test_numba_engine_gradient_matches_finite_differences(n_outputs, lambd, keep_prob):
+    """The compiled engine's cost and gradient (3 outputs: multilabel; 4: softmax)."""
+    from skreg._numba_engine import cost_and_gradients as compiled_cost_and_gradients
+
+    rng = np.random.RandomState(0)
+    n_samples, n_features = 30, 4
+    layer_units = [n_features, 6, 5, n_outputs]
+    X = rng.standard_normal((n_samples, n_features))
+    loss = "softmax" if n_outputs == 4 else "logistic"
+    if loss == "softmax":
+        Y = np.eye(n_outputs)[rng.randint(n_outputs, size=n_samples)]
+    else:
+        Y = rng.randint(2, size=(n_samples, n_outputs)).astype(float)
+    params = init_parameters(layer_units, rng)
+    params.flat += 0.1 * rng.standard_normal(params.flat.size)
+    # One step's uniforms: the same dropout masks at every evaluation.
+    uniforms = rng.random_sample((6 + 5) * n_samples if keep_prob < 1 else 0)
+
+    def cost_and_gradient():
+        return compiled_cost_and_gradients(
+            X, Y, params, loss=loss, lambd=lambd, keep_probs=(keep_prob,) * 2, uniforms=uniforms
+        )
+
+    analytic = cost_and_gradient()[1]
+    numeric = numerical_gradient(lambda: cost_and_gradient()[0], params.flat)
     relative_error = np.linalg.norm(analytic - numeric) / (
         np.linalg.norm(analytic) + np.linalg.norm(numeric)
     )
@@ -67,3 +118,31 @@ def test_initialisation_follows_the_reference_recipe():
     for W, (n_in, n_out) in zip(params.coefs, [(2, 20), (20, 3), (3, 1)]):
         np.testing.assert_array_equal(W, rng.randn(n_out, n_in).T / np.sqrt(n_in))
     assert all((b == 0).all() for b in params.intercepts)
+
+
+def test_l1_proximal_step_soft_thresholds_coefficients_only():
+    params = Parameters([2, 2, 1], np.float64)
+    params.flat[:] = [0.5, -0.05, 0.2, -0.3, 0.01, -1.0, 0.7, 0.02, -0.03]
+    before = params.flat.copy()
+    Penalty(l1=2.0).proximal_step(params, step_size=0.1, m=2)  # threshold 0.1
+    np.testing.assert_allclose(params.coef_block, [0.4, 0.0, 0.1, -0.2, 0.0, -0.9])
+    np.testing.assert_array_equal(params.flat[6:], before[6:])  # intercepts untouched
+
+
+def test_penalty_cost_and_l2_gradient():
+    params = Parameters([2, 1], np.float64)
+    params.flat[:] = [3.0, -4.0, 10.0]
+    assert Penalty(l2=2.0, l1=1.0).cost(params, m=5) == pytest.approx(2.0 / 10 * 25 + 1.0 / 5 * 7)
+    grads = Parameters([2, 1], np.float64)
+    Penalty(l2=2.0).add_smooth_gradient(grads, params, m=4)
+    np.testing.assert_allclose(grads.flat, [1.5, -2.0, 0.0])
+
+
+def test_max_norm_caps_each_units_incoming_weights():
+    params = Parameters([2, 2, 1], np.float64)
+    params.coefs[0][...] = [[3.0, 0.1], [4.0, 0.1]]  # unit norms 5 and ~0.14
+    params.coefs[1][...] = [[1.0], [1.0]]
+    apply_max_norm(params, 2.0)
+    np.testing.assert_allclose(np.linalg.norm(params.coefs[0], axis=0), [2.0, np.hypot(0.1, 0.1)])
+    np.testing.assert_allclose(params.coefs[0][:, 0], [1.2, 1.6])
+    np.testing.assert_allclose(params.coefs[1], [[1.0], [1.0]])

@@ -1,0 +1,72 @@
+"""Saving fitted models: joblib, and safe loading with skops (an optional extra)."""
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skreg import RegularizedMLPClassifier
+from skreg.datasets import make_football
+
+sio = pytest.importorskip("skops.io")
+from skops.io.exceptions import UntrustedTypesFoundException  # noqa: E402
+
+OWN_TYPES = ["skreg._classifier.RegularizedMLPClassifier"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_football()
+
+
+@pytest.fixture(
+    scope="module",
+    params=["estimator", "pipeline"],
+)
+def fitted(request, data):
+    X_train, _, y_train, _ = data
+    model = RegularizedMLPClassifier(lambd=0.3, keep_prob=0.9, max_iter=200, random_state=0)
+    if request.param == "pipeline":
+        model = make_pipeline(StandardScaler(), model)
+    return model.fit(X_train, y_train)
+
+
+def final_step(model):
+    return model[-1] if hasattr(model, "steps") else model
+
+
+def assert_same_predictions(loaded, model, X):
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    for W_loaded, W in zip(final_step(loaded).coefs_, final_step(model).coefs_, strict=True):
+        np.testing.assert_array_equal(W_loaded, W)
+
+
+def test_skops_finds_no_untrusted_type_but_the_package_own(fitted, tmp_path):
+    path = tmp_path / "model.skops"
+    sio.dump(fitted, path)
+    assert sio.get_untrusted_types(file=path) == OWN_TYPES
+
+
+def test_skops_load_with_trusted_own_types_predicts_identically(fitted, data, tmp_path):
+    path = tmp_path / "model.skops"
+    sio.dump(fitted, path)
+    loaded = sio.load(path, trusted=OWN_TYPES)
+    assert type(loaded) is type(fitted)
+    assert final_step(loaded).get_params() == final_step(fitted).get_params()
+    assert final_step(loaded).loss_curve_ == final_step(fitted).loss_curve_
+    assert_same_predictions(loaded, fitted, data[1])
+
+
+def test_skops_refuses_to_load_untrusted_types_by_default(fitted, tmp_path):
+    path = tmp_path / "model.skops"
+    sio.dump(fitted, path)
+    with pytest.raises(UntrustedTypesFoundException, match="RegularizedMLPClassifier"):
+        sio.load(path)
+
+
+def test_joblib_round_trip(fitted, data, tmp_path):
+    path = tmp_path / "model.joblib"
+    joblib.dump(fitted, path)
+    assert_same_predictions(joblib.load(path), fitted, data[1])
