@@ -158,7 +158,23 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        ``fit`` is all or nothing: when it raises (invalid input, divergence) or is interrupted
+        (``KeyboardInterrupt``), the estimator is left as it was before the call, unfitted if it
+        was, otherwise with its previous model intact; fitted attributes are never half-updated.
         """
+        state_before = vars(self).copy()
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            # validate_data records n_features_in_ (and feature names) before training starts.
+            vars(self).clear()
+            vars(self).update(state_before)
+            raise
+
+    def _fit(self, X, y):
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
         check_classification_targets(y)
