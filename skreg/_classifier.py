@@ -226,15 +226,19 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _validated_hidden_layer_sizes(self):
-        sizes = np.asarray(self.hidden_layer_sizes).reshape(-1)
-        if sizes.size == 0 or not all(
-            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes.tolist()
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, np.ndarray):
+            sizes = sizes.tolist()
+        # Taken element by element: a nested or ragged sequence is refused, not flattened.
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not sizes or not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes
         ):
             raise ValueError(
                 "hidden_layer_sizes must be a non-empty sequence of integers >= 1 (or one such "
                 f"integer); got {self.hidden_layer_sizes!r}."
             )
-        return sizes.tolist()
+        return [int(s) for s in sizes]
 
     def _logits(self, X):
         """Output-layer logits of shape (n_samples, n_outputs_), computed in bounded chunks."""
