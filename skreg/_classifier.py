@@ -17,6 +17,16 @@ from ._base import LOG_PROBA_FUNCTIONS, PROBA_FUNCTIONS
 from ._network import forward, gradient_descent, init_parameters
 
 
+def _validate_data(estimator, *args, **kwargs):
+    """``validate_data`` to float64 or float32 arrays.
+
+    Its finiteness check first sums ``X``: finite entries of both signs near the float range sum to
+    ``inf - inf``, which would raise a spurious invalid-value RuntimeWarning before the exact check.
+    """
+    with np.errstate(invalid="ignore"):
+        return validate_data(estimator, *args, dtype=(np.float64, np.float32), **kwargs)
+
+
 class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
     """Multi-layer perceptron classifier with L2 regularisation and inverted dropout.
 
@@ -176,7 +186,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y):
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
+        X, y = _validate_data(self, X, y)
         check_classification_targets(y)
         binarizer = LabelBinarizer().fit(y)
         if len(binarizer.classes_) < 2:
@@ -243,7 +253,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         """Output-layer logits of shape (n_samples, n_outputs_), computed in bounded chunks."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = _validate_data(self, X, reset=False)
         layer_units = [b.shape[0] for b in self.intercepts_]
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
         chunk = get_chunk_n_rows(row_bytes=dtype.itemsize * sum(layer_units))
