@@ -259,9 +259,32 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         chunk = get_chunk_n_rows(row_bytes=dtype.itemsize * sum(layer_units))
         logits = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
         for rows in gen_batches(X.shape[0], chunk):
-            activations = [np.empty((rows.stop - rows.start, n), dtype=dtype) for n in layer_units]
-            logits[rows] = forward(X[rows], self.coefs_, self.intercepts_, activations)
+            logits[rows] = self._forward_at_safe_scale(X[rows], dtype)
         return logits
+
+    def _forward_at_safe_scale(self, X, dtype):
+        """Logits of the rows of ``X``, each row evaluated at a power-of-two scale that cannot
+        overflow; logits beyond the float range saturate at the largest float.
+
+        A ReLU network is positively homogeneous in its inputs and intercepts together,
+        ``f(s x; s b) = s f(x; b)`` for ``s > 0``, and exactly so in floating point when ``s`` is a
+        power of two. A row with entries beyond 1 in magnitude is scaled below 1, so huge inputs
+        cannot make ``inf - inf = NaN`` inside the network, and its logits are scaled back; rows
+        whose logits are representable get the very same bits as the unscaled evaluation.
+        """
+        _, exponents = np.frexp(np.abs(X).max(axis=1, keepdims=True))
+        np.maximum(exponents, 0, out=exponents)
+        scales = np.ldexp(np.ones(1, dtype=dtype), -exponents)
+        intercepts = [scales * b for b in self.intercepts_]
+        activations = [np.empty((X.shape[0], b.shape[0]), dtype=dtype) for b in self.intercepts_]
+        # Only weights beyond any sensible scale can still overflow: a pre-activation at -inf is
+        # clamped by ReLU to its exact limit 0, and one at +inf reaching a later layer as inf - inf
+        # still raises the invalid-value warning.
+        with np.errstate(over="ignore"):
+            logits = forward(X * scales, self.coefs_, intercepts, activations)
+            logits = np.ldexp(logits, exponents)
+        largest = np.finfo(dtype).max
+        return np.clip(logits, -largest, largest, out=logits)
 
     def decision_function(self, X):
         """Logits of the output layer.
@@ -275,7 +298,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For binary targets, the logit of ``classes_[1]`` (positive means ``classes_[1]``);
-            otherwise one logit per class.
+            otherwise one logit per class. Logits beyond the floating-point range (from inputs
+            of the order of the range itself) saturate at the largest finite float.
         """
         logits = self._logits(X)
         return logits.ravel() if self.n_outputs_ == 1 else logits
