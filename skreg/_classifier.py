@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelBinarizer
@@ -15,6 +16,18 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import LOG_PROBA_FUNCTIONS, PROBA_FUNCTIONS
 from ._network import forward, gradient_descent, init_parameters
+
+# Prediction works in chunks of rows whose temporaries fit in this many MiB (see predict_proba).
+PREDICT_WORKING_MEMORY_MB = 16
+
+
+def _identity(logits):
+    return logits
+
+
+def _class_indices(logits):
+    """Index in ``classes_`` of the predicted class: the sign of a single logit, else the argmax."""
+    return (logits[:, 0] > 0).astype(np.intp) if logits.shape[1] == 1 else logits.argmax(axis=1)
 
 
 def _validate_data(estimator, *args, **kwargs):
@@ -250,17 +263,27 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return [int(s) for s in sizes]
 
-    def _logits(self, X):
-        """Output-layer logits of shape (n_samples, n_outputs_), computed in bounded chunks."""
-        check_is_fitted(self)
+    def _map_logits(self, X, output):
+        """``output(logits)`` for the rows of ``X``, computed chunk of rows by chunk of rows.
+
+        A chunk's temporaries (its scaled inputs, intercepts and activations, and those of
+        ``output``) fit in ``PREDICT_WORKING_MEMORY_MB`` MiB, or in scikit-learn's
+        ``working_memory`` if that is smaller, so memory beyond the result does not grow with
+        the number of rows. The estimator must be fitted.
+        """
         X = _validate_data(self, X, reset=False)
-        layer_units = [b.shape[0] for b in self.intercepts_]
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
-        chunk = get_chunk_n_rows(row_bytes=dtype.itemsize * sum(layer_units))
-        logits = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
-        for rows in gen_batches(X.shape[0], chunk):
-            logits[rows] = self._forward_at_safe_scale(X[rows], dtype)
-        return logits
+        n_units = sum(b.shape[0] for b in self.intercepts_)
+        row_bytes = dtype.itemsize * (2 * X.shape[1] + 2 * n_units + 8 * len(self.classes_))
+        working_memory = min(PREDICT_WORKING_MEMORY_MB, get_config()["working_memory"])
+        chunks = gen_batches(X.shape[0], get_chunk_n_rows(row_bytes, working_memory=working_memory))
+        first = next(chunks)
+        head = output(self._forward_at_safe_scale(X[first], dtype))
+        result = np.empty((X.shape[0], *head.shape[1:]), dtype=head.dtype)
+        result[first] = head
+        for rows in chunks:
+            result[rows] = output(self._forward_at_safe_scale(X[rows], dtype))
+        return result
 
     def _forward_at_safe_scale(self, X, dtype):
         """Logits of the rows of ``X``, each row evaluated at a power-of-two scale that cannot
@@ -301,7 +324,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             otherwise one logit per class. Logits beyond the floating-point range (from inputs
             of the order of the range itself) saturate at the largest finite float.
         """
-        logits = self._logits(X)
+        check_is_fitted(self)
+        logits = self._map_logits(X, _identity)
         return logits.ravel() if self.n_outputs_ == 1 else logits
 
     def predict(self, X):
@@ -317,8 +341,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        scores = self.decision_function(X)
-        indices = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        check_is_fitted(self)
+        indices = self._map_logits(X, _class_indices)
         return self.classes_[indices]
 
     def predict_proba(self, X):
@@ -333,9 +357,16 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class, in the order of ``classes_``.
+
+        Notes
+        -----
+        Rows are processed in chunks: beyond the returned array, the memory used is bounded by
+        ``PREDICT_WORKING_MEMORY_MB`` = 16 MiB (or by scikit-learn's ``working_memory`` setting
+        if smaller; at least one row's temporaries) whatever the number of rows, for ``X`` given
+        as a float64 or float32 NumPy array (other inputs are first converted to one).
         """
-        logits = self._logits(X)
-        return PROBA_FUNCTIONS[self.out_activation_](logits)
+        check_is_fitted(self)
+        return self._map_logits(X, PROBA_FUNCTIONS[self.out_activation_])
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed stably from the logits.
@@ -350,5 +381,5 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class, in the order of ``classes_``.
         """
-        logits = self._logits(X)
-        return LOG_PROBA_FUNCTIONS[self.out_activation_](logits)
+        check_is_fitted(self)
+        return self._map_logits(X, LOG_PROBA_FUNCTIONS[self.out_activation_])
