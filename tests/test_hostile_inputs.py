@@ -102,13 +102,33 @@ def wrong_kind_X(draw):
 @st.composite
 def bad_y(draw):
     case = draw(
-        st.sampled_from(["nan", "inf", "object nan", "length", "one class", "continuous", "2-D"])
+        st.sampled_from(
+            [
+                "nan",
+                "inf",
+                "object nan",
+                "length",
+                "one class",
+                "continuous",
+                "2-D",
+                "None label",
+                "mixed types",
+            ]
+        )
     )
     i = draw(st.integers(0, N_SAMPLES - 1))
     if case in ("nan", "inf"):
         y = Y_GOOD.astype(float)
         y[i] = float(case)
         return X_GOOD, y, rf"Input y contains {NON_FINITE_MESSAGE[case]}"
+    if case == "None label":  # numpy cannot sort None among strings: the message names it
+        y = np.array(["a", "b", "c"], dtype=object)[Y_GOOD]
+        y[i] = None
+        return X_GOOD, y, "'NoneType' and 'str'|'str' and 'NoneType'"
+    if case == "mixed types":
+        y = Y_GOOD.astype(object)
+        y[i] = "a"
+        return X_GOOD, y, "Unknown label type: unknown"
     if case == "object nan":
         y = np.array(["a", "b", "c"], dtype=object)[Y_GOOD]
         y[i] = np.nan

@@ -13,7 +13,7 @@ from sklearn.base import clone
 from skreg import RegularizedMLPClassifier
 
 PROPERTY_SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 # Rows of a probability matrix sum to 1 up to this many machine epsilons of its dtype.
@@ -105,9 +105,10 @@ def test_same_random_state_and_clone_refit_give_the_same_model(
 
 
 # A row's logits are computed by matrix products whose BLAS kernel and summation order depend on
-# the number of rows in the batch (GEMV for one row, blocked GEMM otherwise), so they may differ in
-# the last bits: we allow ROW_ULPS machine epsilons of the largest logit magnitude (at least 1).
-ROW_ULPS = 1024
+# the number of rows in the batch (GEMV for one row, blocked GEMM otherwise, chunk boundaries), so
+# they may differ in the last bits: we allow ROW_ULPS machine epsilons of the dtype times the
+# largest logit magnitude (at least 1). Observed on 120 random models: at most 2.5.
+ROW_ULPS = 64
 
 
 @PROPERTY_SETTINGS
