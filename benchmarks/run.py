@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import warnings
+from contextlib import nullcontext
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -48,9 +49,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round: smoke test")
     parser.add_argument("--repeats", type=int, help="rounds per workload (default 5, quick 1)")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        help="limit BLAS/OpenMP threads for every contender (default: the libraries' own); "
+        "use 1 on a busy machine, where spinning BLAS threads wait on each other",
+    )
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    with threadpool_limits(args.blas_threads) if args.blas_threads else nullcontext():
+        run(args)
+
+
+def run(args):
     sizes = Sizes(args.quick)
     if args.memory_child:
         print(json.dumps(memory_child(args.memory_child, sizes)))
@@ -58,7 +70,7 @@ def main():
     repeats = args.repeats or (1 if args.quick else 5)
     warnings.simplefilter("ignore", ConvergenceWarning)
 
-    report = Report(args.quick, repeats)
+    report = Report(args, repeats)
     print(report.machine_description(), flush=True)
     report.section("Compilation of the numba engine", compile_times(args.quick))
     warm_up()
@@ -72,7 +84,8 @@ def main():
     report.section(*w2_adam(sizes, repeats))
     report.section(*prediction(sizes, repeats))
     report.section(
-        "Memory: peak resident memory of the W2 fit, one subprocess each", memory(args.quick)
+        "Memory: peak resident memory of the W2 fit, one subprocess each",
+        memory(args.quick, args.blas_threads),
     )
     report.write(args.output)
 
@@ -182,23 +195,29 @@ def w2(sizes, repeats):
 
 
 def w2_adam(sizes, repeats):
-    title = "W2, mini-batch: 3 epochs of adam, batch_size=256"
-    if "solver" not in RegularizedMLPClassifier().get_params():
-        message = (
-            "skipped: RegularizedMLPClassifier has no `solver` parameter yet (no mini-batches)."
-        )
-        print(f"\n{title}\n  {message}")
-        return title, message
+    """3 epochs of mini-batch Adam, shuffled every epoch, MLPClassifier's hyperparameters."""
     X, y = w2_data(sizes, sizes.w2_samples)
-    adam = {"solver": "adam", "batch_size": 256, "max_iter": 3}
+    epochs, batch_size, learning_rate = 3, 256, 0.001
     contenders = {
-        f"skreg, engine={engine!r}": fit(
-            skreg_model(engine, hidden_layer_sizes=sizes.hidden, **adam), X, y
-        )
-        for engine in ENGINES
-    }
-    contenders["MLPClassifier"] = fit(
-        MLPClassifier(hidden_layer_sizes=sizes.hidden, random_state=3, tol=0, **adam), X, y
+        "skreg (NumPy loop; numba has no mini-batches)": fit(
+            skreg_model(
+                "auto", hidden_layer_sizes=sizes.hidden, solver="adam", batch_size=batch_size,
+                learning_rate=learning_rate, max_iter=epochs,
+            ),
+            X, y,
+        ),
+        "MLPClassifier": fit(
+            MLPClassifier(
+                hidden_layer_sizes=sizes.hidden, solver="adam", batch_size=batch_size,
+                learning_rate_init=learning_rate, max_iter=epochs, shuffle=True, tol=0,
+                n_iter_no_change=10**9, random_state=3,
+            ),
+            X, y,
+        ),
+    }  # fmt: skip
+    title = (
+        f"W2, mini-batch: {len(y)} x {sizes.n_features} float32, hidden {sizes.hidden}, "
+        f"{epochs} epochs of adam, batch_size={batch_size}, shuffled"
     )
     return title, ratios(compare(contenders, repeats))
 
@@ -373,11 +392,12 @@ def reset_peak():
         pass
 
 
-def memory(quick):
+def memory(quick, blas_threads):
     names = [f"skreg, engine={engine}" for engine in ENGINES] + ["MLPClassifier"]
     cells = []
     for name in names:
         command = [str(Path(__file__)), "--memory-child", name] + (["--quick"] if quick else [])
+        command += ["--blas-threads", str(blas_threads)] if blas_threads else []
         result = json.loads(run_python(command, {**os.environ, "PYTHONPATH": python_path()}))
         cells.append(
             [
@@ -420,8 +440,8 @@ MEMORY_HEADER = ["contender", "peak RSS MiB", "of which the fit MiB"]
 
 
 class Report:
-    def __init__(self, quick, repeats):
-        self.quick, self.repeats = quick, repeats
+    def __init__(self, args, repeats):
+        self.quick, self.repeats, self.blas_threads = args.quick, repeats, args.blas_threads
         self.lines = []
 
     def machine_description(self):
@@ -475,6 +495,7 @@ class Report:
 
     def write(self, path):
         command = "python benchmarks/run.py" + (" --quick" if self.quick else "")
+        command += f" --blas-threads {self.blas_threads}" if self.blas_threads else ""
         machine = [f"{line}  " for line in self.machine_description().splitlines()]
         end = f"Load average at the end: {os.getloadavg()[0]:.2f}"
         lines = ["# skreg benchmark results", "", f"Produced by `{command}`.", "", *machine]
