@@ -64,16 +64,24 @@ def relative_difference(a, b):
 
 
 @needs_numba
-@pytest.mark.parametrize("lambd", [0.0, 0.7])
-def test_weights_agree_on_the_reference_workload(football, lambd):
+@pytest.mark.parametrize(
+    "lambd, keep_prob, max_iter", [(0.0, 1.0, 30000), (0.7, 1.0, 30000), (0.0, 0.86, 10000)]
+)
+def test_weights_agree_on_the_reference_workload(football, lambd, keep_prob, max_iter):
+    """The reference runs agree to 1e-10 (measured: 2.7e-11, 4.4e-15 and 8.0e-12).
+
+    Dropout makes the run chaotic: rounding differences grow about 1000-fold every 5000
+    iterations. Moving one of the NumPy engine's own initial weights by one ulp moves its weights
+    after the full 30000 iterations by 0.7%, and the engines, which sum in different orders, then
+    differ by 1%; so the dropout run is compared over its first 10000 iterations.
+    """
     X_train, _, y_train, _ = football
     X, Y = np.asarray(X_train, dtype=np.float64), np.asarray(y_train, dtype=np.float64)[:, None]
-    expected, expected_curve = train("numpy", X, Y, [2, 20, 3, 1], 30000, lambd, seed=3)
-    weights, curve = train("numba", X, Y, [2, 20, 3, 1], 30000, lambd, seed=3)
-    # Without L2 this run magnifies rounding: moving the NumPy engine's own initial weights by one
-    # ulp moves its fitted weights by 1.9e-10 (relative norm). Summing in another order is such a
-    # perturbation at every step, so agreement is measured against that sensitivity.
-    assert relative_difference(expected, weights) < (1e-9 if lambd == 0 else 1e-13)
+    keep_probs = (keep_prob, keep_prob)
+    args = (X, Y, [2, 20, 3, 1], max_iter, lambd, keep_probs)
+    expected, expected_curve = train("numpy", *args, seed=3)
+    weights, curve = train("numba", *args, seed=3)
+    assert relative_difference(expected, weights) < 1e-10
     np.testing.assert_allclose(curve, expected_curve, rtol=1e-10)
 
 
