@@ -81,14 +81,15 @@ class Workspace:
 
     ``rows(n)`` gives the buffers for a batch of ``n`` rows, as views of the first ``n`` rows (the
     last mini-batch of an epoch may be smaller). All batch sizes share the gradient buffers.
+    Dropout masks, as large as the hidden activations, are allocated only if ``dropout``.
     """
 
-    def __init__(self, max_rows, layer_units, dtype):
+    def __init__(self, max_rows, layer_units, dtype, dropout=True):
         activations = [np.empty((max_rows, n), dtype=dtype) for n in layer_units[1:]]
         self._full = Buffers(
             activations=activations,
             deltas=[np.empty_like(A) for A in activations],
-            masks=[np.ones_like(A) for A in activations[:-1]],
+            masks=[np.ones_like(A) for A in activations[:-1]] if dropout else [],
             grads=Parameters(layer_units, dtype),
             ones=np.ones((1, max_rows), dtype=dtype),
         )

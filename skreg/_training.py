@@ -58,7 +58,9 @@ def train_epochs(
     """
     n_samples = X.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
-    workspace = Workspace(batch_size, params.layer_units, params.flat.dtype)
+    workspace = Workspace(
+        batch_size, params.layer_units, params.flat.dtype, dropout=regularization.dropout
+    )
     m = n_samples if sample_weight is None else float(sample_weight.sum())
     step = _Step(X, Y, params, optimizer, workspace, loss, regularization, m, rng)
     loss_curve = []
@@ -160,7 +162,9 @@ class ValidationStopper:
     def __init__(self, X_val, Y_val, params, loss, tol, n_iter_no_change):
         self.X_val, self.Y_val, self.loss = X_val, Y_val, loss
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
-        self.workspace = Workspace(X_val.shape[0], params.layer_units, params.flat.dtype)
+        self.workspace = Workspace(
+            X_val.shape[0], params.layer_units, params.flat.dtype, dropout=False
+        )
         self.scores = []
         self.best_score = -math.inf
         self.best_params = params.flat.copy()
@@ -197,7 +201,7 @@ def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=Non
 
     For deterministic objectives only: no dropout, no noise, no L1 (it is not differentiable).
     """
-    workspace = Workspace(X.shape[0], params.layer_units, params.flat.dtype)
+    workspace = Workspace(X.shape[0], params.layer_units, params.flat.dtype, dropout=False)
     buffers = workspace.rows(X.shape[0])
     m = X.shape[0] if sample_weight is None else float(sample_weight.sum())
     weights = _normalised(sample_weight)

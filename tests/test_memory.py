@@ -1,4 +1,5 @@
-"""Bounded memory: prediction works in row chunks whose temporaries do not grow with the rows."""
+"""Bounded memory: prediction works in row chunks whose temporaries do not grow with the rows;
+training allocates dropout masks only when it drops units."""
 
 import tracemalloc
 
@@ -67,3 +68,21 @@ def test_a_smaller_working_memory_setting_is_honoured(training_data):
     with config_context(working_memory=2):
         extra, _ = peak_extra_memory(model.predict_proba, X_big)
     assert extra <= 2 * MiB + SLACK, f"{extra / MiB:.1f} MiB"
+
+
+@pytest.mark.parametrize("keep_prob", [1.0, 0.5])
+def test_full_batch_training_buffers_are_activations_and_deltas_plus_masks_for_dropout(keep_prob):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((20_000, 4))
+    model = RegularizedMLPClassifier(
+        hidden_layer_sizes=(200, 100), keep_prob=keep_prob, max_iter=2, engine="numpy"
+    )
+    activation_bytes = X.shape[0] * (200 + 100 + 1) * X.itemsize
+    hidden_bytes = X.shape[0] * (200 + 100) * X.itemsize
+
+    extra, _ = peak_extra_memory(lambda: np.empty(0) + model.fit(X, X[:, 0] > 0).n_iter_)
+
+    # Activations and deltas; with dropout, masks and their uniforms (two layers' at most alive).
+    buffers = 2 * activation_bytes + (2 * hidden_bytes if keep_prob < 1 else 0)
+    # Beyond them: a boolean temporary (the ReLU derivative), the targets, small objects.
+    assert buffers <= extra <= buffers + 0.2 * hidden_bytes, f"{extra / MiB:.1f} MiB"
