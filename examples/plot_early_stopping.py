@@ -62,9 +62,9 @@ ax.set_title("Gradient descent with early stopping")
 # ----------------------------------
 # Adam on mini-batches of 32 takes several steps per epoch and converges in far fewer epochs,
 # so a patience of 100 epochs (the default ``n_iter_no_change``) suffices.
-adam = RegularizedMLPClassifier(
-    **network, solver="adam", learning_rate=0.01, batch_size=32, early_stopping=True
-).fit(X_train, y_train)
+adam_settings = {"solver": "adam", "learning_rate": 0.01, "batch_size": 32}
+adam = RegularizedMLPClassifier(**(network | adam_settings), early_stopping=True)
+adam.fit(X_train, y_train)
 print(
     f"Adam: n_iter_={adam.n_iter_}, best validation accuracy {adam.best_validation_score_:.3f}, "
     f"test accuracy {adam.score(X_test, y_test):.3f}"
@@ -76,9 +76,9 @@ ax.set_title("Adam with early stopping")
 # %%
 # Choosing the patience
 # ---------------------
-# ``n_iter_no_change`` is a hyperparameter: too little patience stops on the first plateau of
-# the validation accuracy, before the network has learnt the shape of the classes; more
-# patience costs time and, with the best weights restored, little accuracy.
+# ``n_iter_no_change`` is a hyperparameter. With too little patience training stops on the
+# first plateau of the validation accuracy, before the network has learnt the shape of the
+# classes: here 100 and 300 epochs do, 1000 and more do not. More patience costs training time.
 # scikit-learn's :class:`~sklearn.model_selection.ValidationCurveDisplay` shows it by
 # cross-validation on the training set.
 display = ValidationCurveDisplay.from_estimator(
