@@ -64,7 +64,10 @@ def logistic_proba(logits):
 
 
 def softmax_proba(logits):
-    return softmax(logits, axis=1)
+    # Logits far apart (up to the largest float each) overflow when shifted by the row maximum, to
+    # -inf, whose exponential is the exact limit 0.
+    with np.errstate(over="ignore"):
+        return softmax(logits, axis=1)
 
 
 def logistic_log_proba(logits):
@@ -74,7 +77,8 @@ def logistic_log_proba(logits):
 
 
 def softmax_log_proba(logits):
-    return log_softmax(logits, axis=1)
+    with np.errstate(over="ignore"):  # as in softmax_proba: -inf is the exact limit
+        return log_softmax(logits, axis=1)
 
 
 PROBA_FUNCTIONS = {"logistic": logistic_proba, "softmax": softmax_proba}

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -35,6 +36,33 @@ from ._training import (
     train_epochs,
     train_lbfgs,
 )
+
+# Prediction works in chunks of rows whose temporaries fit in this many MiB (see predict_proba).
+PREDICT_WORKING_MEMORY_MB = 16
+
+
+def _validate_data(estimator, *args, **kwargs):
+    """``validate_data`` without a spurious RuntimeWarning on finite inputs near the float range.
+
+    Its finiteness check first sums ``X``: finite entries of both signs near the float range sum to
+    ``inf - inf``, which would raise an invalid-value warning before the exact check.
+    """
+    with np.errstate(invalid="ignore"):
+        return validate_data(estimator, *args, **kwargs)
+
+
+def _as_float64(output):
+    """``output`` applied to float64 logits: probabilities too small for float32 stay positive,
+    so ``predict_log_proba`` is the logarithm of ``predict_proba`` for float32 models too."""
+
+    def output_in_float64(logits):
+        return output(logits.astype(np.float64, copy=False))
+
+    return output_in_float64
+
+
+def _identity(logits):
+    return logits
 
 
 class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -338,8 +366,15 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        ``fit`` is all or nothing: when it raises (invalid input, divergence) or is interrupted
+        (``KeyboardInterrupt``), the estimator is left as it was before the call, unfitted if it
+        was, otherwise with its previous model intact; fitted attributes are never half-updated.
+        The same holds for ``partial_fit``.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        return self._fit_or_restore(X, y, sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -375,13 +410,24 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "class_weight='balanced' needs the class frequencies of the whole data, which "
                 "partial_fit does not see; pass class_weight as a dict instead."
             )
-        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+        return self._fit_or_restore(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _fit_or_restore(self, *args, **kwargs):
+        """``_fit``, or on any exception the estimator's state from before the call."""
+        state_before = vars(self).copy()
+        try:
+            return self._fit(*args, **kwargs)
+        except BaseException:
+            # validate_data records n_features_in_ (and feature names) before training starts.
+            vars(self).clear()
+            vars(self).update(state_before)
+            raise
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         continuing = hasattr(self, "coefs_") and (incremental or self.warm_start)
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
         keep_probs = self._validated_keep_probs(len(hidden_layer_sizes))
-        X, y = validate_data(
+        X, y = _validate_data(
             self,
             X,
             y,
@@ -441,15 +487,19 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _validated_hidden_layer_sizes(self):
-        sizes = np.asarray(self.hidden_layer_sizes).reshape(-1)
-        if sizes.size == 0 or not all(
-            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes.tolist()
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, np.ndarray):
+            sizes = sizes.tolist()
+        # Taken element by element: a nested or ragged sequence is refused, not flattened.
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not sizes or not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes
         ):
             raise ValueError(
                 "hidden_layer_sizes must be a non-empty sequence of integers >= 1 (or one such "
                 f"integer); got {self.hidden_layer_sizes!r}."
             )
-        return sizes.tolist()
+        return [int(s) for s in sizes]
 
     def _validated_keep_probs(self, n_hidden):
         if isinstance(self.keep_prob, Real):
@@ -647,22 +697,67 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return int(sum(np.count_nonzero(W == 0) for W in self.coefs_))
 
-    def _logits(self, X):
-        """Output-layer logits of shape (n_samples, n_outputs_), computed in bounded chunks."""
+    def _map_logits(self, X, output):
+        """``output(logits)`` for the rows of ``X``, computed chunk of rows by chunk of rows.
+
+        A chunk's temporaries (its inputs, activations and those of ``output``) fit in
+        ``PREDICT_WORKING_MEMORY_MB`` MiB, or in scikit-learn's ``working_memory`` if that is
+        smaller, so memory beyond the result does not grow with the number of rows.
+        """
         check_is_fitted(self)
-        X = validate_data(
+        X = _validate_data(
             self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
         )
         if sp.issparse(X):
             X = X.tocsr()
-        layer_units = [b.shape[0] for b in self.intercepts_]
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
-        chunk = get_chunk_n_rows(row_bytes=dtype.itemsize * sum(layer_units))
-        logits = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
-        for rows in gen_batches(X.shape[0], chunk):
-            activations = [np.empty((rows.stop - rows.start, n), dtype=dtype) for n in layer_units]
-            logits[rows] = forward(X[rows], self.coefs_, self.intercepts_, activations)
+        n_units = sum(b.shape[0] for b in self.intercepts_)
+        row_bytes = dtype.itemsize * (2 * X.shape[1] + 2 * n_units) + 8 * 8 * len(self.classes_)
+        working_memory = min(PREDICT_WORKING_MEMORY_MB, get_config()["working_memory"])
+        chunks = gen_batches(X.shape[0], get_chunk_n_rows(row_bytes, working_memory=working_memory))
+        first = next(chunks)
+        head = output(self._chunk_logits(X[first], dtype))
+        result = np.empty((X.shape[0], *head.shape[1:]), dtype=head.dtype)
+        result[first] = head
+        for rows in chunks:
+            result[rows] = output(self._chunk_logits(X[rows], dtype))
+        return result
+
+    def _chunk_logits(self, X, dtype):
+        """Logits of the rows of ``X``; rows whose evaluation overflows are evaluated again at a
+        safe scale (see ``_logits_at_safe_scale``)."""
+        activations = [np.empty((X.shape[0], b.shape[0]), dtype=dtype) for b in self.intercepts_]
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = forward(X, self.coefs_, self.intercepts_, activations)
+        overflowed = ~np.isfinite(logits).all(axis=1)
+        if overflowed.any():
+            rows = X[overflowed]
+            rows = rows.toarray() if sp.issparse(rows) else rows
+            logits[overflowed] = self._logits_at_safe_scale(rows, dtype)
         return logits
+
+    def _logits_at_safe_scale(self, X, dtype):
+        """Logits of the rows of ``X``, each row evaluated at a power-of-two scale that cannot
+        overflow; logits beyond the float range saturate at the largest float.
+
+        A ReLU network is positively homogeneous in its inputs and intercepts together,
+        ``f(s x; s b) = s f(x; b)`` for ``s > 0``, and exactly so in floating point when ``s`` is a
+        power of two. A row with entries beyond 1 in magnitude is scaled below 1, so huge inputs
+        cannot make ``inf - inf = NaN`` inside the network, and its logits are scaled back.
+        """
+        _, exponents = np.frexp(np.abs(X).max(axis=1, keepdims=True))
+        np.maximum(exponents, 0, out=exponents)
+        scales = np.ldexp(np.ones(1, dtype=dtype), -exponents)
+        intercepts = [scales * b for b in self.intercepts_]
+        activations = [np.empty((X.shape[0], b.shape[0]), dtype=dtype) for b in self.intercepts_]
+        # Only weights beyond any sensible scale can still overflow: a pre-activation at -inf is
+        # clamped by ReLU to its exact limit 0, and one at +inf reaching a later layer as inf - inf
+        # still raises the invalid-value warning.
+        with np.errstate(over="ignore"):
+            logits = forward(X * scales, self.coefs_, intercepts, activations)
+            logits = np.ldexp(logits, exponents)
+        largest = np.finfo(dtype).max
+        return np.clip(logits, -largest, largest, out=logits)
 
     def decision_function(self, X):
         """Logits of the output layer.
@@ -676,9 +771,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For binary targets, the logit of ``classes_[1]`` (positive means ``classes_[1]``);
-            otherwise one logit per class.
+            otherwise one logit per class. Logits beyond the floating-point range (from inputs
+            of the order of the range itself) saturate at the largest finite float.
         """
-        logits = self._logits(X)
+        logits = self._map_logits(X, _identity)
         return logits.ravel() if self.n_outputs_ == 1 else logits
 
     def predict(self, X):
@@ -694,12 +790,19 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels (a 0/1 indicator matrix for multilabel targets).
         """
-        logits = self._logits(X)
+        indices = self._map_logits(X, self._predicted_indices)
+        if self.out_activation_ == "logistic" and self.n_outputs_ > 1:
+            return indices  # multilabel: the indicator matrix itself
+        return self.classes_[indices]
+
+    def _predicted_indices(self, logits):
+        """Index in ``classes_`` of each row's class (argmax, or the sign of the one logit); for
+        multilabel targets, the 0/1 indicator row."""
         if self.out_activation_ == "softmax":
-            return self.classes_[logits.argmax(axis=1)]
-        if self.n_outputs_ > 1:  # multilabel: an indicator matrix
+            return logits.argmax(axis=1)
+        if self.n_outputs_ > 1:
             return (logits > 0).astype(int)
-        return self.classes_[(logits[:, 0] > 0).astype(int)]
+        return (logits[:, 0] > 0).astype(np.intp)
 
     def predict_proba(self, X):
         """Class probabilities; dropout is never applied at prediction.
@@ -712,10 +815,18 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probability of each class, in the order of ``classes_``.
+            Probability of each class, in the order of ``classes_``, in float64 whatever the
+            dtype of ``X``.
+
+        Notes
+        -----
+        Rows are processed in chunks: beyond the returned array, the memory used is bounded by
+        ``PREDICT_WORKING_MEMORY_MB`` = 16 MiB (or by scikit-learn's ``working_memory`` setting
+        if smaller; at least one row's temporaries) whatever the number of rows, for ``X`` given
+        as a float64 or float32 array or CSR matrix (other inputs are first converted to one).
         """
-        logits = self._logits(X)
-        return PROBA_FUNCTIONS[self.out_activation_](logits)
+        check_is_fitted(self)
+        return self._map_logits(X, _as_float64(PROBA_FUNCTIONS[self.out_activation_]))
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed stably from the logits.
@@ -728,7 +839,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probability of each class, in the order of ``classes_``.
+            Log-probability of each class, in the order of ``classes_``, in float64.
         """
-        logits = self._logits(X)
-        return LOG_PROBA_FUNCTIONS[self.out_activation_](logits)
+        check_is_fitted(self)
+        return self._map_logits(X, _as_float64(LOG_PROBA_FUNCTIONS[self.out_activation_]))

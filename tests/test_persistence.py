@@ -12,7 +12,8 @@ from skreg.datasets import make_football
 sio = pytest.importorskip("skops.io")
 from skops.io.exceptions import UntrustedTypesFoundException  # noqa: E402
 
-OWN_TYPES = ["skreg._classifier.RegularizedMLPClassifier"]
+# The estimator and its optimizer (kept in optimizer_ so that warm starts continue its state).
+OWN_TYPES = ["skreg._classifier.RegularizedMLPClassifier", "skreg._optimizers.GradientDescent"]
 
 
 @pytest.fixture(scope="module")

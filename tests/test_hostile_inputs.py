@@ -1,0 +1,207 @@
+"""Hostile inputs: every invalid input or hyperparameter raises ValueError or TypeError naming it.
+
+Each strategy yields the bad input together with a pattern the error message must match; the
+estimator must then be left unfitted (a failed ``fit`` leaves no model behind).
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from skreg import RegularizedMLPClassifier
+
+HOSTILE_SETTINGS = settings(max_examples=150, deadline=None)
+
+N_SAMPLES, N_FEATURES = 12, 3
+X_GOOD = np.random.RandomState(0).standard_normal((N_SAMPLES, N_FEATURES))
+Y_GOOD = np.arange(N_SAMPLES) % 3
+NON_FINITE_MESSAGE = {"nan": "NaN", "inf": "infinity", "-inf": "infinity"}
+
+
+def assert_unfitted(model):
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    for method in ("predict", "predict_proba", "decision_function"):
+        with pytest.raises(NotFittedError):
+            getattr(model, method)(X_GOOD)
+
+
+# -- bad training data ---------------------------------------------------------------------------
+
+positions = st.tuples(st.integers(0, N_SAMPLES - 1), st.integers(0, N_FEATURES - 1))
+non_finite = st.sampled_from(["nan", "inf", "-inf"])
+
+
+@st.composite
+def non_finite_X(draw):
+    (i, j), bad = draw(positions), draw(non_finite)
+    X = X_GOOD.astype(draw(st.sampled_from([np.float32, np.float64])))
+    X[i, j] = float(bad)
+    as_list = draw(st.booleans())
+    return (X.tolist() if as_list else X), Y_GOOD, rf"Input X contains {NON_FINITE_MESSAGE[bad]}"
+
+
+@st.composite
+def ragged_X(draw):
+    rows = X_GOOD.tolist()
+    i = draw(st.integers(0, N_SAMPLES - 1))
+    rows[i] = rows[i][: draw(st.integers(0, N_FEATURES - 1))]
+    return rows, Y_GOOD, "inhomogeneous"
+
+
+# What numpy says when it cannot turn each object into a float.
+OBJECT_MESSAGES = {
+    "text": ("a", "could not convert string to float"),
+    "none": (None, "Input X contains NaN"),
+    "dict": ({}, "not 'dict'"),
+    "list": ([1.0, 2.0], "sequence"),
+    "object": (object(), "not 'object'"),
+}
+
+
+@st.composite
+def object_X(draw):
+    bad, message = OBJECT_MESSAGES[draw(st.sampled_from(sorted(OBJECT_MESSAGES)))]
+    X = X_GOOD.astype(object)
+    i, j = draw(positions)
+    X[i, j] = bad
+    return X, Y_GOOD, message
+
+
+@st.composite
+def wrong_shape_X(draw):
+    case = draw(st.sampled_from(["0 samples", "0 features", "3-D", "1-D", "scalar"]))
+    if case == "0 samples":
+        return np.empty((0, N_FEATURES)), np.empty(0), "0 sample"
+    if case == "0 features":
+        return np.empty((N_SAMPLES, 0)), Y_GOOD, "0 feature"
+    if case == "3-D":
+        depth = draw(st.integers(1, 3))
+        return np.repeat(X_GOOD[:, :, None], depth, axis=2), Y_GOOD, "dim 3"
+    if case == "1-D":
+        return X_GOOD[:, 0], Y_GOOD, "Expected 2D array, got 1D array"
+    return 1.0, Y_GOOD, "Expected 2D array, got scalar array"
+
+
+@st.composite
+def wrong_kind_X(draw):
+    case = draw(st.sampled_from(["complex", "sparse complex", "strings"]))
+    if case == "complex":
+        return X_GOOD + 1j, Y_GOOD, "Complex data not supported"
+    if case == "sparse complex":
+        return sp.csr_matrix(X_GOOD + 1j), Y_GOOD, "Complex data not supported"
+    X = X_GOOD.astype(str)
+    X[draw(positions)] = "abc"
+    return X, Y_GOOD, "could not convert string to float: .*abc"
+
+
+@st.composite
+def bad_y(draw):
+    case = draw(
+        st.sampled_from(
+            [
+                "nan",
+                "inf",
+                "object nan",
+                "length",
+                "one class",
+                "continuous",
+                "2-D",
+                "None label",
+                "mixed types",
+            ]
+        )
+    )
+    i = draw(st.integers(0, N_SAMPLES - 1))
+    if case in ("nan", "inf"):
+        y = Y_GOOD.astype(float)
+        y[i] = float(case)
+        return X_GOOD, y, rf"Input y contains {NON_FINITE_MESSAGE[case]}"
+    if case == "None label":  # numpy cannot sort None among strings: the message names it
+        y = np.array(["a", "b", "c"], dtype=object)[Y_GOOD]
+        y[i] = None
+        return X_GOOD, y, "'NoneType' and 'str'|'str' and 'NoneType'"
+    if case == "mixed types":
+        y = Y_GOOD.astype(object)
+        y[i] = "a"
+        return X_GOOD, y, "Unknown label type: unknown"
+    if case == "object nan":
+        y = np.array(["a", "b", "c"], dtype=object)[Y_GOOD]
+        y[i] = np.nan
+        return X_GOOD, y, "Input contains NaN"
+    if case == "length":  # an empty y is refused by its own check, which names its 1-D shape
+        y = Y_GOOD[: draw(st.integers(0, N_SAMPLES - 1))]
+        return X_GOOD, y, r"inconsistent numbers|0 sample\(s\) \(shape=\(0,\)\)"
+    if case == "one class":
+        return X_GOOD, np.full(N_SAMPLES, draw(st.sampled_from([0, "a", True]))), "only one class"
+    if case == "continuous":
+        return X_GOOD, np.linspace(0, 1, N_SAMPLES), "Unknown label type: continuous"
+    return X_GOOD, np.c_[Y_GOOD, Y_GOOD], "y must be 1-D class labels or a 0/1 multilabel"
+
+
+invalid_training_data = st.one_of(
+    non_finite_X(), ragged_X(), object_X(), wrong_shape_X(), wrong_kind_X(), bad_y()
+)
+
+
+@HOSTILE_SETTINGS
+@given(case=invalid_training_data)
+def test_invalid_training_data_is_rejected_by_name(case):
+    X, y, message = case
+    model = RegularizedMLPClassifier(max_iter=5, random_state=0)
+    with pytest.raises((ValueError, TypeError), match=message):
+        model.fit(X, y)
+    assert_unfitted(model)
+
+
+# -- bad hyperparameters -------------------------------------------------------------------------
+
+
+@HOSTILE_SETTINGS
+@given(data=st.data())
+def test_invalid_hyperparameters_are_rejected_by_name(data, invalid_hyperparameter):
+    name, value = data.draw(invalid_hyperparameter)
+    model = RegularizedMLPClassifier(**{"max_iter": 5, name: value})
+    with pytest.raises((ValueError, TypeError), match=name):
+        model.fit(X_GOOD, Y_GOOD)
+    assert_unfitted(model)
+
+
+# -- bad data at prediction ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted_model():
+    return RegularizedMLPClassifier(max_iter=20, random_state=0).fit(X_GOOD, Y_GOOD)
+
+
+invalid_prediction_data = st.one_of(
+    non_finite_X(),
+    ragged_X(),
+    object_X(),
+    wrong_shape_X(),
+    wrong_kind_X(),
+    st.integers(1, 6)
+    .filter(lambda n: n != N_FEATURES)
+    .map(
+        lambda n: (np.ones((4, n)), None, f"X has {n} features, but .* is expecting {N_FEATURES}")
+    ),
+)
+
+
+@HOSTILE_SETTINGS
+@given(
+    case=invalid_prediction_data,
+    method=st.sampled_from(["predict", "predict_proba", "predict_log_proba", "decision_function"]),
+)
+def test_invalid_prediction_data_is_rejected_by_name(fitted_model, case, method):
+    X, _, message = case
+    state = dict(vars(fitted_model))
+    with pytest.raises((ValueError, TypeError), match=message):
+        getattr(fitted_model, method)(X)
+    assert vars(fitted_model).keys() == state.keys()
+    assert all(vars(fitted_model)[key] is value for key, value in state.items())

@@ -1,0 +1,114 @@
+"""A fit that fails or is interrupted leaves the estimator as it was: unfitted, or the old model."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from skreg import RegularizedMLPClassifier, _base
+
+rng = np.random.RandomState(0)
+X_OLD, Y_OLD = rng.standard_normal((40, 2)), np.arange(40) % 2
+# The refit sees other features (names and count) and other classes than the first fit.
+X_NEW = pd.DataFrame(rng.standard_normal((30, 3)), columns=["a", "b", "c"])
+Y_NEW = np.array(["x", "y", "z"])[np.arange(30) % 3]
+
+
+@pytest.fixture
+def interrupt_after(monkeypatch):
+    """Make the training loss raise ``KeyboardInterrupt`` on its ``n``-th call during ``fit``."""
+
+    def arm(n_calls):
+        calls = []
+        for name, loss in list(_base.LOSS_FUNCTIONS.items()):
+
+            def interrupting(*args, loss=loss):
+                calls.append(1)
+                if len(calls) >= n_calls:
+                    raise KeyboardInterrupt
+                return loss(*args)
+
+            monkeypatch.setitem(_base.LOSS_FUNCTIONS, name, interrupting)
+        return calls
+
+    return arm
+
+
+def snapshot(model):
+    """Every attribute, arrays (also inside lists) copied, to compare after the interruption."""
+
+    def copy(value):
+        if isinstance(value, np.ndarray):
+            return value.copy()
+        if isinstance(value, list):
+            return [copy(v) for v in value]
+        return value
+
+    return {key: copy(value) for key, value in vars(model).items()}
+
+
+def assert_same_state(model, state):
+    assert vars(model).keys() == state.keys()
+    for key, expected in state.items():
+        actual = vars(model)[key]
+        if isinstance(expected, list) and expected and isinstance(expected[0], np.ndarray):
+            assert len(actual) == len(expected)
+            for a, e in zip(actual, expected):
+                np.testing.assert_array_equal(a, e)
+        elif isinstance(expected, np.ndarray):
+            np.testing.assert_array_equal(actual, expected)
+        else:
+            assert actual == expected, key
+
+
+def test_interrupted_first_fit_leaves_the_estimator_unfitted(interrupt_after):
+    model = RegularizedMLPClassifier(max_iter=50, random_state=0)
+    fresh = snapshot(model)
+    calls = interrupt_after(10)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X_NEW, Y_NEW)
+    assert len(calls) == 10  # the interruption came mid-training
+    assert_same_state(model, fresh)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    with pytest.raises(NotFittedError):
+        model.predict(X_NEW)
+
+
+def test_interrupted_refit_keeps_the_previous_model_intact(interrupt_after):
+    model = RegularizedMLPClassifier(max_iter=50, random_state=0).fit(X_OLD, Y_OLD)
+    before = snapshot(model)
+    proba_before = model.predict_proba(X_OLD)
+    interrupt_after(10)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X_NEW, Y_NEW)
+    assert_same_state(model, before)
+    np.testing.assert_array_equal(model.predict_proba(X_OLD), proba_before)
+
+
+def test_failed_fit_leaves_the_estimator_as_it_was():
+    model = RegularizedMLPClassifier(max_iter=50, random_state=1).fit(X_OLD, Y_OLD)
+    before = snapshot(model)
+    with pytest.raises(ValueError, match="Training diverged"):
+        model.set_params(learning_rate=1e200).fit(X_NEW, Y_NEW)
+    before["learning_rate"] = 1e200
+    assert_same_state(model, before)
+
+    fresh = RegularizedMLPClassifier(max_iter=50, learning_rate=1e200, random_state=1)
+    with pytest.raises(ValueError, match="Training diverged"):
+        fresh.fit(X_NEW, Y_NEW)
+    with pytest.raises(NotFittedError):
+        fresh.predict(X_NEW)
+
+
+def test_fit_after_an_interruption_gives_the_uninterrupted_model(interrupt_after, monkeypatch):
+    expected = RegularizedMLPClassifier(max_iter=50, random_state=0).fit(X_NEW, Y_NEW)
+    model = RegularizedMLPClassifier(max_iter=50, random_state=0)
+    interrupt_after(5)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X_NEW, Y_NEW)
+    monkeypatch.undo()
+    model.fit(X_NEW, Y_NEW)
+    for a, b in zip(model.coefs_ + model.intercepts_, expected.coefs_ + expected.intercepts_):
+        np.testing.assert_array_equal(a, b)
