@@ -546,7 +546,13 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
     def _encoded_targets(self, y, classes, continuing):
         """``classes_``, the 0/1 target matrix ``Y`` (one column for binary targets) and the
         output activation (and loss): "logistic" for binary and multilabel, else "softmax"."""
-        check_classification_targets(y)
+        try:
+            check_classification_targets(y)
+        except TypeError as error:  # labels numpy cannot compare, such as None among strings
+            raise ValueError(
+                f"y has labels of mixed types that cannot be compared ({error}); use labels of "
+                "a single type."
+            ) from error
         target_type = type_of_target(y)
         if target_type == "multiclass-multioutput":
             raise ValueError(
