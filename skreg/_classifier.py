@@ -61,6 +61,22 @@ def _as_float64(output):
     return output_in_float64
 
 
+def _sorted_labels(labels, name):
+    """The distinct labels, sorted; labels that cannot be sorted (strings mixed with numbers or
+    None) are refused by ``name``."""
+    try:
+        return np.unique(labels)
+    except TypeError as error:
+        raise _unsortable_labels(name, error) from error
+
+
+def _unsortable_labels(name, error):
+    return TypeError(
+        f"{name} mixes labels that cannot be compared, such as strings with numbers or None; "
+        f"use labels of one type ({error})."
+    )
+
+
 def _identity(logits):
     return logits
 
@@ -427,6 +443,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         continuing = hasattr(self, "coefs_") and (incremental or self.warm_start)
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
         keep_probs = self._validated_keep_probs(len(hidden_layer_sizes))
+        if isinstance(self.batch_size, bool):  # an Integral to scikit-learn's validation
+            raise TypeError(f"batch_size must be an int >= 1 or None; got {self.batch_size!r}.")
         X, y = _validate_data(
             self,
             X,
@@ -440,9 +458,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             X = X.tocsr()  # mini-batches and chunks take rows
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        classes_, Y, loss = self._encoded_targets(y, classes, continuing)
+        classes_, Y, loss = self._encoded_targets(y, classes, continuing, incremental)
         Y = Y.astype(X.dtype, copy=False)
-        sample_weight = self._combined_sample_weight(sample_weight, X, y)
+        sample_weight = self._combined_sample_weight(sample_weight, X, y, classes_)
         regularization = self._regularization(keep_probs, X)
 
         rng = check_random_state(self.random_state)
@@ -515,11 +533,14 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return tuple(keep_probs.tolist())
 
-    def _encoded_targets(self, y, classes, continuing):
+    def _encoded_targets(self, y, classes, continuing, incremental):
         """``classes_``, the 0/1 target matrix ``Y`` (one column for binary targets) and the
         output activation (and loss): "logistic" for binary and multilabel, else "softmax"."""
-        check_classification_targets(y)
-        target_type = type_of_target(y)
+        try:
+            check_classification_targets(y)
+            target_type = type_of_target(y)
+        except TypeError as error:  # its first step sorts the labels
+            raise _unsortable_labels("y", error) from error
         if target_type == "multiclass-multioutput":
             raise ValueError(
                 "y must be 1-D class labels or a 0/1 multilabel indicator matrix; "
@@ -527,12 +548,17 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         if target_type == "multilabel-indicator":
             classes_ = np.arange(y.shape[1])
+        elif classes is not None:
+            classes_ = _sorted_labels(classes, "classes")
         elif continuing:
             classes_ = self.classes_
-        elif classes is not None:
-            classes_ = np.unique(classes)
+        elif incremental:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: later chunks may "
+                "contain classes this one lacks."
+            )
         else:
-            classes_ = np.unique(y)
+            classes_ = _sorted_labels(y, "y")
         if continuing and not np.array_equal(classes_, self.classes_):
             raise ValueError(
                 f"classes {classes_.tolist()} differ from those of the previous fit, "
@@ -540,7 +566,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         if target_type == "multilabel-indicator":
             return classes_, np.asarray(y, dtype=float), "logistic"
-        unknown = np.setdiff1d(y, classes_)
+        unknown = np.setdiff1d(_sorted_labels(y, "y"), classes_, assume_unique=True)
         if unknown.size:
             raise ValueError(f"y contains labels not in classes: {unknown.tolist()}.")
         if len(classes_) < 2:
@@ -551,16 +577,39 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         Y = LabelBinarizer().fit(classes_).transform(y).astype(float)
         return classes_, Y, "logistic" if len(classes_) == 2 else "softmax"
 
-    def _combined_sample_weight(self, sample_weight, X, y):
+    def _combined_sample_weight(self, sample_weight, X, y, classes_):
         """Per-sample weights from ``sample_weight`` and ``class_weight``; None if all are 1."""
         if sample_weight is None and self.class_weight is None:
             return None
-        weights = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        try:
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        except (TypeError, ValueError) as error:
+            if "sample_weight" in str(error) or "Sample weights" in str(error):
+                raise
+            raise type(error)(f"sample_weight is not an array of numbers: {error}") from error
+        if isinstance(self.class_weight, dict):
+            self._check_class_weight(classes_)
         if self.class_weight is not None:
             weights = weights * compute_sample_weight(self.class_weight, y).astype(X.dtype)
         if not weights.sum() > 0:
             raise ValueError("sample_weight (times class_weight) must have a positive sum.")
         return weights
+
+    def _check_class_weight(self, classes_):
+        unknown = [label for label in self.class_weight if label not in set(classes_.tolist())]
+        if unknown:
+            raise ValueError(
+                f"class_weight has labels that are not classes: {unknown!r}; the classes are "
+                f"{classes_.tolist()!r}."
+            )
+        if not all(
+            isinstance(w, Real) and np.isfinite(w) and w >= 0 for w in self.class_weight.values()
+        ):
+            raise ValueError(
+                f"class_weight values must be finite numbers >= 0; got {self.class_weight!r}."
+            )
 
     def _regularization(self, keep_probs, X):
         l1_share = {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio}[self.penalty]
