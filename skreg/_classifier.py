@@ -595,7 +595,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             weights = weights * compute_sample_weight(self.class_weight, y).astype(X.dtype)
         if not weights.sum() > 0:
             raise ValueError("sample_weight (times class_weight) must have a positive sum.")
-        return weights
+        return None if (weights == 1).all() else weights
 
     def _check_class_weight(self, classes_):
         unknown = [label for label in self.class_weight if label not in set(classes_.tolist())]
