@@ -177,3 +177,59 @@ def test_finite_inputs_of_both_signs_near_the_float_range_pass_validation_silent
     fitted = RegularizedMLPClassifier(max_iter=5, random_state=0).fit(X * 1e-300, y)
     with pytest.raises(ValueError, match="Input X contains NaN"):  # the exact check still runs
         fitted.predict(np.vstack([X, [[np.nan, 0.0]]]))
+
+
+# -- the toolbox: Adam, momentum and mini-batches on extreme scales, L1 that zeroes everything ----
+
+
+@pytest.mark.parametrize("scale", [1e-8, 1e8, 1e30, 1e150])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"solver": "adam", "learning_rate": 0.01},
+        {"solver": "adam", "learning_rate": 0.01, "batch_size": 7, "epsilon": 1e-300},
+        {"solver": "momentum", "learning_rate": 0.1, "batch_size": 16},
+        {"solver": "lbfgs"},
+    ],
+    ids=["adam", "adam-minibatch-tiny-epsilon", "momentum-minibatch", "lbfgs"],
+)
+@pytest.mark.parametrize("y", [Y_BINARY, Y_MULTI], ids=["sigmoid", "softmax"])
+def test_toolbox_solvers_on_badly_scaled_features(scale, params, y):
+    X = X_BASE * scale
+    model = RegularizedMLPClassifier(max_iter=100, random_state=0, **params)
+    model = fit_or_diverge(model, X, y)
+    if model is not None:
+        assert np.isfinite(model.loss_curve_).all()
+        assert_valid_proba(model, X)
+
+
+def test_adam_on_tiny_features_still_learns_the_class_prior():
+    """Adam normalises its steps, so even gradients of ~1e-8 move the weights by learning_rate."""
+    X = X_BASE * 1e-8
+    model = RegularizedMLPClassifier(
+        solver="adam", learning_rate=0.01, max_iter=300, random_state=0
+    )
+    proba = assert_valid_proba(model.fit(X, Y_MULTI), X)
+    np.testing.assert_allclose(proba.mean(axis=0), np.bincount(Y_MULTI) / len(Y_MULTI), atol=0.05)
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+@pytest.mark.parametrize("solver", ["gd", "momentum", "adam"])
+@pytest.mark.parametrize("y", [Y_BINARY, Y_MULTI], ids=["sigmoid", "softmax"])
+def test_l1_that_zeroes_every_weight_leaves_a_working_constant_model(penalty, solver, y):
+    """A huge L1 penalty sets every weight exactly to zero: the network then predicts the same
+    finite probabilities for every input, the ones its intercepts learned."""
+    model = RegularizedMLPClassifier(
+        penalty=penalty,
+        l1_ratio=1.0,
+        lambd=1e6,
+        solver=solver,
+        learning_rate=0.05,
+        max_iter=200,
+        random_state=0,
+    ).fit(X_BASE, y)
+    assert model.n_zero_coefs_ == sum(W.size for W in model.coefs_)
+    for X in (X_BASE, X_BASE * 1e300, np.zeros((3, 4))):
+        proba = assert_valid_proba(model, X)
+        np.testing.assert_array_equal(proba, np.broadcast_to(proba[0], proba.shape))
+    assert len(set(model.predict(X_BASE))) == 1
