@@ -327,3 +327,21 @@ def test_a_failed_partial_fit_leaves_the_model_as_it_was(data, hyper, bad, valid
                 np.testing.assert_array_equal(getattr(after, name), value)
         else:
             np.testing.assert_array_equal(after, before)
+
+
+@PROPERTY_SETTINGS
+@given(data=datasets(), hyper=st.data(), n_labels=st.integers(2, 5), seed=st.integers(0, 2**16))
+def test_multilabel_targets_get_valid_independent_probabilities(
+    data, hyper, n_labels, seed, valid_hyperparameters
+):
+    X, _ = data
+    Y = (np.random.RandomState(seed).uniform(size=(len(X), n_labels)) < 0.5).astype(int)
+    Y[0], Y[-1] = 0, 1  # every label both present and absent (X has at least 2 rows)
+    params = {**hyper.draw(valid_hyperparameters), "class_weight": None}  # a dict per label
+    model = fitted(params, X, Y)
+    proba = model.predict_proba(X)
+    assert proba.shape == Y.shape and proba.dtype == np.float64
+    assert np.isfinite(proba).all() and (proba >= 0).all() and (proba <= 1).all()
+    np.testing.assert_array_equal(model.classes_, np.arange(n_labels))
+    decision = model.decision_function(X).reshape(len(X), -1)
+    np.testing.assert_array_equal(model.predict(X), (decision > 0).astype(int))
