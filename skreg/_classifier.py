@@ -40,6 +40,10 @@ from ._training import (
 # Prediction works in chunks of rows whose temporaries fit in this many MiB (see predict_proba).
 PREDICT_WORKING_MEMORY_MB = 16
 
+# Frames from fit's warnings up to the user's call: _warn_if_not_converged, _fit,
+# _fit_or_restore, fit and the wrapper of _fit_context.
+_FIT_WARNING_STACKLEVEL = 6
+
 
 def _validate_data(estimator, *args, **kwargs):
     """``validate_data`` without a spurious RuntimeWarning on finite inputs near the float range.
@@ -701,6 +705,12 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             stratify=y if can_stratify else None,
             random_state=rng,
         )
+        if weights and not weights[0].sum() > 0:
+            raise ValueError(
+                "early_stopping held out every sample of positive sample_weight (times "
+                "class_weight) for validation, leaving nothing to train on; use a smaller "
+                "validation_fraction, another random_state or positive weights."
+            )
         return X, X_val, Y, Y_val, weights[0] if weights else None
 
     def _train_lbfgs(self, X, Y, params, loss, regularization, sample_weight):
@@ -725,7 +735,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"Training ran all max_iter={self.max_iter} epochs without meeting its stopping "
                 "criterion (tol / early stopping); increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=_FIT_WARNING_STACKLEVEL,
             )
         if loss_curve[-1] > loss_curve[0]:
             warnings.warn(
@@ -734,7 +744,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "whose ReLU input stays negative stop learning). Use a smaller learning_rate or "
                 "scale the inputs.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=_FIT_WARNING_STACKLEVEL,
             )
 
     @property

@@ -4,12 +4,14 @@ Each strategy yields the bad input together with a pattern the error message mus
 estimator must then be left unfitted (a failed ``fit`` leaves no model behind).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from skreg import RegularizedMLPClassifier
@@ -294,3 +296,24 @@ def test_warm_start_refuses_another_number_of_features(n_features):
         model.fit(X, Y_GOOD)
     for before, after in zip(coefs, model.coefs_):
         np.testing.assert_array_equal(before, after)
+
+
+def test_early_stopping_that_holds_out_every_weighted_sample_says_so():
+    """Only two rows weigh anything: some validation split holds out both, leaving a training
+    set of total weight 0 (which gave a NaN cost and a bogus divergence error)."""
+    weights = np.r_[1.0, 1.0, np.zeros(N_SAMPLES - 2)]
+    outcomes = set()
+    for seed in range(30):
+        model = RegularizedMLPClassifier(
+            early_stopping=True, validation_fraction=0.2, max_iter=3, random_state=seed
+        )
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X_GOOD, np.arange(N_SAMPLES) % 2, sample_weight=weights)
+            outcomes.add("fitted")
+        except ValueError as error:
+            assert "early_stopping held out every sample of positive sample_weight" in str(error)
+            assert_unfitted(model)
+            outcomes.add("refused")
+    assert outcomes == {"fitted", "refused"}  # both splits occurred

@@ -4,7 +4,7 @@ errors, so no overflow or invalid-value warning escapes either)."""
 
 import numpy as np
 import pytest
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from skreg import RegularizedMLPClassifier
@@ -233,3 +233,16 @@ def test_l1_that_zeroes_every_weight_leaves_a_working_constant_model(penalty, so
         proba = assert_valid_proba(model, X)
         np.testing.assert_array_equal(proba, np.broadcast_to(proba[0], proba.shape))
     assert len(set(model.predict(X_BASE))) == 1
+
+
+@pytest.mark.filterwarnings("always::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "params", [{"learning_rate": 50.0}, {"tol": 0.0, "n_iter_no_change": 100}], ids=["rise", "tol"]
+)
+def test_fit_warnings_point_at_the_callers_line(params):
+    """Warnings name the user's call to fit, not a line inside skreg (where the default filter
+    would also show them only once for all fits)."""
+    model = RegularizedMLPClassifier(max_iter=20, random_state=0, **params)
+    with pytest.warns(ConvergenceWarning) as record:
+        fit_or_diverge(model, X_BASE * 30, Y_BINARY)
+    assert {warning.filename for warning in record} == {__file__}
