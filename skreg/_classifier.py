@@ -596,9 +596,15 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(self.class_weight, dict):
             self._check_class_weight(classes_)
         if self.class_weight is not None:
-            weights = weights * compute_sample_weight(self.class_weight, y).astype(X.dtype)
-        if not weights.sum() > 0:
-            raise ValueError("sample_weight (times class_weight) must have a positive sum.")
+            with np.errstate(over="ignore"):  # an infinite product fails the check below
+                weights = weights * compute_sample_weight(self.class_weight, y).astype(X.dtype)
+        with np.errstate(over="ignore"):
+            total = weights.sum()
+        if not 0 < total < np.inf:
+            raise ValueError(
+                "sample_weight (times class_weight) must have a positive sum, finite in "
+                f"{X.dtype}; got {total}. Divide the weights by a constant."
+            )
         return None if (weights == 1).all() else weights
 
     def _check_class_weight(self, classes_):

@@ -239,3 +239,30 @@ def test_fit_warnings_point_at_the_callers_line(params):
     with pytest.warns(ConvergenceWarning) as record:
         fit_or_diverge(model, X_BASE * 30, Y_BINARY)
     assert {warning.filename for warning in record} == {__file__}
+
+
+@pytest.mark.parametrize(
+    "dtype, weight, class_weight, fits",
+    [
+        (np.float32, 1e38, None, False),  # their sum overflows float32
+        (np.float32, 1e30, {0: 1e10, 1: 1.0}, False),  # so does their product
+        (np.float64, 1e306, None, True),  # 60 rows: a sum of 6e307
+        (np.float64, 1e-320, None, True),  # subnormal
+        (np.float32, 1e-44, None, True),
+    ],
+)
+def test_sample_weights_near_the_float_range(dtype, weight, class_weight, fits):
+    """Weights train as long as their sum is finite, and are refused by name beyond: never a
+    RuntimeWarning or an infinite total weight that silently zeroes every gradient."""
+    X = X_BASE.astype(dtype)
+    model = RegularizedMLPClassifier(max_iter=50, class_weight=class_weight, random_state=0)
+    weights = np.full(len(X), weight)
+    if fits:  # uniform weights: the unweighted model up to rounding
+        model.fit(X, Y_BINARY, sample_weight=weights)
+        unweighted = RegularizedMLPClassifier(max_iter=50, random_state=0).fit(X, Y_BINARY)
+        np.testing.assert_allclose(model.predict_proba(X), unweighted.predict_proba(X), rtol=1e-4)
+    else:
+        with pytest.raises(ValueError, match=r"sample_weight \(times class_weight\) must have a"):
+            model.fit(X, Y_BINARY, sample_weight=weights)
+        with pytest.raises(NotFittedError):
+            check_is_fitted(model)
