@@ -165,3 +165,9 @@ def invalid_hyperparameter():
     return st.sampled_from(sorted(INVALID_HYPERPARAMETERS)).flatmap(
         lambda name: st.tuples(st.just(name), INVALID_HYPERPARAMETERS[name])
     )
+
+
+@pytest.fixture(scope="session")
+def hyperparameter_tables():
+    """The names listed by the valid and by the invalid table."""
+    return set(VALID_HYPERPARAMETERS), set(INVALID_HYPERPARAMETERS)

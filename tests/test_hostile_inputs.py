@@ -317,3 +317,12 @@ def test_early_stopping_that_holds_out_every_weighted_sample_says_so():
             assert_unfitted(model)
             outcomes.add("refused")
     assert outcomes == {"fitted", "refused"}  # both splits occurred
+
+
+def test_the_hyperparameter_tables_cover_every_parameter(hyperparameter_tables):
+    """conftest's valid and invalid tables must list every parameter of the estimator, so that
+    the property and hostile-input tests draw from all of them."""
+    valid, invalid = hyperparameter_tables
+    names = set(RegularizedMLPClassifier().get_params())
+    assert valid == names
+    assert invalid == names
