@@ -39,11 +39,14 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
-    # The notebook's story first, then tuning, then scaling out.
+    # The notebook's story first, then the other remedies, then tuning, then scaling out.
     "within_subsection_order": ExplicitOrder(
         [
             "plot_compare_regularisation.py",
             "plot_keep_prob.py",
+            "plot_l1_sparsity.py",
+            "plot_early_stopping.py",
+            "plot_compare_remedies.py",
             "plot_tune_lambd.py",
             "plot_dask_search.py",
         ]

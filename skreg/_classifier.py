@@ -55,14 +55,29 @@ def _validate_data(estimator, *args, **kwargs):
         return validate_data(estimator, *args, **kwargs)
 
 
-def _as_float64(output):
-    """``output`` applied to float64 logits: probabilities too small for float32 stay positive,
-    so ``predict_log_proba`` is the logarithm of ``predict_proba`` for float32 models too."""
+def _probabilities(out_activation):
+    """Probabilities from logits, computed in float64 so that ones too small for float32 stay
+    positive."""
+    proba = PROBA_FUNCTIONS[out_activation]
 
-    def output_in_float64(logits):
-        return output(logits.astype(np.float64, copy=False))
+    def probabilities(logits):
+        return proba(logits.astype(np.float64, copy=False))
 
-    return output_in_float64
+    return probabilities
+
+
+def _log_probabilities(out_activation):
+    """Log-probabilities from logits, computed stably in float64, and ``-inf`` exactly where the
+    probability underflows to 0, so that they are the logarithm of ``predict_proba``."""
+    proba, log_proba = PROBA_FUNCTIONS[out_activation], LOG_PROBA_FUNCTIONS[out_activation]
+
+    def log_probabilities(logits):
+        logits = logits.astype(np.float64, copy=False)
+        result = log_proba(logits)
+        result[proba(logits) == 0] = -np.inf
+        return result
+
+    return log_probabilities
 
 
 def _sorted_labels(labels, name):
@@ -891,7 +906,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         as a float64 or float32 array or CSR matrix (other inputs are first converted to one).
         """
         check_is_fitted(self)
-        return self._map_logits(X, _as_float64(PROBA_FUNCTIONS[self.out_activation_]))
+        return self._map_logits(X, _probabilities(self.out_activation_))
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed stably from the logits.
@@ -904,7 +919,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probability of each class, in the order of ``classes_``, in float64.
+            Log-probability of each class, in the order of ``classes_``, in float64;
+            ``-inf`` where ``predict_proba`` underflows to 0 (log-probabilities below about
+            -745), so that it is the logarithm of ``predict_proba``.
         """
         check_is_fitted(self)
-        return self._map_logits(X, _as_float64(LOG_PROBA_FUNCTIONS[self.out_activation_]))
+        return self._map_logits(X, _log_probabilities(self.out_activation_))

@@ -124,6 +124,9 @@ class LossCurveDisplay:
             )
             self.validation_ax_.set_ylabel("validation score")
             handles.append(self.validation_line_)
+            # Draw ``ax`` (and so the legend) above the twin axes, through its own background.
+            ax.set_zorder(self.validation_ax_.get_zorder() + 1)
+            ax.patch.set_visible(False)
 
         ax.legend(handles=handles, loc="best")
         self.ax_ = ax

@@ -56,6 +56,20 @@ def test_three_classes_use_softmax(three_blobs):
     assert model.score(X, y) > 0.9
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("data", ["moons", "three_blobs"])
+def test_log_proba_is_the_log_of_proba_even_where_proba_underflows(data, dtype, request):
+    X, y = request.getfixturevalue(data)
+    model = small(max_iter=200).fit(X.astype(dtype), y)
+    model.coefs_[-1] *= 1e4  # logits of the order of 1e4: most probabilities underflow to 0
+    proba, log_proba = model.predict_proba(X), model.predict_log_proba(X)
+    assert proba.dtype == log_proba.dtype == np.float64
+    underflowed = proba == 0
+    assert underflowed.any() and not underflowed.all(axis=1).any()
+    np.testing.assert_array_equal(np.isneginf(log_proba), underflowed)
+    np.testing.assert_allclose(np.exp(log_proba), proba, rtol=1e-12, atol=0)
+
+
 def test_string_labels(three_blobs):
     X, y = three_blobs
     names = np.array(["keeper", "defender", "striker"])[y]

@@ -73,6 +73,8 @@ def test_validation_scores_get_their_own_axis_and_legend_entry():
     assert display.validation_ax_.get_ylabel() == "validation score"
     legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
     assert legend == ["training cost", "validation score"]
+    # The legend lives on ax_, which must be drawn above the twin axes or their curve hides it.
+    assert display.ax_.get_zorder() > display.validation_ax_.get_zorder()
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
