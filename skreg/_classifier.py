@@ -40,6 +40,10 @@ from ._training import (
 # Prediction works in chunks of rows whose temporaries fit in this many MiB (see predict_proba).
 PREDICT_WORKING_MEMORY_MB = 16
 
+# Frames from fit's warnings up to the user's call: _warn_if_not_converged, _fit,
+# _fit_or_restore, fit and the wrapper of _fit_context.
+_FIT_WARNING_STACKLEVEL = 6
+
 
 def _validate_data(estimator, *args, **kwargs):
     """``validate_data`` without a spurious RuntimeWarning on finite inputs near the float range.
@@ -74,6 +78,22 @@ def _log_probabilities(out_activation):
         return result
 
     return log_probabilities
+
+
+def _sorted_labels(labels, name):
+    """The distinct labels, sorted; labels that cannot be sorted (strings mixed with numbers or
+    None) are refused by ``name``."""
+    try:
+        return np.unique(labels)
+    except TypeError as error:
+        raise _unsortable_labels(name, error) from error
+
+
+def _unsortable_labels(name, error):
+    return TypeError(
+        f"{name} mixes labels that cannot be compared, such as strings with numbers or None; "
+        f"use labels of one type ({error})."
+    )
 
 
 def _identity(logits):
@@ -455,6 +475,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         continuing = hasattr(self, "coefs_") and (incremental or self.warm_start)
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
         keep_probs = self._validated_keep_probs(len(hidden_layer_sizes))
+        if isinstance(self.batch_size, bool):  # an Integral to scikit-learn's validation
+            raise TypeError(f"batch_size must be an int >= 1 or None; got {self.batch_size!r}.")
         X, y = _validate_data(
             self,
             X,
@@ -468,9 +490,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             X = X.tocsr()  # mini-batches and chunks take rows
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        classes_, Y, loss = self._encoded_targets(y, classes, continuing)
+        classes_, Y, loss = self._encoded_targets(y, classes, continuing, incremental)
         Y = Y.astype(X.dtype, copy=False)
-        sample_weight = self._combined_sample_weight(sample_weight, X, y)
+        sample_weight = self._combined_sample_weight(sample_weight, X, y, classes_)
         regularization = self._regularization(keep_probs, X)
 
         rng = check_random_state(self.random_state)
@@ -543,17 +565,14 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return tuple(keep_probs.tolist())
 
-    def _encoded_targets(self, y, classes, continuing):
+    def _encoded_targets(self, y, classes, continuing, incremental):
         """``classes_``, the 0/1 target matrix ``Y`` (one column for binary targets) and the
         output activation (and loss): "logistic" for binary and multilabel, else "softmax"."""
         try:
             check_classification_targets(y)
-        except TypeError as error:  # labels numpy cannot compare, such as None among strings
-            raise ValueError(
-                f"y has labels of mixed types that cannot be compared ({error}); use labels of "
-                "a single type."
-            ) from error
-        target_type = type_of_target(y)
+            target_type = type_of_target(y)
+        except TypeError as error:  # its first step sorts the labels
+            raise _unsortable_labels("y", error) from error
         if target_type == "multiclass-multioutput":
             raise ValueError(
                 "y must be 1-D class labels or a 0/1 multilabel indicator matrix; "
@@ -561,12 +580,17 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         if target_type == "multilabel-indicator":
             classes_ = np.arange(y.shape[1])
+        elif classes is not None:
+            classes_ = _sorted_labels(classes, "classes")
         elif continuing:
             classes_ = self.classes_
-        elif classes is not None:
-            classes_ = np.unique(classes)
+        elif incremental:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: later chunks may "
+                "contain classes this one lacks."
+            )
         else:
-            classes_ = np.unique(y)
+            classes_ = _sorted_labels(y, "y")
         if continuing and not np.array_equal(classes_, self.classes_):
             raise ValueError(
                 f"classes {classes_.tolist()} differ from those of the previous fit, "
@@ -574,7 +598,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         if target_type == "multilabel-indicator":
             return classes_, np.asarray(y, dtype=float), "logistic"
-        unknown = np.setdiff1d(y, classes_)
+        unknown = np.setdiff1d(_sorted_labels(y, "y"), classes_, assume_unique=True)
         if unknown.size:
             raise ValueError(f"y contains labels not in classes: {unknown.tolist()}.")
         if len(classes_) < 2:
@@ -585,16 +609,45 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         Y = LabelBinarizer().fit(classes_).transform(y).astype(float)
         return classes_, Y, "logistic" if len(classes_) == 2 else "softmax"
 
-    def _combined_sample_weight(self, sample_weight, X, y):
+    def _combined_sample_weight(self, sample_weight, X, y, classes_):
         """Per-sample weights from ``sample_weight`` and ``class_weight``; None if all are 1."""
         if sample_weight is None and self.class_weight is None:
             return None
-        weights = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        try:
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        except (TypeError, ValueError) as error:
+            if "sample_weight" in str(error) or "Sample weights" in str(error):
+                raise
+            raise type(error)(f"sample_weight is not an array of numbers: {error}") from error
+        if isinstance(self.class_weight, dict):
+            self._check_class_weight(classes_)
         if self.class_weight is not None:
-            weights = weights * compute_sample_weight(self.class_weight, y).astype(X.dtype)
-        if not weights.sum() > 0:
-            raise ValueError("sample_weight (times class_weight) must have a positive sum.")
-        return weights
+            with np.errstate(over="ignore"):  # an infinite product fails the check below
+                weights = weights * compute_sample_weight(self.class_weight, y).astype(X.dtype)
+        with np.errstate(over="ignore"):
+            total = weights.sum()
+        if not 0 < total < np.inf:
+            raise ValueError(
+                "sample_weight (times class_weight) must have a positive sum, finite in "
+                f"{X.dtype}; got {total}. Divide the weights by a constant."
+            )
+        return None if (weights == 1).all() else weights
+
+    def _check_class_weight(self, classes_):
+        unknown = [label for label in self.class_weight if label not in set(classes_.tolist())]
+        if unknown:
+            raise ValueError(
+                f"class_weight has labels that are not classes: {unknown!r}; the classes are "
+                f"{classes_.tolist()!r}."
+            )
+        if not all(
+            isinstance(w, Real) and np.isfinite(w) and w >= 0 for w in self.class_weight.values()
+        ):
+            raise ValueError(
+                f"class_weight values must be finite numbers >= 0; got {self.class_weight!r}."
+            )
 
     def _regularization(self, keep_probs, X):
         l1_share = {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio}[self.penalty]
@@ -742,6 +795,12 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             stratify=y if can_stratify else None,
             random_state=rng,
         )
+        if weights and not weights[0].sum() > 0:
+            raise ValueError(
+                "early_stopping held out every sample of positive sample_weight (times "
+                "class_weight) for validation, leaving nothing to train on; use a smaller "
+                "validation_fraction, another random_state or positive weights."
+            )
         return X, X_val, Y, Y_val, weights[0] if weights else None
 
     def _train_lbfgs(self, X, Y, params, loss, regularization, sample_weight):
@@ -766,7 +825,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"Training ran all max_iter={self.max_iter} epochs without meeting its stopping "
                 "criterion (tol / early stopping); increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=_FIT_WARNING_STACKLEVEL,
             )
         if loss_curve[-1] > loss_curve[0]:
             warnings.warn(
@@ -775,7 +834,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "whose ReLU input stays negative stop learning). Use a smaller learning_rate or "
                 "scale the inputs.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=_FIT_WARNING_STACKLEVEL,
             )
 
     @property

@@ -186,19 +186,26 @@ def _cost_and_gradients(
     n_coefs = layout[2][0]
 
     A = XT
+    overflow = zero
     for i in range(n_layers):
         Z = _block(activations, layout, i)
         W, b = _parameters(flat, layout, i)
         _linear(W, b, A, Z)
         if i < n_layers - 1:
-            _relu_dropout(Z, step, i)
+            overflow += _relu_dropout(Z, step, i)
         A = Z
+    # Any overflow is divergence, as in the NumPy engine (which runs under errstate(over="raise")),
+    # even a pre-activation at -inf that ReLU would clamp to 0: report it as an infinite cost.
+    if overflow != zero:
+        return np.inf
 
     D = _block(deltas, layout, n_layers - 1)
     if softmax:
         cost = _softmax_loss(A, YT, D, inv_m)
     else:
         cost = _logistic_loss(A, YT, D, inv_m)
+    if not np.isfinite(cost):
+        return np.inf
 
     for i in range(n_layers - 1, -1, -1):
         D = _block(deltas, layout, i)
@@ -365,19 +372,24 @@ def _weight_gradients(A_in, D, G, g, zero):
 
 @njit(cache=True)
 def _relu_dropout(Z, step, i):
-    """ReLU in place; with dropout on hidden layer ``i``, times the inverted-dropout mask."""
+    """ReLU in place; with dropout on hidden layer ``i``, times the inverted-dropout mask.
+
+    Returns NaN if an input was not finite (overflow), else 0: the sum of the inputs times 0."""
     uniforms, offset, keep_prob, scale = step[0], step[1][i], step[2][i], step[3][i]
     n_samples = Z.shape[1]
     zero = scale - scale
+    overflow = zero
     for u in range(Z.shape[0]):
         # "+ zero" keeps the store unconditional: LLVM would otherwise emit masked stores, which
         # are slow on some CPUs.
         for s in range(n_samples):
+            overflow += Z[u, s] * zero
             Z[u, s] = max(Z[u, s], zero) + zero
         if offset >= 0:
             first = offset + u * n_samples
             for s in range(n_samples):
                 Z[u, s] *= scale if uniforms[first + s] < keep_prob else zero
+    return overflow
 
 
 @njit(cache=True)

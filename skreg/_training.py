@@ -64,13 +64,17 @@ def train_epochs(
     m = n_samples if sample_weight is None else float(sample_weight.sum())
     step = _Step(X, Y, params, optimizer, workspace, loss, regularization, m, rng)
     loss_curve = []
-    # Overflow only comes with divergence, which the finiteness checks turn into an error.
-    with np.errstate(over="ignore", invalid="ignore"):
+    # Overflow only comes with divergence, so any overflow is one: even a pre-activation at -inf,
+    # which ReLU would clamp to 0 while the cost stays finite.
+    with np.errstate(over="raise", invalid="ignore"):
         for epoch in range(max_iter):
-            if batch_size == n_samples:
-                cost = step(X, Y, _normalised(sample_weight))
-            else:
-                cost = _minibatch_epoch(step, X, Y, sample_weight, batch_size, m, rng)
+            try:
+                if batch_size == n_samples:
+                    cost = step(X, Y, _normalised(sample_weight))
+                else:
+                    cost = _minibatch_epoch(step, X, Y, sample_weight, batch_size, m, rng)
+            except FloatingPointError:
+                cost = math.inf
             if not math.isfinite(cost):
                 raise_divergence(epoch, cost, optimizer.learning_rate)
             loss_curve.append(cost)

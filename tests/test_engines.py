@@ -253,7 +253,8 @@ UNSUPPORTED = [
     ({"penalty": "elasticnet", "lambd": 0.1}, "penalty='elasticnet'"),
     ({"input_noise": 0.1}, "input_noise=0.1"),
     ({"max_norm": 2.0}, "max_norm=2.0"),
-    ({"class_weight": "balanced"}, "class_weight"),
+    # (balanced classes would give unit weights, which are no weights at all)
+    ({"class_weight": {0: 1.0, 1: 2.0}}, "class_weight"),
     ({"early_stopping": True}, "early_stopping=True"),
     ({"tol": 1e-4}, "tol"),
 ]
@@ -307,7 +308,8 @@ def test_sparse_input_and_sample_weight_need_numpy(numba_calls):
     model = RegularizedMLPClassifier(max_iter=20, engine="numba")
     with pytest.raises(ValueError, match="sparse X"):
         model.fit(sp.csr_matrix(X), y)
+    weights = np.arange(1.0, len(y) + 1)  # unit weights would be no weights at all
     with pytest.raises(ValueError, match="sample_weight"):
-        model.fit(X, y, sample_weight=np.ones(len(y)))
-    RegularizedMLPClassifier(max_iter=20).fit(sp.csr_matrix(X), y, sample_weight=np.ones(len(y)))
+        model.fit(X, y, sample_weight=weights)
+    RegularizedMLPClassifier(max_iter=20).fit(sp.csr_matrix(X), y, sample_weight=weights)
     assert numba_calls == []

@@ -4,12 +4,14 @@ Each strategy yields the bad input together with a pattern the error message mus
 estimator must then be left unfitted (a failed ``fit`` leaves no model behind).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from skreg import RegularizedMLPClassifier
@@ -99,9 +101,7 @@ def wrong_kind_X(draw):
     return X, Y_GOOD, "could not convert string to float: .*abc"
 
 
-# Depending on where the odd label sits, scikit-learn's target check finds the type unknown or
-# numpy fails to compare the labels; either error names y's labels.
-MIXED_LABELS_MESSAGE = "Unknown label type: unknown|y has labels of mixed types"
+MIXED_LABELS = "Unknown label type: unknown|y mixes labels that cannot be compared"
 
 
 @st.composite
@@ -126,14 +126,16 @@ def bad_y(draw):
         y = Y_GOOD.astype(float)
         y[i] = float(case)
         return X_GOOD, y, rf"Input y contains {NON_FINITE_MESSAGE[case]}"
-    if case == "None label":  # numpy cannot sort None among strings: the message names it
+    # Labels of mixed types: scikit-learn calls them of unknown type when the first label is not
+    # a string, else sorting them fails, which fit reports by name.
+    if case == "None label":
         y = np.array(["a", "b", "c"], dtype=object)[Y_GOOD]
         y[i] = None
-        return X_GOOD, y, MIXED_LABELS_MESSAGE
+        return X_GOOD, y, MIXED_LABELS
     if case == "mixed types":
         y = Y_GOOD.astype(object)
         y[i] = "a"
-        return X_GOOD, y, MIXED_LABELS_MESSAGE
+        return X_GOOD, y, MIXED_LABELS
     if case == "object nan":
         y = np.array(["a", "b", "c"], dtype=object)[Y_GOOD]
         y[i] = np.nan
@@ -210,3 +212,117 @@ def test_invalid_prediction_data_is_rejected_by_name(fitted_model, case, method)
         getattr(fitted_model, method)(X)
     assert vars(fitted_model).keys() == state.keys()
     assert all(vars(fitted_model)[key] is value for key, value in state.items())
+
+
+# -- bad sample weights, partial_fit and warm_start misuse ---------------------------------------
+
+SAMPLE_WEIGHT_MESSAGE = "sample_weight|Sample weights"
+
+
+@st.composite
+def invalid_sample_weight(draw):
+    case = draw(st.sampled_from(["negative", "non-finite", "length", "2-D", "zeros", "type"]))
+    weights = np.ones(N_SAMPLES)
+    i = draw(st.integers(0, N_SAMPLES - 1))
+    if case == "negative":
+        weights[i] = draw(st.floats(max_value=-1e-300, allow_infinity=False))
+    elif case == "non-finite":
+        weights[i] = float(draw(non_finite))
+    elif case == "length":
+        weights = np.ones(draw(st.integers(0, 2 * N_SAMPLES).filter(lambda n: n != N_SAMPLES)))
+    elif case == "2-D":
+        weights = np.ones((N_SAMPLES, draw(st.integers(2, 3))))
+    elif case == "zeros":
+        weights = np.zeros(N_SAMPLES)
+    else:
+        weights = draw(st.sampled_from([{"a": 1}, object(), [[1.0], [2.0, 3.0]]]))
+    return weights
+
+
+@HOSTILE_SETTINGS
+@given(sample_weight=invalid_sample_weight(), incremental=st.booleans())
+def test_invalid_sample_weight_is_rejected_by_name(sample_weight, incremental):
+    model = RegularizedMLPClassifier(max_iter=5, random_state=0)
+    with pytest.raises((ValueError, TypeError), match=SAMPLE_WEIGHT_MESSAGE):
+        if incremental:
+            model.partial_fit(X_GOOD, Y_GOOD, classes=[0, 1, 2], sample_weight=sample_weight)
+        else:
+            model.fit(X_GOOD, Y_GOOD, sample_weight=sample_weight)
+    assert_unfitted(model)
+
+
+def test_partial_fit_needs_classes_at_its_first_call():
+    model = RegularizedMLPClassifier(random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        model.partial_fit(X_GOOD, Y_GOOD)
+    assert_unfitted(model)
+    # A multilabel indicator target names its labels by its columns: no classes needed.
+    model.partial_fit(X_GOOD, np.c_[Y_GOOD == 0, Y_GOOD == 1].astype(int))
+    np.testing.assert_array_equal(model.classes_, [0, 1])
+
+
+@pytest.mark.parametrize(
+    "first_classes, later, message",
+    [
+        ([0, 1], {}, r"y contains labels not in classes: \[2\]"),
+        ([0, 1, 2], {"y": Y_GOOD + 1}, r"y contains labels not in classes: \[3\]"),
+        ([0, 1, 2], {"classes": [0, 1, 2, 3]}, r"classes \[0, 1, 2, 3\] differ from those"),
+        ([0, 1, 2], {"classes": [0, 1]}, r"classes \[0, 1\] differ from those"),
+        (np.array([0, 1, "a"], dtype=object), {}, "classes mixes labels that cannot be compared"),
+        ([0, 1, 2], {"X": X_GOOD[:, :2]}, "X has 2 features, but .* is expecting 3"),
+    ],
+)
+def test_partial_fit_refuses_labels_outside_its_classes(first_classes, later, message):
+    model = RegularizedMLPClassifier(random_state=0)
+    if later:  # the first call succeeds, a later one is refused
+        model.partial_fit(X_GOOD, Y_GOOD, classes=first_classes)
+        state = {key: value for key, value in vars(model).items()}
+        with pytest.raises(ValueError, match=message):
+            model.partial_fit(**{"X": X_GOOD, "y": Y_GOOD, **later})
+        assert all(vars(model)[key] is value for key, value in state.items())
+    else:
+        with pytest.raises((ValueError, TypeError), match=message):
+            model.partial_fit(X_GOOD, Y_GOOD, classes=first_classes)
+        assert_unfitted(model)
+
+
+@pytest.mark.parametrize("n_features", [N_FEATURES - 1, N_FEATURES + 2])
+def test_warm_start_refuses_another_number_of_features(n_features):
+    model = RegularizedMLPClassifier(warm_start=True, max_iter=5, random_state=0)
+    model.fit(X_GOOD, Y_GOOD)
+    coefs = [W.copy() for W in model.coefs_]
+    X = np.random.RandomState(1).standard_normal((N_SAMPLES, n_features))
+    with pytest.raises(ValueError, match=f"X has {n_features} features, but .* is expecting 3"):
+        model.fit(X, Y_GOOD)
+    for before, after in zip(coefs, model.coefs_):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_early_stopping_that_holds_out_every_weighted_sample_says_so():
+    """Only two rows weigh anything: some validation split holds out both, leaving a training
+    set of total weight 0 (which gave a NaN cost and a bogus divergence error)."""
+    weights = np.r_[1.0, 1.0, np.zeros(N_SAMPLES - 2)]
+    outcomes = set()
+    for seed in range(30):
+        model = RegularizedMLPClassifier(
+            early_stopping=True, validation_fraction=0.2, max_iter=3, random_state=seed
+        )
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X_GOOD, np.arange(N_SAMPLES) % 2, sample_weight=weights)
+            outcomes.add("fitted")
+        except ValueError as error:
+            assert "early_stopping held out every sample of positive sample_weight" in str(error)
+            assert_unfitted(model)
+            outcomes.add("refused")
+    assert outcomes == {"fitted", "refused"}  # both splits occurred
+
+
+def test_the_hyperparameter_tables_cover_every_parameter(hyperparameter_tables):
+    """conftest's valid and invalid tables must list every parameter of the estimator, so that
+    the property and hostile-input tests draw from all of them."""
+    valid, invalid = hyperparameter_tables
+    names = set(RegularizedMLPClassifier().get_params())
+    assert valid == names
+    assert invalid == names

@@ -7,7 +7,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from skreg import RegularizedMLPClassifier, _base
+from skreg import RegularizedMLPClassifier, _base, _training
+from skreg._training import accuracy
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 rng = np.random.RandomState(0)
 X_OLD, Y_OLD = rng.standard_normal((40, 2)), np.arange(40) % 2
@@ -117,3 +120,103 @@ def test_fit_after_an_interruption_gives_the_uninterrupted_model(interrupt_after
     model.fit(X_NEW, Y_NEW)
     for a, b in zip(model.coefs_ + model.intercepts_, expected.coefs_ + expected.intercepts_):
         np.testing.assert_array_equal(a, b)
+
+
+# -- the toolbox: partial_fit, early stopping, warm_start, mini-batches, L-BFGS -------------------
+
+
+def fitted_state(model, X, y):
+    """The model's attributes and its predictions, to compare after an interrupted call."""
+    return snapshot(model), model.predict_proba(X)
+
+
+def assert_unchanged(model, X, state):
+    attributes, proba = state
+    assert_same_state(model, attributes)
+    np.testing.assert_array_equal(model.predict_proba(X), proba)
+
+
+def assert_same_optimizer(model, optimizer_state):
+    for name, value in optimizer_state.items():
+        np.testing.assert_array_equal(getattr(model.optimizer_, name), value)
+
+
+@pytest.mark.parametrize("solver", ["gd", "momentum", "adam"])
+def test_interrupted_partial_fit_keeps_the_previous_state(interrupt_after, solver):
+    model = RegularizedMLPClassifier(
+        solver=solver, learning_rate=0.01, batch_size=4, random_state=0
+    )
+    for _ in range(3):
+        model.partial_fit(X_OLD, Y_OLD, classes=[0, 1])
+    state = fitted_state(model, X_OLD, Y_OLD)
+    optimizer_state = {k: np.copy(v) for k, v in vars(model.optimizer_).items()}
+    calls = interrupt_after(5)  # within the chunk's fourth mini-batch step
+    with pytest.raises(KeyboardInterrupt):
+        model.partial_fit(X_OLD, Y_OLD)
+    assert len(calls) == 5
+    assert_unchanged(model, X_OLD, state)
+    assert_same_optimizer(model, optimizer_state)  # its moments are copies, not shared
+
+
+def test_interrupted_first_partial_fit_leaves_the_estimator_unfitted(interrupt_after):
+    model = RegularizedMLPClassifier(batch_size=4, random_state=0)
+    fresh = snapshot(model)
+    interrupt_after(3)
+    with pytest.raises(KeyboardInterrupt):
+        model.partial_fit(X_NEW, Y_NEW, classes=["x", "y", "z"])
+    assert_same_state(model, fresh)
+    with pytest.raises(NotFittedError):
+        model.predict(X_NEW)
+
+
+@pytest.fixture
+def interrupt_validation_after(monkeypatch):
+    """Make early stopping's validation accuracy raise ``KeyboardInterrupt`` at its n-th call."""
+
+    def arm(n_calls):
+        calls = []
+
+        def interrupting(*args):
+            calls.append(1)
+            if len(calls) >= n_calls:
+                raise KeyboardInterrupt
+            return accuracy(*args)
+
+        monkeypatch.setattr(_training, "accuracy", interrupting)
+        return calls
+
+    return arm
+
+
+@pytest.mark.parametrize("where", ["training step", "validation"])
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_interrupted_early_stopping_fit_keeps_the_previous_model(
+    interrupt_after, interrupt_validation_after, where, warm_start
+):
+    model = RegularizedMLPClassifier(
+        solver="adam",
+        learning_rate=0.01,
+        batch_size=8,
+        early_stopping=True,
+        n_iter_no_change=1000,
+        max_iter=30,
+        warm_start=warm_start,
+        random_state=0,
+    ).fit(X_OLD, Y_OLD)
+    state = fitted_state(model, X_OLD, Y_OLD)
+    optimizer_state = {k: np.copy(v) for k, v in vars(model.optimizer_).items()}
+    calls = (interrupt_after if where == "training step" else interrupt_validation_after)(12)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X_OLD, Y_OLD)
+    assert len(calls) == 12
+    assert_unchanged(model, X_OLD, state)
+    assert_same_optimizer(model, optimizer_state)
+
+
+def test_interrupted_lbfgs_fit_keeps_the_previous_model(interrupt_after):
+    model = RegularizedMLPClassifier(solver="lbfgs", max_iter=30, random_state=0).fit(X_OLD, Y_OLD)
+    state = fitted_state(model, X_OLD, Y_OLD)
+    interrupt_after(8)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X_OLD, Y_OLD)
+    assert_unchanged(model, X_OLD, state)

@@ -4,7 +4,7 @@ errors, so no overflow or invalid-value warning escapes either)."""
 
 import numpy as np
 import pytest
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from skreg import RegularizedMLPClassifier
@@ -113,20 +113,13 @@ def test_logits_that_overflow_exp_during_training(y, learning_rate):
         assert_valid_proba(model, X_BASE * 30)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skreg/_network.py gradient_descent runs under np.errstate(over='ignore') and only "
-    "checks that each cost and the final parameters are finite: pre-activations that overflow to "
-    "-inf are silently zeroed by ReLU, so training that blew the weights up to ~1e200 (cost "
-    "~1e199 still rising, or a cost that exploded to ~1e286 and fell back to 0.69 once every "
-    "ReLU died) returns a fitted model whose own forward pass on the training data overflows. "
-    "Any overflow in a training pass (and after the last update) should raise the divergence "
-    "error.",
-)
 @pytest.mark.parametrize(
     "scale, y, learning_rate", [(30, Y_MULTI, 1e200), (1e30, Y_BINARY, 0.3)], ids=["lr", "scale"]
 )
 def test_training_never_returns_a_model_whose_forward_pass_overflows(scale, y, learning_rate):
+    """Pre-activations that overflow to -inf are zeroed by ReLU, so the cost can stay finite
+    while the weights blow up (to ~1e200, or until every ReLU dies and the cost falls back to
+    0.69): every overflow during training is divergence."""
     X = X_BASE * scale
     model = RegularizedMLPClassifier(max_iter=300, learning_rate=learning_rate, random_state=0)
     model = fit_or_diverge(model, X, y)
@@ -177,3 +170,99 @@ def test_finite_inputs_of_both_signs_near_the_float_range_pass_validation_silent
     fitted = RegularizedMLPClassifier(max_iter=5, random_state=0).fit(X * 1e-300, y)
     with pytest.raises(ValueError, match="Input X contains NaN"):  # the exact check still runs
         fitted.predict(np.vstack([X, [[np.nan, 0.0]]]))
+
+
+# -- the toolbox: Adam, momentum and mini-batches on extreme scales, L1 that zeroes everything ----
+
+
+@pytest.mark.parametrize("scale", [1e-8, 1e8, 1e30, 1e150])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"solver": "adam", "learning_rate": 0.01},
+        {"solver": "adam", "learning_rate": 0.01, "batch_size": 7, "epsilon": 1e-300},
+        {"solver": "momentum", "learning_rate": 0.1, "batch_size": 16},
+        {"solver": "lbfgs"},
+    ],
+    ids=["adam", "adam-minibatch-tiny-epsilon", "momentum-minibatch", "lbfgs"],
+)
+@pytest.mark.parametrize("y", [Y_BINARY, Y_MULTI], ids=["sigmoid", "softmax"])
+def test_toolbox_solvers_on_badly_scaled_features(scale, params, y):
+    X = X_BASE * scale
+    model = RegularizedMLPClassifier(max_iter=100, random_state=0, **params)
+    model = fit_or_diverge(model, X, y)
+    if model is not None:
+        assert np.isfinite(model.loss_curve_).all()
+        assert_valid_proba(model, X)
+
+
+def test_adam_on_tiny_features_still_learns_the_class_prior():
+    """Adam normalises its steps, so even gradients of ~1e-8 move the weights by learning_rate."""
+    X = X_BASE * 1e-8
+    model = RegularizedMLPClassifier(
+        solver="adam", learning_rate=0.01, max_iter=300, random_state=0
+    )
+    proba = assert_valid_proba(model.fit(X, Y_MULTI), X)
+    np.testing.assert_allclose(proba.mean(axis=0), np.bincount(Y_MULTI) / len(Y_MULTI), atol=0.05)
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+@pytest.mark.parametrize("solver", ["gd", "momentum", "adam"])
+@pytest.mark.parametrize("y", [Y_BINARY, Y_MULTI], ids=["sigmoid", "softmax"])
+def test_l1_that_zeroes_every_weight_leaves_a_working_constant_model(penalty, solver, y):
+    """A huge L1 penalty sets every weight exactly to zero: the network then predicts the same
+    finite probabilities for every input, the ones its intercepts learned."""
+    model = RegularizedMLPClassifier(
+        penalty=penalty,
+        l1_ratio=1.0,
+        lambd=1e6,
+        solver=solver,
+        learning_rate=0.05,
+        max_iter=200,
+        random_state=0,
+    ).fit(X_BASE, y)
+    assert model.n_zero_coefs_ == sum(W.size for W in model.coefs_)
+    for X in (X_BASE, X_BASE * 1e300, np.zeros((3, 4))):
+        proba = assert_valid_proba(model, X)
+        np.testing.assert_array_equal(proba, np.broadcast_to(proba[0], proba.shape))
+    assert len(set(model.predict(X_BASE))) == 1
+
+
+@pytest.mark.filterwarnings("always::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "params", [{"learning_rate": 50.0}, {"tol": 0.0, "n_iter_no_change": 100}], ids=["rise", "tol"]
+)
+def test_fit_warnings_point_at_the_callers_line(params):
+    """Warnings name the user's call to fit, not a line inside skreg (where the default filter
+    would also show them only once for all fits)."""
+    model = RegularizedMLPClassifier(max_iter=20, random_state=0, **params)
+    with pytest.warns(ConvergenceWarning) as record:
+        fit_or_diverge(model, X_BASE * 30, Y_BINARY)
+    assert {warning.filename for warning in record} == {__file__}
+
+
+@pytest.mark.parametrize(
+    "dtype, weight, class_weight, fits",
+    [
+        (np.float32, 1e38, None, False),  # their sum overflows float32
+        (np.float32, 1e30, {0: 1e10, 1: 1.0}, False),  # so does their product
+        (np.float64, 1e306, None, True),  # 60 rows: a sum of 6e307
+        (np.float64, 1e-320, None, True),  # subnormal
+        (np.float32, 1e-44, None, True),
+    ],
+)
+def test_sample_weights_near_the_float_range(dtype, weight, class_weight, fits):
+    """Weights train as long as their sum is finite, and are refused by name beyond: never a
+    RuntimeWarning or an infinite total weight that silently zeroes every gradient."""
+    X = X_BASE.astype(dtype)
+    model = RegularizedMLPClassifier(max_iter=50, class_weight=class_weight, random_state=0)
+    weights = np.full(len(X), weight)
+    if fits:  # uniform weights: the unweighted model up to rounding
+        model.fit(X, Y_BINARY, sample_weight=weights)
+        unweighted = RegularizedMLPClassifier(max_iter=50, random_state=0).fit(X, Y_BINARY)
+        np.testing.assert_allclose(model.predict_proba(X), unweighted.predict_proba(X), rtol=1e-4)
+    else:
+        with pytest.raises(ValueError, match=r"sample_weight \(times class_weight\) must have a"):
+            model.fit(X, Y_BINARY, sample_weight=weights)
+        with pytest.raises(NotFittedError):
+            check_is_fitted(model)
