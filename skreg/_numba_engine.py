@@ -370,7 +370,7 @@ def _weight_gradients(A_in, D, G, g, zero):
         g[j] = total
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc"})  # reassoc: the overflow sum vectorises
 def _relu_dropout(Z, step, i):
     """ReLU in place; with dropout on hidden layer ``i``, times the inverted-dropout mask.
 
