@@ -37,6 +37,10 @@ from ._training import (
     train_lbfgs,
 )
 
+# engine="auto" compiles only fits whose steps are small (n_samples * n_weights up to this): there,
+# NumPy's per-call overhead dominates; on larger data both engines spend their time in BLAS.
+AUTO_NUMBA_MAX_STEP_SIZE = 10**7
+
 # Prediction works in chunks of rows whose temporaries fit in this many MiB (see predict_proba).
 PREDICT_WORKING_MEMORY_MB = 16
 
@@ -213,7 +217,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         numba (``pip install "skreg[numba]"``). It implements the course's algorithm: solver
         ``"gd"`` on the full batch, with an L2 penalty and dropout, on dense data without sample
         or class weights, early stopping or ``tol``; other fits need ``"numpy"``, pure NumPy.
-        ``"auto"`` uses numba when it is installed and implements the fit, NumPy otherwise.
+        ``"auto"`` uses numba when it is installed, implements the fit and the data are small
+        (``n_samples * n_weights`` up to ``10**7``, where per-step overhead dominates; beyond,
+        both engines spend their time in the same matrix products), NumPy otherwise.
         Ignored by ``"lbfgs"``.
 
     Attributes
@@ -704,7 +710,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         elif self.tol is not None and not incremental:
             stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
         max_iter = 1 if incremental else self.max_iter
-        compiled_gradient_descent = self._compiled_training_loop(X, sample_weight, stopper)
+        compiled_gradient_descent = self._compiled_training_loop(X, params, sample_weight, stopper)
         if compiled_gradient_descent is not None:
             loss_curve = compiled_gradient_descent(
                 X,
@@ -737,12 +743,14 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             params.flat[...] = stopper.best_params
         return loss_curve, len(loss_curve), optimizer, stopper
 
-    def _compiled_training_loop(self, X, sample_weight, stopper):
+    def _compiled_training_loop(self, X, params, sample_weight, stopper):
         """numba's ``gradient_descent`` if ``engine`` selects it for this fit, else None."""
         if self.engine == "numpy":
             return None
         unsupported = self._options_numba_lacks(X, sample_weight, stopper)
-        if unsupported and self.engine == "auto":
+        n_weights = params.flat.size - sum(b.size for b in params.intercepts)
+        too_large = X.shape[0] * n_weights > AUTO_NUMBA_MAX_STEP_SIZE
+        if self.engine == "auto" and (unsupported or too_large):
             return None
         if unsupported:
             raise ValueError(

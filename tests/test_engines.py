@@ -13,7 +13,7 @@ from sklearn.datasets import make_blobs, make_moons, make_multilabel_classificat
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from skreg import RegularizedMLPClassifier
+from skreg import RegularizedMLPClassifier, _classifier
 from skreg._network import Penalty, init_parameters
 from skreg._optimizers import GradientDescent
 from skreg._training import Regularization, train_epochs
@@ -282,6 +282,19 @@ def test_auto_and_numba_use_the_compiled_loop_when_it_implements_the_fit(numba_c
     for engine in ("auto", "numba"):
         RegularizedMLPClassifier(max_iter=20, engine=engine, **params).fit(X, y)
     RegularizedMLPClassifier(max_iter=20, engine="numpy", **params).fit(X, y)
+    assert len(numba_calls) == 2
+
+
+@needs_numba
+def test_auto_leaves_large_steps_to_numpy_but_numba_takes_them(numba_calls, monkeypatch):
+    X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
+    n_weights = 2 * 20 + 20 * 3 + 3 * 1  # the default hidden layers (20, 3) on two features
+    monkeypatch.setattr(_classifier, "AUTO_NUMBA_MAX_STEP_SIZE", 60 * n_weights - 1)
+    RegularizedMLPClassifier(max_iter=20).fit(X, y)
+    assert numba_calls == []
+    RegularizedMLPClassifier(max_iter=20, engine="numba").fit(X, y)
+    monkeypatch.setattr(_classifier, "AUTO_NUMBA_MAX_STEP_SIZE", 60 * n_weights)
+    RegularizedMLPClassifier(max_iter=20).fit(X, y)
     assert len(numba_calls) == 2
 
 
