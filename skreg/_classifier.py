@@ -41,8 +41,9 @@ from ._training import (
 # NumPy's per-call overhead dominates; on larger data both engines spend their time in BLAS.
 AUTO_NUMBA_MAX_STEP_SIZE = 10**7
 
-# Prediction works in chunks of rows whose temporaries fit in this many MiB (see predict_proba).
-PREDICT_WORKING_MEMORY_MB = 16
+# Prediction works in chunks of rows whose temporaries fit in this many MiB (see predict_proba):
+# small enough to stay in cache, large enough for efficient matrix products.
+PREDICT_WORKING_MEMORY_MB = 4
 
 # Frames from fit's warnings up to the user's call: _warn_if_not_converged, _fit,
 # _fit_or_restore, fit and the wrapper of _fit_context.
@@ -886,6 +887,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         activations = [np.empty((X.shape[0], b.shape[0]), dtype=dtype) for b in self.intercepts_]
         with np.errstate(over="ignore", invalid="ignore"):
             logits = forward(X, self.coefs_, self.intercepts_, activations)
+            if np.isfinite(logits.sum(dtype=np.float64)):  # one cheap pass in the common case
+                return logits
         overflowed = ~np.isfinite(logits).all(axis=1)
         if overflowed.any():
             rows = X[overflowed]
@@ -978,7 +981,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         Notes
         -----
         Rows are processed in chunks: beyond the returned array, the memory used is bounded by
-        ``PREDICT_WORKING_MEMORY_MB`` = 16 MiB (or by scikit-learn's ``working_memory`` setting
+        ``PREDICT_WORKING_MEMORY_MB`` = 4 MiB (or by scikit-learn's ``working_memory`` setting
         if smaller; at least one row's temporaries) whatever the number of rows, for ``X`` given
         as a float64 or float32 array or CSR matrix (other inputs are first converted to one).
         """
