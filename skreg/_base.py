@@ -21,10 +21,11 @@ def logistic_log_loss(logits, Y, delta, weights=None):
     outputs (one for binary targets, one per label for multilabel targets) and averaged over
     samples, uniformly or with ``weights`` (one per sample, summing to 1).
     """
+    softplus = np.logaddexp(0, logits, out=delta)  # delta is free until the gradient below
     if weights is None:
-        loss = (np.logaddexp(0, logits).sum() - np.vdot(Y, logits)) / Y.shape[0]
+        loss = (softplus.sum() - np.vdot(Y, logits)) / Y.shape[0]
     else:
-        loss = weights @ (np.logaddexp(0, logits) - Y * logits).sum(axis=1)
+        loss = weights @ (softplus - Y * logits).sum(axis=1)
     expit(logits, out=delta)
     _gradient_of_cross_entropy(delta, Y, weights)
     return float(loss)

@@ -589,7 +589,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             classes_ = np.arange(y.shape[1])
         elif classes is not None:
             classes_ = _sorted_labels(classes, "classes")
-        elif continuing:
+        elif continuing and incremental:
             classes_ = self.classes_
         elif incremental:
             raise ValueError(
@@ -601,7 +601,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         if continuing and not np.array_equal(classes_, self.classes_):
             raise ValueError(
                 f"classes {classes_.tolist()} differ from those of the previous fit, "
-                f"{self.classes_.tolist()}."
+                f"{self.classes_.tolist()}: warm_start and partial_fit continue training on the "
+                "same classes."
             )
         if target_type == "multilabel-indicator":
             return classes_, np.asarray(y, dtype=float), "logistic"

@@ -10,7 +10,6 @@ Training works in buffers allocated once per fit. Only the input ``X`` may be a 
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._base import LOSS_FUNCTIONS, relu_inplace
 
@@ -120,7 +119,7 @@ def forward(X, coefs, intercepts, activations, masks=None):
     """
     A = X
     last = len(activations) - 1
-    sparse_input = sp.issparse(X)
+    sparse_input = not isinstance(X, np.ndarray)  # (sp.issparse costs microseconds per call)
     for i, (W, b, Z) in enumerate(zip(coefs, intercepts, activations)):
         if i == 0 and sparse_input:
             Z[...] = A @ W
@@ -142,7 +141,7 @@ def backward(X, coefs, buffers, masks=None):
     are those of the data term only.
     """
     activations, deltas, grads = buffers.activations, buffers.deltas, buffers.grads
-    sparse_input = sp.issparse(X)
+    sparse_input = not isinstance(X, np.ndarray)  # (sp.issparse costs microseconds per call)
     for i in range(len(deltas) - 1, -1, -1):
         A_in = X if i == 0 else activations[i - 1]
         if i == 0 and sparse_input:

@@ -25,6 +25,12 @@ def moons():
     return StandardScaler().fit_transform(X), y
 
 
+@pytest.fixture(scope="module")
+def three_blobs_scaled():
+    X, y = make_blobs(n_samples=90, centers=3, random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
 def assert_same_weights(first, second, rtol=1e-12):
     for a, b in zip(first.coefs_ + first.intercepts_, second.coefs_ + second.intercepts_):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-14)
@@ -210,6 +216,14 @@ def test_warm_start_continues_training(moons):
     model.set_params(warm_start=True, max_iter=60).fit(X, y)
     assert model.n_iter_ == 100 == len(model.loss_curve_)
     assert_same_weights(model, small(max_iter=100).fit(X, y), rtol=1e-10)
+
+
+def test_warm_start_refuses_other_classes(three_blobs_scaled):
+    X, y = three_blobs_scaled
+    model = small(warm_start=True, max_iter=20).fit(X, y)
+    with pytest.raises(ValueError, match=r"classes \[0, 1\] differ .* \[0, 1, 2\]"):
+        model.fit(X[y < 2], y[y < 2])
+    assert model.classes_.tolist() == [0, 1, 2]
 
 
 def test_warm_start_keeps_adam_moments(moons):
