@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
+from sklearn.datasets import make_blobs, make_moons
+from sklearn.preprocessing import StandardScaler
 
 from skreg.datasets import load_football
 
@@ -12,6 +14,20 @@ from skreg.datasets import load_football
 # always points at a reproducible failure; elsewhere each run draws new examples.
 settings.register_profile("ci", derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session")
+def moons():
+    """Two scaled, overlapping half-moons: a quick binary problem."""
+    X, y = make_moons(n_samples=200, noise=0.25, random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="session")
+def three_blobs():
+    """Three scaled blobs: a quick three-class problem."""
+    X, y = make_blobs(n_samples=150, centers=3, random_state=0)
+    return StandardScaler().fit_transform(X), y
 
 
 @pytest.fixture(scope="session")

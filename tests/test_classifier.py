@@ -6,7 +6,6 @@ import re
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import make_blobs, make_moons
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, PredefinedSplit, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -18,18 +17,6 @@ from skreg import RegularizedMLPClassifier
 def small(**params):
     """A quick model for tests that do not need the full 30000 iterations."""
     return RegularizedMLPClassifier(**{"max_iter": 1500, "random_state": 0, **params})
-
-
-@pytest.fixture(scope="module")
-def moons():
-    X, y = make_moons(n_samples=200, noise=0.25, random_state=0)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def three_blobs():
-    X, y = make_blobs(n_samples=150, centers=3, random_state=0)
-    return StandardScaler().fit_transform(X), y
 
 
 def test_fitted_attributes_follow_mlpclassifier(moons):

@@ -6,7 +6,6 @@ import scipy.sparse as sp
 from sklearn.datasets import (
     make_blobs,
     make_classification,
-    make_moons,
     make_multilabel_classification,
 )
 from sklearn.exceptions import ConvergenceWarning
@@ -17,18 +16,6 @@ from skreg import RegularizedMLPClassifier
 
 def small(**params):
     return RegularizedMLPClassifier(**{"max_iter": 800, "random_state": 0, **params})
-
-
-@pytest.fixture(scope="module")
-def moons():
-    X, y = make_moons(n_samples=200, noise=0.25, random_state=0)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def three_blobs_scaled():
-    X, y = make_blobs(n_samples=90, centers=3, random_state=0)
-    return StandardScaler().fit_transform(X), y
 
 
 def assert_same_weights(first, second, rtol=1e-12):
@@ -218,8 +205,8 @@ def test_warm_start_continues_training(moons):
     assert_same_weights(model, small(max_iter=100).fit(X, y), rtol=1e-10)
 
 
-def test_warm_start_refuses_other_classes(three_blobs_scaled):
-    X, y = three_blobs_scaled
+def test_warm_start_refuses_other_classes(three_blobs):
+    X, y = three_blobs
     model = small(warm_start=True, max_iter=20).fit(X, y)
     with pytest.raises(ValueError, match=r"classes \[0, 1\] differ .* \[0, 1, 2\]"):
         model.fit(X[y < 2], y[y < 2])
