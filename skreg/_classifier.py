@@ -27,7 +27,14 @@ from sklearn.utils.validation import (
 )
 
 from ._base import LOG_PROBA_FUNCTIONS, PROBA_FUNCTIONS
-from ._network import Parameters, Penalty, forward, init_parameters
+from ._network import (
+    LayerOutputs,
+    Parameters,
+    Penalty,
+    forward,
+    init_parameters,
+    with_ones_column,
+)
 from ._optimizers import make_optimizer
 from ._training import (
     Regularization,
@@ -870,34 +877,51 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         if sp.issparse(X):
             X = X.tocsr()
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
-        n_units = sum(b.shape[0] for b in self.intercepts_)
-        row_bytes = dtype.itemsize * (2 * X.shape[1] + 2 * n_units) + 8 * 8 * len(self.classes_)
+        params = Parameters.from_arrays(self.coefs_, self.intercepts_, dtype)
+        n_units = sum(b.shape[0] + 1 for b in self.intercepts_)
+        row_bytes = dtype.itemsize * (2 * X.shape[1] + 2 + 2 * n_units) + 8 * 8 * len(self.classes_)
         working_memory = min(PREDICT_WORKING_MEMORY_MB, get_config()["working_memory"])
-        chunks = gen_batches(X.shape[0], get_chunk_n_rows(row_bytes, working_memory=working_memory))
+        chunk_rows = min(get_chunk_n_rows(row_bytes, working_memory=working_memory), X.shape[0])
+        # Buffers reused by every chunk: the inputs with their column of ones, the layer outputs.
+        X1 = None if sp.issparse(X) else np.ones((chunk_rows, X.shape[1] + 1), dtype=dtype)
+        outputs = LayerOutputs.allocate(chunk_rows, params.layer_units, dtype)
+
+        def chunk_output(rows):
+            n_rows = rows.stop - rows.start
+            if X1 is None:
+                inputs = with_ones_column(X[rows])
+            else:
+                inputs = X1[:n_rows]
+                inputs[:, :-1] = X[rows]
+            return output(self._chunk_logits(inputs, params, outputs.rows(n_rows)))
+
+        chunks = gen_batches(X.shape[0], chunk_rows)
         first = next(chunks)
-        head = output(self._chunk_logits(X[first], dtype))
+        head = chunk_output(first)
         result = np.empty((X.shape[0], *head.shape[1:]), dtype=head.dtype)
         result[first] = head
         for rows in chunks:
-            result[rows] = output(self._chunk_logits(X[rows], dtype))
+            result[rows] = chunk_output(rows)
         return result
 
-    def _chunk_logits(self, X, dtype):
-        """Logits of the rows of ``X``; rows whose evaluation overflows are evaluated again at a
-        safe scale (see ``_logits_at_safe_scale``)."""
-        activations = [np.empty((X.shape[0], b.shape[0]), dtype=dtype) for b in self.intercepts_]
+    def _chunk_logits(self, X1, params, outputs):
+        """Logits of the rows of ``X1`` (inputs with their column of ones), in ``outputs``; rows
+        whose evaluation overflows are evaluated again at a safe scale (see
+        ``_logits_at_safe_scale``)."""
         with np.errstate(over="ignore", invalid="ignore"):
-            logits = forward(X, self.coefs_, self.intercepts_, activations)
-            if np.isfinite(logits.sum(dtype=np.float64)):  # one cheap pass in the common case
+            logits = forward(X1, params.layers, outputs)
+            # One cheap pass in the common case; a sum that overflows only sends the chunk to
+            # the row-by-row check below.
+            if np.isfinite(logits.sum()):
                 return logits
         overflowed = ~np.isfinite(logits).all(axis=1)
         if overflowed.any():
-            rows = X[overflowed]
+            rows = X1[overflowed][:, :-1]
             rows = rows.toarray() if sp.issparse(rows) else rows
-            logits[overflowed] = self._logits_at_safe_scale(rows, dtype)
+            logits[overflowed] = self._logits_at_safe_scale(rows, params)
         return logits
 
-    def _logits_at_safe_scale(self, X, dtype):
+    def _logits_at_safe_scale(self, X, params):
         """Logits of the rows of ``X``, each row evaluated at a power-of-two scale that cannot
         overflow; logits beyond the float range saturate at the largest float.
 
@@ -906,16 +930,20 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         power of two. A row with entries beyond 1 in magnitude is scaled below 1, so huge inputs
         cannot make ``inf - inf = NaN`` inside the network, and its logits are scaled back.
         """
+        dtype = params.flat.dtype
         _, exponents = np.frexp(np.abs(X).max(axis=1, keepdims=True))
         np.maximum(exponents, 0, out=exponents)
         scales = np.ldexp(np.ones(1, dtype=dtype), -exponents)
-        intercepts = [scales * b for b in self.intercepts_]
-        activations = [np.empty((X.shape[0], b.shape[0]), dtype=dtype) for b in self.intercepts_]
+        # The intercepts are scaled too: every layer's column of ones holds the row's scale.
+        X1 = with_ones_column(X * scales)
+        outputs = LayerOutputs.allocate(X.shape[0], params.layer_units, dtype)
+        for inputs in [X1, *outputs.hidden]:
+            inputs[:, -1:] = scales
         # Only weights beyond any sensible scale can still overflow: a pre-activation at -inf is
         # clamped by ReLU to its exact limit 0, and one at +inf reaching a later layer as inf - inf
         # still raises the invalid-value warning.
         with np.errstate(over="ignore"):
-            logits = forward(X * scales, self.coefs_, intercepts, activations)
+            logits = forward(X1, params.layers, outputs)
             logits = np.ldexp(logits, exponents)
         largest = np.finfo(dtype).max
         return np.clip(logits, -largest, largest, out=logits)

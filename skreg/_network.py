@@ -1,21 +1,27 @@
 """The network core: plain functions on NumPy arrays, free of scikit-learn glue.
 
 Layout, as in scikit-learn: activations are samples-major, ``(n_samples, n_units)``, and
-``coefs[i]`` has shape ``(n_in, n_out)``. All parameters live in one flat buffer, coefficients first
-and intercepts after them; ``coefs`` and ``intercepts`` are views into it, so an optimizer step is a
-few in-place operations on whole buffers and the weight penalties act on one contiguous block.
-Training works in buffers allocated once per fit. Only the input ``X`` may be a scipy.sparse matrix.
+``coefs[i]`` has shape ``(n_in, n_out)``. Intercepts are folded into the matrix products: layer
+``i``'s parameters form one ``(n_in + 1, n_out)`` block, its coefficients with its intercepts as
+the last row, and every layer's input carries a trailing column of ones (``with_ones_column`` for
+``X``; the hidden layers' output buffers have theirs built in), so one product applies both. All
+blocks live in one flat buffer, so an optimizer step is a few in-place operations on it. Training
+works in buffers allocated once per fit. Only the input ``X`` may be a scipy.sparse matrix.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._base import LOSS_FUNCTIONS, relu_inplace
 
 
 class Parameters:
     """Coefficients and intercepts of a network, as views into one flat buffer.
+
+    ``layers[i]`` is layer ``i``'s ``(n_in + 1, n_out)`` block; ``coefs[i]`` and ``intercepts[i]``
+    are its first ``n_in`` rows and its last row.
 
     Parameters
     ----------
@@ -27,28 +33,39 @@ class Parameters:
 
     def __init__(self, layer_units, dtype):
         self.layer_units = list(layer_units)
-        shapes = list(zip(layer_units[:-1], layer_units[1:]))
-        self.n_coefs = sum(n_in * n_out for n_in, n_out in shapes)
-        self.flat = np.zeros(self.n_coefs + sum(layer_units[1:]), dtype=dtype)
-        self.coefs, self.intercepts = [], []
+        shapes = [(n_in + 1, n_out) for n_in, n_out in zip(layer_units[:-1], layer_units[1:])]
+        self.flat = np.zeros(sum(rows * cols for rows, cols in shapes), dtype=dtype)
+        # 1 at the coefficients, 0 at the intercepts: what the weight penalties act on.
+        self.coef_mask = np.ones_like(self.flat)
+        self.layers = []
         start = 0
-        for n_in, n_out in shapes:
-            self.coefs.append(self.flat[start : start + n_in * n_out].reshape(n_in, n_out))
-            start += n_in * n_out
-        for n_out in layer_units[1:]:
-            self.intercepts.append(self.flat[start : start + n_out])
-            start += n_out
-        # All coefficients (no intercepts) as one flat view: what the weight penalties act on.
-        self.coef_block = self.flat[: self.n_coefs]
+        for rows, cols in shapes:
+            self.layers.append(self.flat[start : start + rows * cols].reshape(rows, cols))
+            self.coef_mask[start + (rows - 1) * cols : start + rows * cols] = 0
+            start += rows * cols
+        self.coefs = [layer[:-1] for layer in self.layers]
+        self.intercepts = [layer[-1] for layer in self.layers]
 
     @classmethod
-    def from_arrays(cls, coefs, intercepts):
-        """Parameters holding copies of ``coefs`` and ``intercepts`` (e.g. a fitted model's)."""
+    def from_arrays(cls, coefs, intercepts, dtype=None):
+        """Parameters holding copies of ``coefs`` and ``intercepts`` (e.g. a fitted model's), in
+        ``dtype`` (default: that of ``coefs[0]``)."""
         layer_units = [coefs[0].shape[0]] + [b.shape[0] for b in intercepts]
-        params = cls(layer_units, coefs[0].dtype)
+        params = cls(layer_units, coefs[0].dtype if dtype is None else dtype)
         for target, source in zip(params.coefs + params.intercepts, coefs + intercepts):
             target[...] = source
         return params
+
+
+def with_ones_column(X):
+    """``X`` with a trailing column of ones, the input of :func:`forward` (CSR if ``X`` is
+    sparse)."""
+    if sp.issparse(X):
+        return sp.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)], format="csr")
+    X1 = np.empty((X.shape[0], X.shape[1] + 1), dtype=X.dtype)
+    X1[:, :-1] = X
+    X1[:, -1] = 1
+    return X1
 
 
 def init_parameters(layer_units, rng, dtype=np.float64):
@@ -65,14 +82,36 @@ def init_parameters(layer_units, rng, dtype=np.float64):
 
 
 @dataclass
-class Buffers:
-    """Per-step buffers for a batch of rows: activations, deltas, dropout masks, gradients."""
+class LayerOutputs:
+    """Output buffers of every layer for a batch of rows.
+
+    ``activations[i]`` is layer ``i``'s output, the last the logits. ``hidden[i]`` is hidden layer
+    ``i``'s output followed by a column of ones (``activations[i]`` is a view of it): the next
+    layer's input.
+    """
 
     activations: list
+    hidden: list
+
+    @classmethod
+    def allocate(cls, n_rows, layer_units, dtype):
+        hidden = [np.ones((n_rows, n + 1), dtype=dtype) for n in layer_units[1:-1]]
+        logits = np.empty((n_rows, layer_units[-1]), dtype=dtype)
+        return cls([H[:, :-1] for H in hidden] + [logits], hidden)
+
+    def rows(self, n):
+        """Views of the first ``n`` rows."""
+        return LayerOutputs([A[:n] for A in self.activations], [H[:n] for H in self.hidden])
+
+
+@dataclass
+class Buffers:
+    """Per-step buffers for a batch of rows: layer outputs, deltas, dropout masks, gradients."""
+
+    layer_outputs: LayerOutputs
     deltas: list
     masks: list
     grads: Parameters
-    ones: np.ndarray  # a row of ones: sums deltas over samples by one matmul
 
 
 class Workspace:
@@ -84,13 +123,13 @@ class Workspace:
     """
 
     def __init__(self, max_rows, layer_units, dtype, dropout=True):
-        activations = [np.empty((max_rows, n), dtype=dtype) for n in layer_units[1:]]
+        outputs = LayerOutputs.allocate(max_rows, layer_units, dtype)
+        activations = outputs.activations
         self._full = Buffers(
-            activations=activations,
-            deltas=[np.empty_like(A) for A in activations],
-            masks=[np.ones_like(A) for A in activations[:-1]] if dropout else [],
+            layer_outputs=outputs,
+            deltas=[np.empty(A.shape, dtype=dtype) for A in activations],
+            masks=[np.ones(A.shape, dtype=dtype) for A in activations[:-1]] if dropout else [],
             grads=Parameters(layer_units, dtype),
-            ones=np.ones((1, max_rows), dtype=dtype),
         )
         self._views = {max_rows: self._full}
 
@@ -102,60 +141,59 @@ class Workspace:
         if n not in self._views:
             full = self._full
             self._views[n] = Buffers(
-                activations=[A[:n] for A in full.activations],
+                layer_outputs=full.layer_outputs.rows(n),
                 deltas=[D[:n] for D in full.deltas],
                 masks=[M[:n] for M in full.masks],
                 grads=full.grads,
-                ones=full.ones[:, :n],
             )
         return self._views[n]
 
 
-def forward(X, coefs, intercepts, activations, masks=None):
-    """Forward pass LINEAR -> RELU (-> dropout) ... -> LINEAR into ``activations``.
+def forward(X1, layers, layer_outputs, masks=None):
+    """Forward pass LINEAR -> RELU (-> dropout) ... -> LINEAR into ``layer_outputs``, a
+    :class:`LayerOutputs`; returns the logits.
 
-    ``activations[i]`` receives the output of layer ``i + 1``; the last holds the output logits,
-    which are returned. ``masks[i]``, when given, multiplies hidden layer ``i`` after its ReLU.
+    ``X1`` is the input with a trailing column of ones (:func:`with_ones_column`) and ``layers``
+    the parameter blocks (``Parameters.layers``). ``masks[i]``, when given, multiplies hidden
+    layer ``i`` after its ReLU.
     """
-    A = X
-    last = len(activations) - 1
-    sparse_input = not isinstance(X, np.ndarray)  # (sp.issparse costs microseconds per call)
-    for i, (W, b, Z) in enumerate(zip(coefs, intercepts, activations)):
-        if i == 0 and sparse_input:
-            Z[...] = A @ W
+    A = X1
+    last = len(layers) - 1
+    for i, (layer, Z) in enumerate(zip(layers, layer_outputs.activations)):
+        if isinstance(A, np.ndarray):  # (sp.issparse costs microseconds per call)
+            np.matmul(A, layer, out=Z)
         else:
-            np.matmul(A, W, out=Z)
-        Z += b
+            Z[...] = A @ layer
         if i < last:
-            relu_inplace(Z)
+            A = layer_outputs.hidden[i]
+            relu_inplace(A)  # the column of ones stays 1
             if masks is not None:
                 Z *= masks[i]
-        A = Z
-    return A
+    return Z
 
 
-def backward(X, coefs, buffers, masks=None):
+def backward(X1, params, buffers, masks=None):
     """Backpropagate ``buffers.deltas[-1]`` (d loss / d logits) into ``buffers.grads``.
 
-    Uses the activations and masks of the forward pass that produced ``deltas[-1]``; the gradients
-    are those of the data term only.
+    Uses the outputs and masks of the forward pass that produced ``deltas[-1]``; the gradients
+    are those of the data term only. Each layer's input carries its column of ones, so one
+    product gives the gradients of its coefficients and intercepts.
     """
-    activations, deltas, grads = buffers.activations, buffers.deltas, buffers.grads
-    sparse_input = not isinstance(X, np.ndarray)  # (sp.issparse costs microseconds per call)
+    outputs, deltas, grads = buffers.layer_outputs, buffers.deltas, buffers.grads
     for i in range(len(deltas) - 1, -1, -1):
-        A_in = X if i == 0 else activations[i - 1]
-        if i == 0 and sparse_input:
-            grads.coefs[i][...] = A_in.T @ deltas[i]
+        A_in = X1 if i == 0 else outputs.hidden[i - 1]
+        # np.dot: less overhead than np.matmul on the small products of small networks.
+        if isinstance(A_in, np.ndarray):
+            np.dot(A_in.T, deltas[i], out=grads.layers[i])
         else:
-            np.matmul(A_in.T, deltas[i], out=grads.coefs[i])
-        np.matmul(buffers.ones, deltas[i], out=grads.intercepts[i][np.newaxis])
+            grads.layers[i][...] = A_in.T @ deltas[i]
         if i > 0:
             D = deltas[i - 1]
-            np.matmul(deltas[i], coefs[i].T, out=D)
+            np.dot(deltas[i], params.coefs[i].T, out=D)
             if masks is not None:
                 D *= masks[i - 1]
             # ReLU derivative; a dropped unit has activation 0, so its mask is already applied.
-            D *= activations[i - 1] > 0
+            D *= outputs.activations[i - 1] > 0
 
 
 @dataclass(frozen=True)
@@ -171,26 +209,27 @@ class Penalty:
     l2: float = 0.0
     l1: float = 0.0
 
-    def cost(self, params, m):
-        w = params.coef_block
+    def cost_and_gradient(self, params, grads, m):
+        """The penalty at ``params``; adds the gradient of its L2 term, ``l2 / m * W``, to
+        ``grads`` (the L1 term is applied by :meth:`proximal_step`)."""
         cost = 0.0
         if self.l2:
-            cost += 0.5 * self.l2 / m * float(np.dot(w, w))
+            decay = params.flat * params.coef_mask
+            decay *= self.l2 / m
+            grads.flat += decay
+            cost += 0.5 * float(np.dot(decay, params.flat))
         if self.l1:
-            cost += self.l1 / m * float(np.abs(w).sum())
+            cost += self.l1 / m * float(np.dot(np.abs(params.flat), params.coef_mask))
         return cost
 
-    def add_smooth_gradient(self, grads, params, m):
-        """Add the gradient of the L2 term, ``l2 / m * W``, to ``grads``."""
-        if self.l2:
-            grads.coef_block += (self.l2 / m) * params.coef_block
-
     def proximal_step(self, params, step_size, m):
-        """Soft-threshold the coefficients by ``step_size * l1 / m`` (the L1 proximal operator)."""
+        """Soft-threshold the coefficients by ``step_size * l1 / m`` (the L1 proximal operator).
+
+        The intercepts' threshold is 0, which leaves them as they are."""
         if self.l1:
-            w = params.coef_block
+            w = params.flat
             shrunk = np.abs(w)
-            shrunk -= step_size * self.l1 / m
+            shrunk -= (step_size * self.l1 / m) * params.coef_mask
             np.maximum(shrunk, 0, out=shrunk)
             np.copysign(shrunk, w, out=w)
 
@@ -215,17 +254,17 @@ def draw_dropout_masks(rng, keep_probs, masks):
             mask *= 1.0 / keep_prob
 
 
-def cost_and_gradients(X, Y, params, buffers, loss, penalty, m, masks=None, weights=None):
-    """Cost at ``params`` on the batch ``X, Y``; its smooth part's gradient into ``buffers.grads``.
+def cost_and_gradients(X1, Y, params, buffers, loss, penalty, m, masks=None, weights=None):
+    """Cost at ``params`` on the batch ``X1, Y``; its smooth part's gradient into
+    ``buffers.grads``. ``X1`` carries a trailing column of ones (:func:`with_ones_column`).
 
     The cost is the batch's mean loss (``weights``, summing to 1, make it a weighted mean) plus
     the full penalty; the L1 part of the penalty has no gradient here (see :class:`Penalty`).
     """
-    logits = forward(X, params.coefs, params.intercepts, buffers.activations, masks)
+    logits = forward(X1, params.layers, buffers.layer_outputs, masks)
     cost = LOSS_FUNCTIONS[loss](logits, Y, buffers.deltas[-1], weights)
-    backward(X, params.coefs, buffers, masks)
-    penalty.add_smooth_gradient(buffers.grads, params, m)
-    return cost + penalty.cost(params, m)
+    backward(X1, params, buffers, masks)
+    return cost + penalty.cost_and_gradient(params, buffers.grads, m)
 
 
 def raise_divergence(iteration, cost, learning_rate):

@@ -5,9 +5,9 @@
 stopper, dense input): same loss curve, printing and errors, same random numbers. The training
 loop runs inside compiled functions, in buffers allocated once per fit. Everything lives in flat,
 C-contiguous buffers: the parameters and their gradients in the :class:`~skreg._network.Parameters`
-layout (coefficients ``(n_in, n_out)`` row-major, then intercepts), the activations and deltas of
-layer ``i`` as consecutive ``(n_units, n_samples)`` blocks. Small matrix products (the reference
-network's) run as loops, large ones through BLAS.
+layout (layer after layer, its coefficients ``(n_in, n_out)`` row-major, then its intercepts), the
+activations and deltas of layer ``i`` as consecutive ``(n_units, n_samples)`` blocks. Small matrix
+products (the reference network's) run as loops, large ones through BLAS.
 
 Dropout masks are the NumPy engine's: the uniforms come from the same ``RandomState`` calls, in the
 same order, drawn in Python for a block of iterations at a time and passed to the compiled loop.
@@ -126,9 +126,10 @@ def _layout(units, n_samples):
     layer's coefficients and intercepts start in the parameter buffer, and its activations (or
     deltas) in theirs."""
     weights = units[:-1] * units[1:]
-    coef_offsets = np.cumsum(weights) - weights
+    block_sizes = weights + units[1:]
+    coef_offsets = np.cumsum(block_sizes) - block_sizes
     unit_offsets = np.cumsum(units[1:]) - units[1:]
-    return units, coef_offsets, weights.sum() + unit_offsets, n_samples * unit_offsets, n_samples
+    return units, coef_offsets, coef_offsets + weights, n_samples * unit_offsets, n_samples
 
 
 def _dropout(hidden_units, keep_probs, n_samples, dtype):
@@ -183,7 +184,6 @@ def _cost_and_gradients(
     lambd_over_m, inv_m = scalars[1], scalars[2]
     zero = inv_m - inv_m  # in the parameters' dtype
     n_layers = layout[0].shape[0] - 1
-    n_coefs = layout[2][0]
 
     A = XT
     overflow = zero
@@ -220,9 +220,10 @@ def _cost_and_gradients(
 
     if lambd:
         squares = 0.0
-        for k in range(n_coefs):
-            squares += flat[k] * flat[k]
-            grads[k] += lambd_over_m * flat[k]
+        for i in range(n_layers):
+            for k in range(layout[1][i], layout[2][i]):  # the coefficients of layer i
+                squares += flat[k] * flat[k]
+                grads[k] += lambd_over_m * flat[k]
         cost += 0.5 * lambd / XT.shape[1] * squares
     return cost
 

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.optimize
 
 from ._network import (
+    LayerOutputs,
     Penalty,
     Workspace,
     apply_max_norm,
@@ -15,6 +16,7 @@ from ._network import (
     draw_dropout_masks,
     forward,
     raise_divergence,
+    with_ones_column,
 )
 
 
@@ -62,7 +64,8 @@ def train_epochs(
         batch_size, params.layer_units, params.flat.dtype, dropout=regularization.dropout
     )
     m = n_samples if sample_weight is None else float(sample_weight.sum())
-    step = _Step(X, Y, params, optimizer, workspace, loss, regularization, m, rng)
+    step = _Step(params, optimizer, workspace, loss, regularization, m, rng)
+    X1 = with_ones_column(X)
     loss_curve = []
     # Overflow only comes with divergence, so any overflow is one: even a pre-activation at -inf,
     # which ReLU would clamp to 0 while the cost stays finite.
@@ -70,9 +73,9 @@ def train_epochs(
         for epoch in range(max_iter):
             try:
                 if batch_size == n_samples:
-                    cost = step(X, Y, _normalised(sample_weight))
+                    cost = step(X1, Y, _normalised(sample_weight))
                 else:
-                    cost = _minibatch_epoch(step, X, Y, sample_weight, batch_size, m, rng)
+                    cost = _minibatch_epoch(step, X1, Y, sample_weight, batch_size, m, rng)
             except FloatingPointError:
                 cost = math.inf
             if not math.isfinite(cost):
@@ -90,23 +93,25 @@ def train_epochs(
 class _Step:
     """One training step on a batch: masks, noise, cost and gradients, update, constraints."""
 
-    def __init__(self, X, Y, params, optimizer, workspace, loss, regularization, m, rng):
+    def __init__(self, params, optimizer, workspace, loss, regularization, m, rng):
         self.params, self.optimizer, self.workspace = params, optimizer, workspace
         self.loss, self.reg, self.m, self.rng = loss, regularization, m, rng
         self.grads = workspace.grads.flat
         self.dropout = regularization.dropout
 
-    def __call__(self, X, Y, weights):
+    def __call__(self, X1, Y, weights):
+        """Step on the batch ``X1`` (with its column of ones), ``Y``; returns the cost."""
         reg, params = self.reg, self.params
-        buffers = self.workspace.rows(X.shape[0])
+        buffers = self.workspace.rows(X1.shape[0])
         masks = None
         if self.dropout:
             masks = buffers.masks
             draw_dropout_masks(self.rng, reg.keep_probs, masks)
-        if reg.input_noise:
-            X = X + reg.input_noise * self.rng.standard_normal(X.shape)
+        if reg.input_noise:  # dense X only
+            X1 = X1.copy()
+            X1[:, :-1] += reg.input_noise * self.rng.standard_normal(X1[:, :-1].shape)
         cost = cost_and_gradients(
-            X, Y, params, buffers, self.loss, reg.penalty, self.m, masks, weights
+            X1, Y, params, buffers, self.loss, reg.penalty, self.m, masks, weights
         )
         if math.isfinite(cost):
             self.optimizer.step(params.flat, self.grads)
@@ -116,19 +121,19 @@ class _Step:
         return cost
 
 
-def _minibatch_epoch(step, X, Y, sample_weight, batch_size, m, rng):
+def _minibatch_epoch(step, X1, Y, sample_weight, batch_size, m, rng):
     # Shuffle once per epoch, then take contiguous slices: cheap for dense and CSR rows alike.
-    order = rng.permutation(X.shape[0])
-    X, Y = X[order], Y[order]
+    order = rng.permutation(X1.shape[0])
+    X1, Y = X1[order], Y[order]
     sample_weight = None if sample_weight is None else sample_weight[order]
     total = 0.0
-    for start in range(0, X.shape[0], batch_size):
+    for start in range(0, X1.shape[0], batch_size):
         rows = slice(start, start + batch_size)
         weights = None if sample_weight is None else sample_weight[rows]
         batch_weight = Y[rows].shape[0] if weights is None else float(weights.sum())
         if batch_weight == 0:
             continue  # only zero-weight rows: nothing to learn from
-        cost = step(X[rows], Y[rows], _normalised(weights))
+        cost = step(X1[rows], Y[rows], _normalised(weights))
         if not math.isfinite(cost):
             return cost
         total += batch_weight * cost
@@ -164,11 +169,9 @@ class ValidationStopper:
     """
 
     def __init__(self, X_val, Y_val, params, loss, tol, n_iter_no_change):
-        self.X_val, self.Y_val, self.loss = X_val, Y_val, loss
+        self.X_val1, self.Y_val, self.loss = with_ones_column(X_val), Y_val, loss
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
-        self.workspace = Workspace(
-            X_val.shape[0], params.layer_units, params.flat.dtype, dropout=False
-        )
+        self.outputs = LayerOutputs.allocate(X_val.shape[0], params.layer_units, params.flat.dtype)
         self.scores = []
         self.best_score = -math.inf
         self.best_params = params.flat.copy()
@@ -188,8 +191,7 @@ class ValidationStopper:
         return self.stopped
 
     def accuracy(self, params):
-        activations = self.workspace.rows(self.X_val.shape[0]).activations
-        logits = forward(self.X_val, params.coefs, params.intercepts, activations)
+        logits = forward(self.X_val1, params.layers, self.outputs)
         return accuracy(logits, self.Y_val, self.loss)
 
 
@@ -207,12 +209,13 @@ def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=Non
     """
     workspace = Workspace(X.shape[0], params.layer_units, params.flat.dtype, dropout=False)
     buffers = workspace.rows(X.shape[0])
+    X1 = with_ones_column(X)
     m = X.shape[0] if sample_weight is None else float(sample_weight.sum())
     weights = _normalised(sample_weight)
 
     def cost_and_gradient(flat):
         params.flat[...] = flat
-        cost = cost_and_gradients(X, Y, params, buffers, loss, penalty, m, weights=weights)
+        cost = cost_and_gradients(X1, Y, params, buffers, loss, penalty, m, weights=weights)
         return cost, buffers.grads.flat.astype(np.float64)
 
     loss_curve = []

@@ -4,15 +4,19 @@ from importlib.util import find_spec
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from skreg._network import (
+    LayerOutputs,
     Parameters,
     Penalty,
     Workspace,
     apply_max_norm,
     cost_and_gradients,
     draw_dropout_masks,
+    forward,
     init_parameters,
+    with_ones_column,
 )
 
 
@@ -27,6 +31,27 @@ def numerical_gradient(cost, flat, eps=1e-6):
         flat[k] = saved
         grad[k] = (plus - minus) / (2 * eps)
     return grad
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_forward_pass_is_relu_of_affine_maps(sparse):
+    """Intercepts folded into the products (a column of ones per input) give ReLU(A W + b)."""
+    rng = np.random.RandomState(0)
+    layer_units = [4, 6, 5, 3]
+    X = rng.standard_normal((7, 4))
+    params = init_parameters(layer_units, rng)
+    params.flat += 0.1 * rng.standard_normal(params.flat.size)
+    outputs = LayerOutputs.allocate(7, layer_units, np.float64)
+    X1 = with_ones_column(sp.csr_matrix(X) if sparse else X)
+    logits = forward(X1, params.layers, outputs)
+    expected = X
+    for i, (W, b) in enumerate(zip(params.coefs, params.intercepts)):
+        expected = expected @ W + b
+        if i < len(params.coefs) - 1:
+            expected = np.maximum(expected, 0)
+    np.testing.assert_allclose(logits, expected, rtol=1e-12)
+    for hidden in outputs.hidden:
+        np.testing.assert_array_equal(hidden[:, -1], 1.0)
 
 
 @pytest.mark.parametrize("n_classes", [2, 4])
@@ -57,7 +82,9 @@ def test_backward_pass_matches_finite_differences(n_classes, lambd, keep_prob, w
 
     def cost():
         penalty = Penalty(l2=lambd)
-        return cost_and_gradients(X, Y, params, buffers, loss, penalty, n_samples, masks, weights)
+        return cost_and_gradients(
+            with_ones_column(X), Y, params, buffers, loss, penalty, n_samples, masks, weights
+        )
 
     cost()
     analytic = buffers.grads.flat.copy()
@@ -122,20 +149,24 @@ def test_initialisation_follows_the_reference_recipe():
 
 def test_l1_proximal_step_soft_thresholds_coefficients_only():
     params = Parameters([2, 2, 1], np.float64)
-    params.flat[:] = [0.5, -0.05, 0.2, -0.3, 0.01, -1.0, 0.7, 0.02, -0.03]
-    before = params.flat.copy()
+    params.coefs[0][...] = [[0.5, -0.05], [0.2, -0.3]]
+    params.coefs[1][...] = [[0.01], [-1.0]]
+    params.intercepts[0][...] = [0.7, 0.02]
+    params.intercepts[1][...] = [-0.03]
     Penalty(l1=2.0).proximal_step(params, step_size=0.1, m=2)  # threshold 0.1
-    np.testing.assert_allclose(params.coef_block, [0.4, 0.0, 0.1, -0.2, 0.0, -0.9])
-    np.testing.assert_array_equal(params.flat[6:], before[6:])  # intercepts untouched
+    np.testing.assert_allclose(params.coefs[0], [[0.4, 0.0], [0.1, -0.2]])
+    np.testing.assert_allclose(params.coefs[1], [[0.0], [-0.9]])
+    np.testing.assert_array_equal(params.intercepts[0], [0.7, 0.02])  # intercepts untouched
+    np.testing.assert_array_equal(params.intercepts[1], [-0.03])
 
 
 def test_penalty_cost_and_l2_gradient():
     params = Parameters([2, 1], np.float64)
-    params.flat[:] = [3.0, -4.0, 10.0]
-    assert Penalty(l2=2.0, l1=1.0).cost(params, m=5) == pytest.approx(2.0 / 10 * 25 + 1.0 / 5 * 7)
+    params.flat[:] = [3.0, -4.0, 10.0]  # coefficients 3 and -4, intercept 10
     grads = Parameters([2, 1], np.float64)
-    Penalty(l2=2.0).add_smooth_gradient(grads, params, m=4)
-    np.testing.assert_allclose(grads.flat, [1.5, -2.0, 0.0])
+    cost = Penalty(l2=2.0, l1=1.0).cost_and_gradient(params, grads, m=5)
+    assert cost == pytest.approx(2.0 / 10 * 25 + 1.0 / 5 * 7)
+    np.testing.assert_allclose(grads.flat, [1.2, -1.6, 0.0])  # L2 only: l2 / m * W
 
 
 def test_max_norm_caps_each_units_incoming_weights():

@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from skreg import RegularizedMLPClassifier
-from skreg._network import forward
+from skreg._network import LayerOutputs, Parameters, forward, with_ones_column
 
 DIVERGENCE = r"Training diverged at iteration \d+"
 
@@ -124,9 +124,10 @@ def test_training_never_returns_a_model_whose_forward_pass_overflows(scale, y, l
     model = RegularizedMLPClassifier(max_iter=300, learning_rate=learning_rate, random_state=0)
     model = fit_or_diverge(model, X, y)
     if model is not None:
-        activations = [np.empty((len(X), b.shape[0])) for b in model.intercepts_]
+        params = Parameters.from_arrays(model.coefs_, model.intercepts_)
+        outputs = LayerOutputs.allocate(len(X), params.layer_units, params.flat.dtype)
         with np.errstate(over="raise"):
-            forward(X, model.coefs_, model.intercepts_, activations)
+            forward(with_ones_column(X), params.layers, outputs)
 
 
 # -- logits that overflow at predict time --------------------------------------------------------
