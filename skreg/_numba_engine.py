@@ -186,17 +186,19 @@ def _cost_and_gradients(
     n_layers = layout[0].shape[0] - 1
 
     A = XT
-    overflow = zero
+    nonfinite = 0
     for i in range(n_layers):
         Z = _block(activations, layout, i)
         W, b = _parameters(flat, layout, i)
-        _linear(W, b, A, Z)
         if i < n_layers - 1:
-            overflow += _relu_dropout(Z, step, i)
+            nonfinite += _linear_relu(W, b, A, Z, zero)
+            _apply_dropout(Z, step, i)
+        else:
+            _linear(W, b, A, Z)
         A = Z
     # Any overflow is divergence, as in the NumPy engine (which runs under errstate(over="raise")),
     # even a pre-activation at -inf that ReLU would clamp to 0: report it as an infinite cost.
-    if overflow != zero:
+    if nonfinite:
         return np.inf
 
     D = _block(deltas, layout, n_layers - 1)
@@ -215,8 +217,8 @@ def _cost_and_gradients(
         if i > 0:
             W, _ = _parameters(flat, layout, i)
             D_in = _block(deltas, layout, i - 1)
-            _backpropagate(W, D, D_in, zero)
-            _relu_dropout_gradient(D_in, A_in, step, i - 1)
+            _backpropagate(W, D, D_in, A_in, zero)
+            _dropout_gradient(D_in, step, i - 1)
 
     if lambd:
         squares = 0.0
@@ -259,13 +261,45 @@ def _linear(W, b, A, Z):
 
 
 @njit(cache=True, fastmath={"contract"})
-def _backpropagate(W, D, D_in, zero):
-    """``D_in = W @ D``: the delta of a layer's input from the delta of its output."""
+def _backpropagate(W, D, D_in, A_in, zero):
+    """``D_in = (W @ D) * (A_in > 0)``: the delta of a hidden layer's output from the delta of
+    the next layer's, through the ReLU (``A_in`` holds the hidden layer's activations)."""
     if W.size >= BLAS_MIN_WEIGHTS:
         np.dot(W, D, D_in)
-        return
+        _relu_gradient(D_in, A_in, zero)
+    elif D.shape[0] <= 4:
+        _backpropagate_narrow(W, D, D_in, A_in, zero)
+    else:
+        for k in range(D_in.shape[0]):
+            _combine(W, k, D, zero, D_in)
+        _relu_gradient(D_in, A_in, zero)
+
+
+@njit(cache=True, fastmath={"contract"})
+def _backpropagate_narrow(W, D, D_in, A_in, zero):
+    """:func:`_backpropagate` for ``D`` of at most four rows: one pass per row of ``D_in``, the
+    sum written as :func:`_combine` writes it, gated by the ReLU in the same pass."""
+    n_rows = D.shape[0]
     for k in range(D_in.shape[0]):
-        _combine(W, k, D, zero, D_in)
+        w0 = W[k, 0]
+        w1 = W[k, 1] if n_rows > 1 else zero
+        w2 = W[k, 2] if n_rows > 2 else zero
+        w3 = W[k, 3] if n_rows > 3 else zero
+        if n_rows == 1:
+            for s in range(D_in.shape[1]):
+                D_in[k, s] = zero + w0 * D[0, s] if A_in[k, s] > 0 else zero
+        elif n_rows == 2:
+            for s in range(D_in.shape[1]):
+                total = zero + w0 * D[0, s] + w1 * D[1, s]
+                D_in[k, s] = total if A_in[k, s] > 0 else zero
+        elif n_rows == 3:
+            for s in range(D_in.shape[1]):
+                total = zero + w0 * D[0, s] + w1 * D[1, s] + w2 * D[2, s]
+                D_in[k, s] = total if A_in[k, s] > 0 else zero
+        else:
+            for s in range(D_in.shape[1]):
+                total = zero + w0 * D[0, s] + w1 * D[1, s] + w2 * D[2, s] + w3 * D[3, s]
+                D_in[k, s] = total if A_in[k, s] > 0 else zero
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -349,63 +383,164 @@ def _weight_gradients(A_in, D, G, g, zero):
                 total += D[j, s]
             g[j] = total
         return
-    n_in, n_samples = A_in.shape[0], A_in.shape[1]
+    n_in = A_in.shape[0]
     for j in range(G.shape[1]):
-        # Four input rows per pass over D[j], the first pass also summing D[j] for g.
-        total = zero
-        k = 0
-        while k < n_in:
-            k1, k2, k3 = min(k + 1, n_in - 1), min(k + 2, n_in - 1), min(k + 3, n_in - 1)
-            t0, t1, t2, t3 = zero, zero, zero, zero
-            for s in range(n_samples):
-                d = D[j, s]
-                t0 += A_in[k, s] * d
-                t1 += A_in[k1, s] * d
-                t2 += A_in[k2, s] * d
-                t3 += A_in[k3, s] * d
-                if k == 0:
-                    total += d
-            # Past the last row, k1..k3 repeat it; the later assignment is the same value.
-            G[k3, j], G[k2, j], G[k1, j], G[k, j] = t3, t2, t1, t0
-            k += 4
-        g[j] = total
+        # Up to four input rows per pass over D[j]; the first pass also sums D[j] for g.
+        for k in range(0, n_in, 4):
+            rows = min(4, n_in - k)
+            if rows == 4:
+                total = _four_products(A_in, D, G, j, k, zero)
+            elif rows == 3:
+                total = _three_products(A_in, D, G, j, k, zero)
+            elif rows == 2:
+                total = _two_products(A_in, D, G, j, k, zero)
+            else:
+                total = _one_product(A_in, D, G, j, k, zero)
+            if k == 0:
+                g[j] = total
 
 
-@njit(cache=True, fastmath={"reassoc"})  # reassoc: the overflow sum vectorises
-def _relu_dropout(Z, step, i):
-    """ReLU in place; with dropout on hidden layer ``i``, times the inverted-dropout mask.
+@njit(cache=True, fastmath={"contract", "reassoc"})
+def _four_products(A_in, D, G, j, k, zero):
+    """``G[k:k+4, j] = A_in[k:k+4] @ D[j]``; returns ``D[j].sum()``."""
+    t0, t1, t2, t3, total = zero, zero, zero, zero, zero
+    for s in range(D.shape[1]):
+        d = D[j, s]
+        t0 += A_in[k, s] * d
+        t1 += A_in[k + 1, s] * d
+        t2 += A_in[k + 2, s] * d
+        t3 += A_in[k + 3, s] * d
+        total += d
+    G[k, j], G[k + 1, j], G[k + 2, j], G[k + 3, j] = t0, t1, t2, t3
+    return total
 
-    Returns NaN if an input was not finite (overflow), else 0: the sum of the inputs times 0."""
-    uniforms, offset, keep_prob, scale = step[0], step[1][i], step[2][i], step[3][i]
-    n_samples = Z.shape[1]
-    zero = scale - scale
-    overflow = zero
-    for u in range(Z.shape[0]):
-        # "+ zero" keeps the store unconditional: LLVM would otherwise emit masked stores, which
+
+@njit(cache=True, fastmath={"contract", "reassoc"})
+def _three_products(A_in, D, G, j, k, zero):
+    t0, t1, t2, total = zero, zero, zero, zero
+    for s in range(D.shape[1]):
+        d = D[j, s]
+        t0 += A_in[k, s] * d
+        t1 += A_in[k + 1, s] * d
+        t2 += A_in[k + 2, s] * d
+        total += d
+    G[k, j], G[k + 1, j], G[k + 2, j] = t0, t1, t2
+    return total
+
+
+@njit(cache=True, fastmath={"contract", "reassoc"})
+def _two_products(A_in, D, G, j, k, zero):
+    t0, t1, total = zero, zero, zero
+    for s in range(D.shape[1]):
+        d = D[j, s]
+        t0 += A_in[k, s] * d
+        t1 += A_in[k + 1, s] * d
+        total += d
+    G[k, j], G[k + 1, j] = t0, t1
+    return total
+
+
+@njit(cache=True, fastmath={"contract", "reassoc"})
+def _one_product(A_in, D, G, j, k, zero):
+    t0, total = zero, zero
+    for s in range(D.shape[1]):
+        d = D[j, s]
+        t0 += A_in[k, s] * d
+        total += d
+    G[k, j] = t0
+    return total
+
+
+@njit(cache=True, fastmath={"contract"})
+def _linear_relu(W, b, A, Z, zero):
+    """``Z = relu(W.T @ A + b[:, None])``, units-major: a hidden layer's activations.
+
+    Returns the number of pre-activations that are not finite (overflow). For at most four
+    inputs, one pass per unit: the sum written as :func:`_combine` writes it, then the ReLU.
+    """
+    n_in, n_samples = A.shape[0], A.shape[1]
+    nonfinite = 0
+    if n_in > 4 or W.size >= BLAS_MIN_WEIGHTS:
+        _linear(W, b, A, Z)
+        for j in range(Z.shape[0]):
+            nonfinite += _relu_row(Z, j, zero)
+        return nonfinite
+    for j in range(Z.shape[0]):
+        w0 = W[0, j]
+        w1 = W[1, j] if n_in > 1 else zero
+        w2 = W[2, j] if n_in > 2 else zero
+        w3 = W[3, j] if n_in > 3 else zero
+        initial = b[j]
+        # "+ zero" keeps the stores unconditional: LLVM would otherwise emit masked stores, which
         # are slow on some CPUs.
-        for s in range(n_samples):
-            overflow += Z[u, s] * zero
-            Z[u, s] = max(Z[u, s], zero) + zero
-        if offset >= 0:
-            first = offset + u * n_samples
+        if n_in == 1:
             for s in range(n_samples):
-                Z[u, s] *= scale if uniforms[first + s] < keep_prob else zero
-    return overflow
+                total = initial + w0 * A[0, s]
+                nonfinite += total * zero != zero
+                Z[j, s] = max(total, zero) + zero
+        elif n_in == 2:
+            for s in range(n_samples):
+                total = initial + w0 * A[0, s] + w1 * A[1, s]
+                nonfinite += total * zero != zero
+                Z[j, s] = max(total, zero) + zero
+        elif n_in == 3:
+            for s in range(n_samples):
+                total = initial + w0 * A[0, s] + w1 * A[1, s] + w2 * A[2, s]
+                nonfinite += total * zero != zero
+                Z[j, s] = max(total, zero) + zero
+        else:
+            for s in range(n_samples):
+                total = initial + w0 * A[0, s] + w1 * A[1, s] + w2 * A[2, s] + w3 * A[3, s]
+                nonfinite += total * zero != zero
+                Z[j, s] = max(total, zero) + zero
+    return nonfinite
 
 
 @njit(cache=True)
-def _relu_dropout_gradient(D, A, step, i):
-    """Chain rule through hidden layer ``i``'s dropout and ReLU: ``D *= mask``, ``D *= A > 0``."""
+def _relu_row(Z, j, zero):
+    """ReLU in place on row ``j``; returns the number of its inputs that are not finite."""
+    nonfinite = 0
+    for s in range(Z.shape[1]):
+        nonfinite += Z[j, s] * zero != zero
+        Z[j, s] = max(Z[j, s], zero) + zero
+    return nonfinite
+
+
+@njit(cache=True)
+def _apply_dropout(Z, step, i):
+    """Times hidden layer ``i``'s inverted-dropout mask, if it has dropout."""
     uniforms, offset, keep_prob, scale = step[0], step[1][i], step[2][i], step[3][i]
-    n_samples = D.shape[1]
-    zero, one = scale - scale, scale / scale
-    for u in range(D.shape[0]):
-        if offset >= 0:
-            first = offset + u * n_samples
-            for s in range(n_samples):
-                D[u, s] *= scale if uniforms[first + s] < keep_prob else zero
+    if offset < 0:
+        return
+    n_samples = Z.shape[1]
+    zero = scale - scale
+    for u in range(Z.shape[0]):
+        first = offset + u * n_samples
         for s in range(n_samples):
+            Z[u, s] *= scale if uniforms[first + s] < keep_prob else zero
+
+
+@njit(cache=True)
+def _relu_gradient(D, A, zero):
+    """Chain rule through a ReLU: ``D *= A > 0``."""
+    one = zero + 1
+    for u in range(D.shape[0]):
+        for s in range(D.shape[1]):
             D[u, s] *= one if A[u, s] > 0 else zero
+
+
+@njit(cache=True)
+def _dropout_gradient(D, step, i):
+    """Chain rule through hidden layer ``i``'s dropout, if it has any: ``D *= mask``."""
+    uniforms, offset, keep_prob, scale = step[0], step[1][i], step[2][i], step[3][i]
+    if offset < 0:
+        return
+    n_samples = D.shape[1]
+    zero = scale - scale
+    for u in range(D.shape[0]):
+        first = offset + u * n_samples
+        for s in range(n_samples):
+            D[u, s] *= scale if uniforms[first + s] < keep_prob else zero
 
 
 #: Samples whose ``1 + exp(-|z|)`` factors, each in (1, 2], are multiplied before one logarithm.
