@@ -5,7 +5,9 @@ from importlib.util import find_spec
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import scipy.special
 
+from skreg._base import softmax_proba
 from skreg._network import (
     LayerOutputs,
     Parameters,
@@ -177,3 +179,20 @@ def test_max_norm_caps_each_units_incoming_weights():
     np.testing.assert_allclose(np.linalg.norm(params.coefs[0], axis=0), [2.0, np.hypot(0.1, 0.1)])
     np.testing.assert_allclose(params.coefs[0][:, 0], [1.2, 1.6])
     np.testing.assert_allclose(params.coefs[1], [[1.0], [1.0]])
+
+
+def test_softmax_proba_is_scipys_softmax():
+    rng = np.random.RandomState(0)
+    largest = np.finfo(np.float64).max
+    logits = np.vstack(
+        [
+            20 * rng.standard_normal((50, 10)),
+            [[largest, -largest] + [0.0] * 8],  # shifted by the maximum: -inf, probability 0
+            [[-1e300] * 10],
+        ]
+    )
+    before = logits.copy()
+    with np.errstate(over="ignore"):
+        expected = scipy.special.softmax(logits, axis=1)
+    np.testing.assert_allclose(softmax_proba(logits), expected, rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(logits, before)  # a new array: the logits are left alone
