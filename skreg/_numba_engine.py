@@ -218,7 +218,7 @@ def _cost_and_gradients(
             W, _ = _parameters(flat, layout, i)
             D_in = _block(deltas, layout, i - 1)
             _backpropagate(W, D, D_in, A_in, zero)
-            _dropout_gradient(D_in, step, i - 1)
+            _apply_dropout(D_in, step, i - 1)  # the chain rule through the mask
 
     if lambd:
         squares = 0.0
@@ -508,7 +508,8 @@ def _relu_row(Z, j, zero):
 
 @njit(cache=True)
 def _apply_dropout(Z, step, i):
-    """Times hidden layer ``i``'s inverted-dropout mask, if it has dropout."""
+    """``Z *= mask`` with hidden layer ``i``'s inverted-dropout mask, if it has dropout: on its
+    activations forward, on their deltas backward."""
     uniforms, offset, keep_prob, scale = step[0], step[1][i], step[2][i], step[3][i]
     if offset < 0:
         return
@@ -527,20 +528,6 @@ def _relu_gradient(D, A, zero):
     for u in range(D.shape[0]):
         for s in range(D.shape[1]):
             D[u, s] *= one if A[u, s] > 0 else zero
-
-
-@njit(cache=True)
-def _dropout_gradient(D, step, i):
-    """Chain rule through hidden layer ``i``'s dropout, if it has any: ``D *= mask``."""
-    uniforms, offset, keep_prob, scale = step[0], step[1][i], step[2][i], step[3][i]
-    if offset < 0:
-        return
-    n_samples = D.shape[1]
-    zero = scale - scale
-    for u in range(D.shape[0]):
-        first = offset + u * n_samples
-        for s in range(n_samples):
-            D[u, s] *= scale if uniforms[first + s] < keep_prob else zero
 
 
 #: Samples whose ``1 + exp(-|z|)`` factors, each in (1, 2], are multiplied before one logarithm.
