@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 import scipy.special
 
-from skreg._base import softmax_proba
+from skreg._base import relu_inplace, softmax_proba
 from skreg._network import (
     LayerOutputs,
     Parameters,
@@ -196,3 +196,16 @@ def test_softmax_proba_is_scipys_softmax():
         expected = scipy.special.softmax(logits, axis=1)
     np.testing.assert_allclose(softmax_proba(logits), expected, rtol=1e-14, atol=0)
     np.testing.assert_array_equal(logits, before)  # a new array: the logits are left alone
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7, 3), (1000, 300)])  # one block, several blocks
+def test_relu_inplace_is_max_with_zero(dtype, shape):
+    Z = np.random.RandomState(0).standard_normal(shape).astype(dtype)
+    expected = np.maximum(Z, 0)
+    relu_inplace(Z)
+    np.testing.assert_array_equal(Z, expected)
+    view = np.random.RandomState(1).standard_normal((shape[0], shape[1] + 1)).astype(dtype)
+    expected = np.maximum(view, 0)
+    relu_inplace(view[:, :-1])  # not contiguous
+    np.testing.assert_array_equal(view[:, :-1], expected[:, :-1])
