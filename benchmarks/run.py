@@ -199,22 +199,23 @@ def w2_adam(sizes, repeats):
     X, y = w2_data(sizes, sizes.w2_samples)
     epochs, batch_size, learning_rate = 3, 256, 0.001
     contenders = {
-        "skreg (NumPy loop; numba has no mini-batches)": fit(
+        f"skreg, engine={engine!r}": fit(
             skreg_model(
-                "auto", hidden_layer_sizes=sizes.hidden, solver="adam", batch_size=batch_size,
+                engine, hidden_layer_sizes=sizes.hidden, solver="adam", batch_size=batch_size,
                 learning_rate=learning_rate, max_iter=epochs,
             ),
             X, y,
-        ),
-        "MLPClassifier": fit(
-            MLPClassifier(
-                hidden_layer_sizes=sizes.hidden, solver="adam", batch_size=batch_size,
-                learning_rate_init=learning_rate, max_iter=epochs, shuffle=True, tol=0,
-                n_iter_no_change=10**9, random_state=3,
-            ),
-            X, y,
-        ),
+        )
+        for engine in ENGINES
     }  # fmt: skip
+    contenders["MLPClassifier"] = fit(
+        MLPClassifier(
+            hidden_layer_sizes=sizes.hidden, solver="adam", batch_size=batch_size,
+            learning_rate_init=learning_rate, max_iter=epochs, shuffle=True, tol=0,
+            n_iter_no_change=10**9, random_state=3,
+        ),
+        X, y,
+    )  # fmt: skip
     title = (
         f"W2, mini-batch: {len(y)} x {sizes.n_features} float32, hidden {sizes.hidden}, "
         f"{epochs} epochs of adam, batch_size={batch_size}, shuffled"
@@ -302,7 +303,8 @@ def warm_up():
     X = np.random.default_rng(0).standard_normal((20, 3))
     for engine in ENGINES:
         for dtype in (np.float64, np.float32):
-            skreg_model(engine, max_iter=2).fit(X.astype(dtype), X[:, 0] > 0)
+            for params in ({}, {"solver": "adam", "batch_size": 8}):
+                skreg_model(engine, max_iter=2, **params).fit(X.astype(dtype), X[:, 0] > 0)
 
 
 def dgemm_rate(n):
@@ -327,7 +329,8 @@ start = time.perf_counter()
 import numpy as np
 from skreg import RegularizedMLPClassifier
 X = np.random.RandomState(0).standard_normal((50, 2))
-RegularizedMLPClassifier(max_iter=2, engine="numba").fit(X, X[:, 0] > 0)
+for params in ({}, {"solver": "adam", "batch_size": 8}):
+    RegularizedMLPClassifier(max_iter=2, engine="numba", **params).fit(X, X[:, 0] > 0)
 print(time.perf_counter() - start)
 """
 
@@ -344,7 +347,8 @@ def compile_times(quick):
             float(run_python(["-c", COMPILE_PROBE], environment)) for _ in ("cold", "cached")
         ]
     message = (
-        f"first fit (float64) in a new process, imports included: {seconds[0]:.1f} s compiling "
+        "first full-batch fit and first mini-batch fit (float64) in a new process, imports "
+        f"included: {seconds[0]:.1f} s compiling "
         f"into an empty cache, {seconds[1]:.1f} s loading the cache (cache=True)."
     )
     print(f"\nnumba engine: {message}")

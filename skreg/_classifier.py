@@ -44,8 +44,9 @@ from ._training import (
     train_lbfgs,
 )
 
-# engine="auto" compiles only fits whose steps are small (n_samples * n_weights up to this): there,
-# NumPy's per-call overhead dominates; on larger data both engines spend their time in BLAS.
+# engine="auto" compiles full-batch fits only if their steps are small (n_samples * n_weights up to
+# this): there, NumPy's per-call overhead dominates; on larger data both engines spend their time in
+# BLAS, and the compiled engine would hold a units-major copy of the data.
 AUTO_NUMBA_MAX_STEP_SIZE = 10**7
 
 # Prediction works in chunks of rows whose temporaries fit in this many MiB (see predict_proba):
@@ -222,12 +223,13 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         Implementation of the training loop; both train the same model. ``"numba"`` runs the whole
         loop as compiled code (much faster on small data; the first fit in a new environment
         spends a few seconds compiling, cached afterwards) and needs the optional dependency
-        numba (``pip install "skreg[numba]"``). It implements the course's algorithm: solver
-        ``"gd"`` on the full batch, with an L2 penalty and dropout, on dense data without sample
-        or class weights, early stopping or ``tol``; other fits need ``"numpy"``, pure NumPy.
-        ``"auto"`` uses numba when it is installed, implements the fit and the data are small
-        (``n_samples * n_weights`` up to ``10**7``, where per-step overhead dominates; beyond,
-        both engines spend their time in the same matrix products), NumPy otherwise.
+        numba (``pip install "skreg[numba]"``). It implements the solvers ``"gd"``,
+        ``"momentum"`` and ``"adam"``, full-batch or on mini-batches, with an L2 penalty, dropout
+        and the stopping rules, on dense data without sample or class weights; fits with an L1
+        penalty, ``input_noise``, ``max_norm``, weights or sparse data need ``"numpy"``, pure
+        NumPy. ``"auto"`` uses numba when it is installed and implements the fit, except for
+        full-batch fits on large data (``n_samples * n_weights`` above ``10**7``: both engines
+        then spend their time in the same matrix products); NumPy otherwise.
         Ignored by ``"lbfgs"``.
 
     Attributes
@@ -719,18 +721,20 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         elif self.tol is not None and not incremental:
             stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
         max_iter = 1 if incremental else self.max_iter
-        compiled_gradient_descent = self._compiled_training_loop(X, params, sample_weight, stopper)
-        if compiled_gradient_descent is not None:
-            loss_curve = compiled_gradient_descent(
+        compiled_train_epochs = self._compiled_training_loop(X, params, sample_weight)
+        if compiled_train_epochs is not None:
+            loss_curve = compiled_train_epochs(
                 X,
                 Y,
                 params,
+                optimizer,
                 loss=loss,
                 lambd=regularization.penalty.l2,
-                learning_rate=self.learning_rate,
-                max_iter=max_iter,
                 keep_probs=regularization.keep_probs,
+                max_iter=max_iter,
                 rng=rng,
+                batch_size=self.batch_size,
+                stopper=stopper,
                 verbose=self.verbose,
             )
         else:
@@ -752,23 +756,24 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             params.flat[...] = stopper.best_params
         return loss_curve, len(loss_curve), optimizer, stopper
 
-    def _compiled_training_loop(self, X, params, sample_weight, stopper):
-        """numba's ``gradient_descent`` if ``engine`` selects it for this fit, else None."""
+    def _compiled_training_loop(self, X, params, sample_weight):
+        """numba's ``train_epochs`` if ``engine`` selects it for this fit, else None."""
         if self.engine == "numpy":
             return None
-        unsupported = self._options_numba_lacks(X, sample_weight, stopper)
+        unsupported = self._options_numba_lacks(X, sample_weight)
         n_weights = params.flat.size - sum(b.size for b in params.intercepts)
-        too_large = X.shape[0] * n_weights > AUTO_NUMBA_MAX_STEP_SIZE
+        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
+        too_large = full_batch and X.shape[0] * n_weights > AUTO_NUMBA_MAX_STEP_SIZE
         if self.engine == "auto" and (unsupported or too_large):
             return None
         if unsupported:
             raise ValueError(
-                'engine="numba" implements full-batch gradient descent with an L2 penalty and '
-                f'dropout; this fit has {"; ".join(unsupported)}. Use engine="numpy" (or '
-                '"auto") for it.'
+                'engine="numba" implements the solvers "gd", "momentum" and "adam" with an L2 '
+                f"penalty and dropout on dense data; this fit has {'; '.join(unsupported)}. Use "
+                'engine="numpy" (or "auto") for it.'
             )
         try:
-            from ._numba_engine import gradient_descent
+            from ._numba_engine import train_epochs
         except ImportError as error:
             if self.engine == "auto":
                 return None
@@ -776,20 +781,14 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
                 'engine="numba" needs numba: install it with pip install "skreg[numba]", or use '
                 'engine="numpy".'
             ) from error
-        return gradient_descent
+        return train_epochs
 
-    def _options_numba_lacks(self, X, sample_weight, stopper):
+    def _options_numba_lacks(self, X, sample_weight):
         checks = [
-            (f"solver={self.solver!r} (only 'gd')", self.solver != "gd"),
-            (
-                f"batch_size={self.batch_size} < n_samples (mini-batches)",
-                self.batch_size is not None and self.batch_size < X.shape[0],
-            ),
             (f"penalty={self.penalty!r} (only 'l2')", self.penalty != "l2" and self.lambd > 0),
             (f"input_noise={self.input_noise}", self.input_noise > 0),
             (f"max_norm={self.max_norm}", self.max_norm is not None),
             ("sample_weight or class_weight", sample_weight is not None),
-            ("early_stopping=True or tol set (a stopping rule)", stopper is not None),
             ("sparse X", sp.issparse(X)),
         ]
         return [option for option, present in checks if present]

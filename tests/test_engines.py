@@ -15,8 +15,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skreg import RegularizedMLPClassifier, _classifier
 from skreg._network import Penalty, init_parameters
-from skreg._optimizers import GradientDescent
-from skreg._training import Regularization, train_epochs
+from skreg._optimizers import make_optimizer
+from skreg._training import Regularization, TrainingLossStopper, train_epochs
 
 needs_numba = pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
 
@@ -27,21 +27,34 @@ def numba_engine():
     return _numba_engine
 
 
-def train(engine, X, Y, layer_units, max_iter, lambd=0.0, keep_probs=None, seed=0, **kwargs):
-    """Weights and loss curve of full-batch gradient descent with ``engine`` ("numpy": the NumPy
-    training loop, "numba": the compiled one) from the reference initialisation."""
+OPTIMIZERS = {
+    "gd": {},
+    "momentum": {"momentum": 0.9},
+    "adam": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8},
+}
+
+
+def train(
+    engine, X, Y, layer_units, max_iter, lambd=0.0, keep_probs=None, seed=0, solver="gd",
+    **kwargs,
+):  # fmt: skip
+    """Weights and loss curve of training with ``engine`` ("numpy": the NumPy training loop,
+    "numba": the compiled one) from the reference initialisation; full-batch gradient descent
+    unless ``solver`` and ``batch_size`` say otherwise."""
     rng = np.random.RandomState(seed)
     params = init_parameters(layer_units, rng, X.dtype)
     loss = "logistic" if Y.shape[1] == 1 else "softmax"
     keep_probs = keep_probs or (1.0,) * (len(layer_units) - 2)
-    learning_rate = kwargs.pop("learning_rate", 0.3)
+    optimizer = make_optimizer(
+        solver, params.flat.size, X.dtype, learning_rate=kwargs.pop("learning_rate", 0.3),
+        **OPTIMIZERS[solver],
+    )  # fmt: skip
     if engine == "numba":
-        curve = numba_engine().gradient_descent(
-            X, Y, params, loss=loss, lambd=lambd, learning_rate=learning_rate,
-            max_iter=max_iter, keep_probs=keep_probs, rng=rng, **kwargs,
+        curve = numba_engine().train_epochs(
+            X, Y, params, optimizer, loss=loss, lambd=lambd, keep_probs=keep_probs,
+            max_iter=max_iter, rng=rng, **kwargs,
         )  # fmt: skip
     else:
-        optimizer = GradientDescent(params.flat.size, X.dtype, learning_rate=learning_rate)
         curve = train_epochs(
             X, Y, params, optimizer, loss=loss, max_iter=max_iter, rng=rng,
             regularization=Regularization(Penalty(l2=lambd), keep_probs), **kwargs,
@@ -57,6 +70,14 @@ def synthetic(n_classes, dtype=np.float64):
         X, y = make_blobs(n_samples=120, centers=n_classes, n_features=3, random_state=0)
         Y = np.eye(n_classes)[y]
     return StandardScaler().fit_transform(X).astype(dtype), Y.astype(dtype)
+
+
+def assert_engines_agree(*args, **options):
+    """The engines' weights and loss curves agree to rounding for ``train(engine, *args)``."""
+    expected, expected_curve = train("numpy", *args, **options)
+    weights, curve = train("numba", *args, **options)
+    np.testing.assert_allclose(weights, expected, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(curve, expected_curve, rtol=1e-12)
 
 
 def relative_difference(a, b):
@@ -101,24 +122,88 @@ def test_engines_agree_step_by_step(n_classes, lambd, keep_probs):
 
 
 @needs_numba
+@pytest.mark.parametrize("solver", ["gd", "momentum", "adam"])
+@pytest.mark.parametrize("batch_size", [None, 32, 50])
+@pytest.mark.parametrize("lambd, keep_probs", [(0.0, (1.0, 1.0)), (0.5, (0.7, 0.9))])
+def test_engines_agree_with_every_solver_and_batch_size(solver, batch_size, lambd, keep_probs):
+    """Same shuffles, masks and optimizer steps; 120 samples in batches of 32 leave a shorter
+    last batch, in batches of 50 a last batch of 20."""
+    X, Y = synthetic(3)
+    assert_engines_agree(
+        X, Y, [X.shape[1], 9, 6, Y.shape[1]], 30, lambd, keep_probs,
+        solver=solver, batch_size=batch_size, learning_rate=0.01,
+    )  # fmt: skip
+
+
+@needs_numba
+@pytest.mark.parametrize("batch_size", [None, 40])
+def test_stopping_rule_stops_both_engines_at_the_same_epoch(batch_size):
+    X, Y = synthetic(2)
+    curves = []
+    for engine in ("numpy", "numba"):
+        stopper = TrainingLossStopper(tol=1e-3, n_iter_no_change=3)
+        _, curve = train(engine, X, Y, [2, 5, 3, 1], 10_000, stopper=stopper, batch_size=batch_size)
+        assert stopper.stopped
+        curves.append(curve)
+    assert len(curves[0]) < 10_000
+    np.testing.assert_allclose(curves[1], curves[0], rtol=1e-12)
+
+
+@needs_numba
+@pytest.mark.parametrize("solver", ["momentum", "adam"])
+def test_optimizer_state_continues_alike(solver):
+    """Velocity, moments and Adam's step count come out of the compiled loop as the NumPy
+    optimizer leaves them."""
+    X, Y = synthetic(2)
+    optimizers = {}
+    for engine in ("numpy", "numba"):
+        rng = np.random.RandomState(0)
+        params = init_parameters([2, 5, 3, 1], rng)
+        optimizer = make_optimizer(
+            solver, params.flat.size, np.float64, learning_rate=0.01, **OPTIMIZERS[solver]
+        )
+        for _ in range(2):
+            if engine == "numba":
+                numba_engine().train_epochs(
+                    X, Y, params, optimizer, loss="logistic", lambd=0.1, keep_probs=(1, 1),
+                    max_iter=4, rng=rng, batch_size=50,
+                )  # fmt: skip
+            else:
+                train_epochs(
+                    X, Y, params, optimizer, loss="logistic", max_iter=4, rng=rng,
+                    regularization=Regularization(Penalty(l2=0.1), (1, 1)), batch_size=50,
+                )  # fmt: skip
+        optimizers[engine] = optimizer
+    for name in optimizers["numpy"].state_names:
+        np.testing.assert_allclose(
+            getattr(optimizers["numba"], name), getattr(optimizers["numpy"], name), rtol=1e-12
+        )
+    if solver == "adam":
+        assert optimizers["numba"].t == optimizers["numpy"].t == 2 * 4 * 3  # 3 batches an epoch
+
+
+@needs_numba
 def test_large_layers_go_through_blas_and_agree():
     X, Y = synthetic(3)
     layer_units = [X.shape[1], 64, 40, Y.shape[1]]  # 64 * 40 weights: above BLAS_MIN_WEIGHTS
     assert 64 * 40 >= numba_engine().BLAS_MIN_WEIGHTS
-    expected, expected_curve = train("numpy", X, Y, layer_units, 50, 0.1, (0.8, 0.9))
-    weights, curve = train("numba", X, Y, layer_units, 50, 0.1, (0.8, 0.9))
-    np.testing.assert_allclose(weights, expected, rtol=1e-11, atol=1e-13)
-    np.testing.assert_allclose(curve, expected_curve, rtol=1e-12)
+    assert_engines_agree(X, Y, layer_units, 50, 0.1, (0.8, 0.9))
+    assert_engines_agree(X, Y, layer_units, 3, 0.1, (0.8, 0.9), solver="adam", batch_size=32)
 
 
 @needs_numba
-def test_dropout_blocks_follow_the_random_stream(monkeypatch):
-    """Uniforms drawn a few iterations at a time are those the NumPy engine draws one by one."""
-    monkeypatch.setattr(numba_engine(), "MAX_UNIFORMS_PER_BLOCK", 1000)
+@pytest.mark.parametrize(
+    "max_uniforms, options",
+    [
+        (3000, {}),  # full batch: two iterations per compiled call
+        (600, {"solver": "adam", "batch_size": 16}),  # three of an epoch's 8 batches per call
+    ],
+)
+def test_dropout_blocks_follow_the_random_stream(monkeypatch, max_uniforms, options):
+    """Uniforms drawn a few steps at a time are those the NumPy engine draws one by one."""
+    monkeypatch.setattr(numba_engine(), "MAX_UNIFORMS_PER_BLOCK", max_uniforms)
     X, Y = synthetic(2)
-    expected, _ = train("numpy", X, Y, [2, 8, 4, 1], 30, keep_probs=(0.6, 0.8))
-    weights, _ = train("numba", X, Y, [2, 8, 4, 1], 30, keep_probs=(0.6, 0.8))
-    np.testing.assert_allclose(weights, expected, rtol=1e-11, atol=1e-13)
+    assert_engines_agree(X, Y, [2, 8, 4, 1], 10, keep_probs=(0.6, 0.8), **options)
 
 
 @needs_numba
@@ -176,6 +261,22 @@ def test_engines_fit_the_same_classifier():
         for W, W_numpy in zip(model.coefs_, models[0].coefs_):
             np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(models[1].coefs_[0], models[2].coefs_[0])  # auto is numba
+
+
+@needs_numba
+def test_engines_fit_the_same_minibatch_classifier_with_early_stopping():
+    X, y = make_blobs(n_samples=300, centers=3, n_features=4, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    params = dict(
+        solver="adam", batch_size=32, learning_rate=0.01, early_stopping=True, keep_prob=0.9,
+        lambd=0.1, max_iter=200, n_iter_no_change=5, random_state=0,
+    )  # fmt: skip
+    models = [RegularizedMLPClassifier(engine=e, **params).fit(X, y) for e in ("numpy", "numba")]
+    assert models[0].n_iter_ == models[1].n_iter_ < 200
+    assert models[0].validation_scores_ == models[1].validation_scores_
+    for W, W_numpy in zip(models[1].coefs_, models[0].coefs_):
+        np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
+    assert models[1].optimizer_.t == models[0].optimizer_.t
 
 
 def test_numba_engine_without_numba_is_a_clear_error(monkeypatch):
@@ -244,19 +345,17 @@ SUPPORTED = [
     {"lambd": 0.5, "keep_prob": 0.8},
     {"batch_size": 500},  # at least n_samples: full batch
     {"penalty": "l1", "lambd": 0.0},
+    {"solver": "adam", "batch_size": 16},
+    {"solver": "momentum", "early_stopping": True},
+    {"tol": 1e-4},
 ]
 UNSUPPORTED = [
-    ({"solver": "adam"}, "solver='adam'"),
-    ({"solver": "momentum"}, "solver='momentum'"),
-    ({"batch_size": 16}, "batch_size=16"),
     ({"penalty": "l1", "lambd": 0.1}, "penalty='l1'"),
     ({"penalty": "elasticnet", "lambd": 0.1}, "penalty='elasticnet'"),
     ({"input_noise": 0.1}, "input_noise=0.1"),
     ({"max_norm": 2.0}, "max_norm=2.0"),
     # (balanced classes would give unit weights, which are no weights at all)
     ({"class_weight": {0: 1.0, 1: 2.0}}, "class_weight"),
-    ({"early_stopping": True}, "early_stopping=True"),
-    ({"tol": 1e-4}, "tol"),
 ]
 
 
@@ -270,12 +369,13 @@ def numba_calls(monkeypatch):
         calls.append(kwargs)
         return compiled(*args, **kwargs)
 
-    compiled = engine.gradient_descent
-    monkeypatch.setattr(engine, "gradient_descent", spy)
+    compiled = engine.train_epochs
+    monkeypatch.setattr(engine, "train_epochs", spy)
     return calls
 
 
 @needs_numba
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # (stopping rules)
 @pytest.mark.parametrize("params", SUPPORTED)
 def test_auto_and_numba_use_the_compiled_loop_when_it_implements_the_fit(numba_calls, params):
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
@@ -286,16 +386,18 @@ def test_auto_and_numba_use_the_compiled_loop_when_it_implements_the_fit(numba_c
 
 
 @needs_numba
-def test_auto_leaves_large_steps_to_numpy_but_numba_takes_them(numba_calls, monkeypatch):
+def test_auto_leaves_large_full_batch_steps_to_numpy_but_numba_takes_them(numba_calls, monkeypatch):
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
     n_weights = 2 * 20 + 20 * 3 + 3 * 1  # the default hidden layers (20, 3) on two features
     monkeypatch.setattr(_classifier, "AUTO_NUMBA_MAX_STEP_SIZE", 60 * n_weights - 1)
     RegularizedMLPClassifier(max_iter=20).fit(X, y)
     assert numba_calls == []
     RegularizedMLPClassifier(max_iter=20, engine="numba").fit(X, y)
+    # Mini-batches: the compiled loop saves the per-step overhead whatever the size.
+    RegularizedMLPClassifier(max_iter=2, solver="adam", batch_size=16).fit(X, y)
     monkeypatch.setattr(_classifier, "AUTO_NUMBA_MAX_STEP_SIZE", 60 * n_weights)
     RegularizedMLPClassifier(max_iter=20).fit(X, y)
-    assert len(numba_calls) == 2
+    assert len(numba_calls) == 3
 
 
 @needs_numba
