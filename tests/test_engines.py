@@ -225,12 +225,16 @@ def test_float32_stays_float32_and_agrees(n_classes):
 
 @needs_numba
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_divergence_raises_the_same_error(n_classes):
+@pytest.mark.parametrize("batch_size", [None, 40])
+def test_divergence_raises_the_same_error(n_classes, batch_size):
     X, Y = synthetic(n_classes)
     messages = []
     for engine in ("numpy", "numba"):
         with pytest.raises(ValueError, match="Training diverged at iteration") as error:
-            train(engine, X, Y, [X.shape[1], 5, 3, Y.shape[1]], 100, learning_rate=1e200)
+            train(
+                engine, X, Y, [X.shape[1], 5, 3, Y.shape[1]], 100, learning_rate=1e200,
+                batch_size=batch_size,
+            )  # fmt: skip
         messages.append(str(error.value))
     assert messages[0] == messages[1]
 
