@@ -1,15 +1,15 @@
 """Compiled training engine: gradient descent, momentum or Adam, full-batch or on shuffled
 mini-batches, with an L2 penalty and dropout, in numba.
 
-:func:`train_epochs` trains exactly as :func:`skreg._training.train_epochs` does for those
-options (no sample weights, dense input): same loss curve, printing, errors and stopping, same
-random numbers. The training steps run inside compiled functions, in buffers allocated once per
-fit; Python only draws the random numbers and calls the stopping rule between epochs. Everything
-lives in flat, C-contiguous buffers: the parameters, their gradients and the optimizer's state in
-the :class:`~skreg._network.Parameters` layout (layer after layer, its coefficients
-``(n_in, n_out)`` row-major, then its intercepts), a batch's activations and deltas of layer ``i``
-as consecutive ``(n_units, n_rows)`` blocks. Small matrix products (the reference network's) run
-as loops, large ones through BLAS.
+:func:`train_epochs` trains as :func:`skreg._training.train_epochs` does for those options (no
+sample weights, dense input): the same loss curve and weights up to rounding (sums run in another
+order), the same printing, errors and stopping, the same random numbers. The training steps run
+inside compiled functions, in buffers allocated once per fit; Python only draws the random numbers
+and calls the stopping rule between epochs. Everything lives in flat, C-contiguous buffers: the
+parameters, their gradients and the optimizer's state in the :class:`~skreg._network.Parameters`
+layout (layer after layer, its coefficients ``(n_in, n_out)`` row-major, then its intercepts), a
+batch's activations and deltas of layer ``i`` as consecutive ``(n_units, n_rows)`` blocks. Small
+matrix products (the reference network's) run as loops, large ones through BLAS.
 
 Shuffles and dropout masks are the NumPy engine's: the permutation and the uniforms come from the
 same ``RandomState`` calls, in the same order, drawn in Python for a block of steps at a time and
