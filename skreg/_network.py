@@ -267,6 +267,11 @@ def cost_and_gradients(X1, Y, params, buffers, loss, penalty, m, masks=None, wei
     return cost + penalty.cost_and_gradient(params, buffers.grads, m)
 
 
+def print_cost(iteration, cost):
+    """The verbose progress line, as the course notebook prints it (every 1000 epochs)."""
+    print(f"Cost after iteration {iteration}: {cost}")
+
+
 def raise_divergence(iteration, cost, learning_rate):
     raise ValueError(
         f"Training diverged at iteration {iteration}: the cost became {cost}. "

@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._network import raise_divergence
+from ._network import print_cost, raise_divergence
 from ._optimizers import Adam, GradientDescent, Momentum
 
 #: Full-batch epochs per compiled call, at most (also the verbose printing period).
@@ -137,7 +137,7 @@ def _minibatch_epochs(problem, params, max_iter, rng, stopper, verbose):
 def _print_costs(loss_curve, start, stop, verbose):
     if verbose:
         for epoch in range(-(-start // 1000) * 1000, stop, 1000):
-            print(f"Cost after iteration {epoch}: {float(loss_curve[epoch])}")
+            print_cost(epoch, float(loss_curve[epoch]))
 
 
 def cost_and_gradients(X, Y, params, *, loss, lambd, keep_probs, uniforms):

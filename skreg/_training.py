@@ -15,6 +15,7 @@ from ._network import (
     cost_and_gradients,
     draw_dropout_masks,
     forward,
+    print_cost,
     raise_divergence,
     with_ones_column,
 )
@@ -82,7 +83,7 @@ def train_epochs(
                 raise_divergence(epoch, cost, optimizer.learning_rate)
             loss_curve.append(cost)
             if verbose and epoch % 1000 == 0:
-                print(f"Cost after iteration {epoch}: {cost}")
+                print_cost(epoch, cost)
             if stopper is not None and stopper(cost, params):
                 break
     if not np.isfinite(params.flat).all():
