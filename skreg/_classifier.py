@@ -36,10 +36,12 @@ from ._network import (
     with_ones_column,
 )
 from ._optimizers import make_optimizer
+from ._random import training_stream
 from ._training import (
     Regularization,
     TrainingLossStopper,
     ValidationStopper,
+    as_weighted_set,
     train_epochs,
     train_lbfgs,
 )
@@ -48,6 +50,18 @@ from ._training import (
 # this): there, NumPy's per-call overhead dominates; on larger data both engines spend their time in
 # BLAS, and the compiled engine would hold a units-major copy of the data.
 AUTO_NUMBA_MAX_STEP_SIZE = 10**7
+
+
+def _auto_compiles(X, params, batch_size):
+    """Whether ``engine="auto"`` trains on the compiled engine: from the data alone (dense, and
+    steps of at most ``AUTO_NUMBA_MAX_STEP_SIZE`` sample-weight products), never from the
+    options of the fit."""
+    if sp.issparse(X):
+        return False
+    n_weights = params.flat.size - sum(b.size for b in params.intercepts)
+    rows_per_step = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
+    return rows_per_step < X.shape[0] or X.shape[0] * n_weights <= AUTO_NUMBA_MAX_STEP_SIZE
+
 
 # Prediction works in chunks of rows whose temporaries fit in this many MiB (see predict_proba):
 # small enough to stay in cache, large enough for efficient matrix products.
@@ -212,25 +226,25 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         new initialisation.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialisation, the dropout masks, the noise, the mini-batch order and the
-        validation split. Pass an int for reproducible results; ``random_state=3`` reproduces the
-        course notebook's initial weights.
+        Seeds the weight initialisation and the validation split, and through them the training
+        stream (one SFC64 generator, described in the user guide) that draws the dropout masks, the
+        input noise and the mini-batch order, identically in both engines. Pass an int for
+        reproducible results; ``random_state=3`` reproduces the course notebook's initial
+        weights.
 
     verbose : int, default=0
         If > 0, print the cost every 1000 epochs.
 
     engine : {"auto", "numpy", "numba"}, default="auto"
-        Implementation of the training loop; both train the same model. ``"numba"`` runs the whole
-        loop as compiled code (much faster on small data; the first fit in a new environment
-        spends a few seconds compiling, cached afterwards) and needs the optional dependency
-        numba (``pip install "skreg[numba]"``). It implements the solvers ``"gd"``,
-        ``"momentum"`` and ``"adam"``, full-batch or on mini-batches, with an L2 penalty, dropout
-        and the stopping rules, on dense data without sample or class weights; fits with an L1
-        penalty, ``input_noise``, ``max_norm``, weights or sparse data need ``"numpy"``, pure
-        NumPy. ``"auto"`` uses numba when it is installed and implements the fit, except for
-        full-batch fits on large data (``n_samples * n_weights`` above ``10**7``: both engines
-        then spend their time in the same matrix products); NumPy otherwise.
-        Ignored by ``"lbfgs"``.
+        Implementation of the training loop; both train the same model, every option included,
+        up to rounding. ``"numpy"`` is pure NumPy; ``"numba"`` runs the training steps as
+        compiled code (much faster on small data and with mini-batches), needs the optional
+        dependency numba (``pip install "skreg[numba]"``) and dense ``X``. ``"auto"`` decides
+        from the data alone, never from the other parameters: it compiles whenever numba is
+        installed and ``X`` is dense, except full-batch steps over more than ``10**7`` products
+        (``n_samples * n_weights``), where both engines spend their time in the same matrix
+        products. The first compiled fit of a new environment also compiles the engine (see
+        the user guide); later fits load it from numba's cache. Ignored by ``"lbfgs"``.
 
     Attributes
     ----------
@@ -508,7 +522,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             y = column_or_1d(y, warn=True)
         classes_, Y, loss = self._encoded_targets(y, classes, continuing, incremental)
         Y = Y.astype(X.dtype, copy=False)
-        sample_weight = self._combined_sample_weight(sample_weight, X, y, classes_)
+        sample_weight = self._combined_sample_weight(sample_weight, X, y, classes_, incremental)
         regularization = self._regularization(keep_probs, X)
 
         rng = check_random_state(self.random_state)
@@ -626,8 +640,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         Y = LabelBinarizer().fit(classes_).transform(y).astype(float)
         return classes_, Y, "logistic" if len(classes_) == 2 else "softmax"
 
-    def _combined_sample_weight(self, sample_weight, X, y, classes_):
-        """Per-sample weights from ``sample_weight`` and ``class_weight``; None if all are 1."""
+    def _combined_sample_weight(self, sample_weight, X, y, classes_, incremental):
+        """Per-sample weights from ``sample_weight`` and ``class_weight``; None if all are 1.
+
+        ``fit`` needs two classes of positive weight; a chunk of ``partial_fit`` may hold one."""
         if sample_weight is None and self.class_weight is None:
             return None
         try:
@@ -649,6 +665,11 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "sample_weight (times class_weight) must have a positive sum, finite in "
                 f"{X.dtype}; got {total}. Divide the weights by a constant."
+            )
+        if not incremental and y.ndim == 1 and np.unique(y[weights > 0]).size < 2:
+            raise ValueError(
+                "Only one class has samples of positive sample_weight (times class_weight): "
+                f"{y[weights > 0][0]!r}. A classifier needs at least 2 classes to train on."
             )
         return None if (weights == 1).all() else weights
 
@@ -714,87 +735,63 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         optimizer = self._optimizer(params, self.optimizer_ if continuing else None)
         stopper = None
         if self.early_stopping and not incremental:
-            X, X_val, Y, Y_val, sample_weight = self._validation_split(X, Y, y, sample_weight, rng)
-            stopper = ValidationStopper(
-                X_val, Y_val, params, loss, self.tol or 0.0, self.n_iter_no_change
+            X, X_val, Y, Y_val, sample_weight, sample_weight_val = self._validation_split(
+                X, Y, y, sample_weight, rng
             )
+            stopper = ValidationStopper(
+                X_val, Y_val, params, loss, self.tol or 0.0, self.n_iter_no_change,
+                sample_weight_val,
+            )  # fmt: skip
         elif self.tol is not None and not incremental:
             stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
-        max_iter = 1 if incremental else self.max_iter
-        compiled_train_epochs = self._compiled_training_loop(X, params, sample_weight)
-        if compiled_train_epochs is not None:
-            loss_curve = compiled_train_epochs(
-                X,
-                Y,
-                params,
-                optimizer,
-                loss=loss,
-                lambd=regularization.penalty.l2,
-                keep_probs=regularization.keep_probs,
-                max_iter=max_iter,
-                rng=rng,
-                batch_size=self.batch_size,
-                stopper=stopper,
-                verbose=self.verbose,
-            )
-        else:
-            loss_curve = train_epochs(
-                X,
-                Y,
-                params,
-                optimizer,
-                loss=loss,
-                regularization=regularization,
-                max_iter=max_iter,
-                rng=rng,
-                sample_weight=sample_weight,
-                batch_size=self.batch_size,
-                stopper=stopper,
-                verbose=self.verbose,
-            )
+        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
+        if full_batch and not (regularization.dropout or regularization.input_noise):
+            X, Y, sample_weight = as_weighted_set(X, Y, sample_weight)
+        train = self._training_loop(X, params)
+        loss_curve = train(
+            X,
+            Y,
+            params,
+            optimizer,
+            loss=loss,
+            regularization=regularization,
+            max_iter=1 if incremental else self.max_iter,
+            stream=training_stream(rng),
+            sample_weight=sample_weight,
+            batch_size=self.batch_size,
+            stopper=stopper,
+            verbose=self.verbose,
+        )
         if isinstance(stopper, ValidationStopper):
             params.flat[...] = stopper.best_params
         return loss_curve, len(loss_curve), optimizer, stopper
 
-    def _compiled_training_loop(self, X, params, sample_weight):
-        """numba's ``train_epochs`` if ``engine`` selects it for this fit, else None."""
+    def _training_loop(self, X, params):
+        """The ``train_epochs`` of the engine that runs this fit (see ``engine``)."""
         if self.engine == "numpy":
-            return None
-        unsupported = self._options_numba_lacks(X, sample_weight)
-        n_weights = params.flat.size - sum(b.size for b in params.intercepts)
-        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        too_large = full_batch and X.shape[0] * n_weights > AUTO_NUMBA_MAX_STEP_SIZE
-        if self.engine == "auto" and (unsupported or too_large):
-            return None
-        if unsupported:
+            return train_epochs
+        if self.engine == "auto" and not _auto_compiles(X, params, self.batch_size):
+            return train_epochs
+        if sp.issparse(X):
             raise ValueError(
-                'engine="numba" implements the solvers "gd", "momentum" and "adam" with an L2 '
-                f"penalty and dropout on dense data; this fit has {'; '.join(unsupported)}. Use "
-                'engine="numpy" (or "auto") for it.'
+                'engine="numba" trains on dense X; this X is sparse. Use engine="auto" or '
+                '"numpy" (sparse products), or pass X.toarray() if it fits in memory.'
             )
         try:
-            from ._numba_engine import train_epochs
+            from ._numba_engine import train_epochs as compiled_train_epochs
         except ImportError as error:
             if self.engine == "auto":
-                return None
+                return train_epochs
             raise ImportError(
                 'engine="numba" needs numba: install it with pip install "skreg[numba]", or use '
                 'engine="numpy".'
             ) from error
-        return train_epochs
-
-    def _options_numba_lacks(self, X, sample_weight):
-        checks = [
-            (f"penalty={self.penalty!r} (only 'l2')", self.penalty != "l2" and self.lambd > 0),
-            (f"input_noise={self.input_noise}", self.input_noise > 0),
-            (f"max_norm={self.max_norm}", self.max_norm is not None),
-            ("sample_weight or class_weight", sample_weight is not None),
-            ("sparse X", sp.issparse(X)),
-        ]
-        return [option for option, present in checks if present]
+        return compiled_train_epochs
 
     def _validation_split(self, X, Y, y, sample_weight, rng):
-        """Hold out ``validation_fraction`` of the data, stratified when every class can be."""
+        """Hold out ``validation_fraction`` of the data, stratified when every class can be;
+        returns the training and validation data and their sample weights (None if unweighted).
+        """
         n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
         if n_val >= X.shape[0]:
             raise ValueError(
@@ -811,15 +808,19 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             stratify=y if can_stratify else None,
             random_state=rng,
         )
-        if weights and not weights[0].sum() > 0:
-            raise ValueError(
-                "early_stopping held out every sample of positive sample_weight (times "
-                "class_weight) for validation, leaving nothing to train on; use a smaller "
-                "validation_fraction, another random_state or positive weights."
-            )
-        return X, X_val, Y, Y_val, weights[0] if weights else None
+        if not weights:
+            return X, X_val, Y, Y_val, None, None
+        for part, name in [(weights[0], "training"), (weights[1], "validation")]:
+            if not part.sum() > 0:
+                raise ValueError(
+                    f"early_stopping left the {name} split with no sample of positive "
+                    "sample_weight (times class_weight); use another validation_fraction, "
+                    "another random_state or positive weights."
+                )
+        return X, X_val, Y, Y_val, *weights
 
     def _train_lbfgs(self, X, Y, params, loss, regularization, sample_weight):
+        X, Y, sample_weight = as_weighted_set(X, Y, sample_weight)
         loss_curve, result = train_lbfgs(
             X,
             Y,

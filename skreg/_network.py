@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._base import LOSS_FUNCTIONS, relu_inplace
+from ._random import dropout_words, keep_threshold
 
 
 class Parameters:
@@ -241,17 +242,21 @@ def apply_max_norm(params, max_norm):
         W *= max_norm / np.maximum(norms, max_norm)
 
 
-def draw_dropout_masks(rng, keep_probs, masks):
-    """Fresh inverted-dropout masks: ``1 / keep_prob`` with probability ``keep_prob``, else 0.
+def draw_dropout_masks(stream, keep_probs, masks):
+    """Fresh inverted-dropout masks: ``1 / keep_prob`` where a unit is kept, else 0.
 
-    Uniforms are drawn units-major, as the course notebook draws them, then used samples-major.
-    Layers with ``keep_prob == 1`` keep their all-ones mask and consume no random numbers.
+    The words come from the training stream (:mod:`skreg._random`), units-major, one hidden layer
+    after another; layers with ``keep_prob == 1`` keep their all-ones mask and draw nothing.
     """
-    for mask, keep_prob in zip(masks, keep_probs):
-        if keep_prob < 1:
-            uniform = rng.random_sample(mask.shape[::-1]).T
-            np.less(uniform, keep_prob, out=mask)
-            mask *= 1.0 / keep_prob
+    dropped = [(mask, p) for mask, p in zip(masks, keep_probs) if p < 1]
+    words = dropout_words(stream, sum(mask.size for mask, _ in dropped))
+    start = 0
+    for mask, keep_prob in dropped:
+        n_rows, n_units = mask.shape
+        layer_words = words[start : start + mask.size].reshape(n_units, n_rows).T
+        np.less(layer_words, keep_threshold(keep_prob), out=mask)
+        mask *= 1.0 / keep_prob
+        start += mask.size
 
 
 def cost_and_gradients(X1, Y, params, buffers, loss, penalty, m, masks=None, weights=None):

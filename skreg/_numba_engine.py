@@ -1,19 +1,21 @@
-"""Compiled training engine: gradient descent, momentum or Adam, full-batch or on shuffled
-mini-batches, with an L2 penalty and dropout, in numba.
+"""Compiled training engine: the NumPy engine's training loop (:mod:`skreg._training`), option
+for option, in numba.
 
-:func:`train_epochs` trains as :func:`skreg._training.train_epochs` does for those options (no
-sample weights, dense input): the same loss curve and weights up to rounding (sums run in another
-order), the same printing, errors and stopping, the same random numbers. The training steps run
-inside compiled functions, in buffers allocated once per fit; Python only draws the random numbers
-and calls the stopping rule between epochs. Everything lives in flat, C-contiguous buffers: the
-parameters, their gradients and the optimizer's state in the :class:`~skreg._network.Parameters`
-layout (layer after layer, its coefficients ``(n_in, n_out)`` row-major, then its intercepts), a
-batch's activations and deltas of layer ``i`` as consecutive ``(n_units, n_rows)`` blocks. Small
-matrix products (the reference network's) run as loops, large ones through BLAS.
+:func:`train_epochs` trains as :func:`skreg._training.train_epochs` does: gradient descent,
+momentum or Adam, full-batch or on shuffled mini-batches, with sample weights, L2, L1 and
+elastic-net penalties (the proximal step), dropout, input noise and max-norm, in float32 or
+float64, on dense data, for binary, multiclass and multilabel targets. It gives the same loss curve
+and weights up to rounding (sums run in another order), the same printing, errors and stopping,
+and draws the same random numbers: the training stream (:mod:`skreg._random`), whose SFC64 bit
+generator the compiled steps advance natively. The training steps run inside compiled functions,
+in buffers allocated once per fit; Python only shuffles (``Generator.permutation``) and calls the
+stopping rule between epochs.
 
-Shuffles and dropout masks are the NumPy engine's: the permutation and the uniforms come from the
-same ``RandomState`` calls, in the same order, drawn in Python for a block of steps at a time and
-passed to the compiled loop.
+Everything lives in flat, C-contiguous buffers: the parameters, their gradients and the optimizer's
+state in the :class:`~skreg._network.Parameters` layout (layer after layer, its coefficients
+``(n_in, n_out)`` row-major, then its intercepts), a batch's activations and deltas of layer ``i``
+as consecutive ``(n_units, n_rows)`` blocks. Small matrix products (the reference network's) run as
+loops, large ones through BLAS.
 
 numba is an optional dependency: import this module only when the numba engine is asked for.
 """
@@ -25,11 +27,10 @@ from numba import njit
 
 from ._network import print_cost, raise_divergence
 from ._optimizers import Adam, GradientDescent, Momentum
+from ._random import keep_threshold, set_sfc64_state, sfc64_state
 
 #: Full-batch epochs per compiled call, at most (also the verbose printing period).
 BLOCK_ITERATIONS = 1000
-#: Dropout uniforms drawn per block, at most (float64: 32 MiB).
-MAX_UNIFORMS_PER_BLOCK = 2**22
 #: Matrix products with at least this many weights go to BLAS; smaller ones run as loops.
 BLAS_MIN_WEIGHTS = 1024
 
@@ -37,66 +38,38 @@ _OPTIMIZER_KINDS = {GradientDescent: 0, Momentum: 1, Adam: 2}
 
 
 def train_epochs(
-    X, Y, params, optimizer, *, loss, lambd, keep_probs, max_iter, rng, batch_size=None,
-    stopper=None, verbose=0,
+    X, Y, params, optimizer, *, loss, regularization, max_iter, stream, sample_weight=None,
+    batch_size=None, stopper=None, verbose=0,
 ):  # fmt: skip
     """Train ``params`` in place for up to ``max_iter`` epochs, in compiled code.
 
-    Parameters
-    ----------
-    X, Y : ndarray of shape (n_samples, n_features), (n_samples, n_outputs)
-        Dense training data and 0/1 targets, in the dtype of ``params``.
-    params : Parameters
-        Initial parameters, trained in place.
-    optimizer : GradientDescent, Momentum or Adam
-        Its state (velocity, moments, step count) is updated in place.
-    loss : {"logistic", "softmax"}
-        Output activation and cross-entropy.
-    lambd : float
-        L2 strength: the penalty is ``lambd / (2 n_samples) * sum W**2``.
-    keep_probs : sequence of float
-        Dropout keep probability of each hidden layer.
-    max_iter : int
-        Number of epochs: full-batch steps, or passes over shuffled mini-batches.
-    rng : numpy.random.RandomState
-        Source of the shuffles and dropout masks.
-    batch_size : int or None
-        Rows per mini-batch; None (or at least ``n_samples``) trains on the full batch.
-    stopper : callable or None
-        Called after each epoch with the epoch's cost and ``params``; returns True to stop.
-    verbose : int
-        If > 0, print the cost every 1000 epochs.
-
-    Returns
-    -------
-    loss_curve : list of float
-        The cost of each epoch, as :func:`skreg._training.train_epochs` defines it. Raises
-        ``ValueError`` as soon as a cost or the parameters stop being finite.
+    Takes the arguments of :func:`skreg._training.train_epochs` and returns what it returns, the
+    loss curve; ``X`` must be dense. ``stream`` (the training stream) is advanced as the NumPy
+    engine advances it, and the optimizer's state (velocity, moments, step count) is updated in
+    place. Raises ``ValueError`` as soon as a cost or the parameters stop being finite.
     """
     n_samples = X.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
-    problem = _Problem(X, Y, params, optimizer, loss, lambd, keep_probs, batch_size)
+    problem = _Problem(
+        X, Y, params, optimizer, loss, regularization, sample_weight, batch_size, stream
+    )
     if batch_size == n_samples:
-        loss_curve = _full_batch_epochs(problem, params, max_iter, rng, stopper, verbose)
+        loss_curve = _full_batch_epochs(problem, params, max_iter, stopper, verbose)
     else:
-        loss_curve = _minibatch_epochs(problem, params, max_iter, rng, stopper, verbose)
-    problem.store_optimizer_state(optimizer)
+        loss_curve = _minibatch_epochs(problem, params, max_iter, stream, stopper, verbose)
+    problem.store_states(optimizer, stream)
     if not np.isfinite(params.flat).all():
         raise_divergence(len(loss_curve), math.nan, optimizer.learning_rate)
     return loss_curve
 
 
-def _full_batch_epochs(problem, params, max_iter, rng, stopper, verbose):
+def _full_batch_epochs(problem, params, max_iter, stopper, verbose):
     """Blocks of epochs per compiled call (one with a stopper, which decides after each)."""
     block = 1 if stopper is not None else BLOCK_ITERATIONS
-    per_epoch = problem.uniforms_per_row * problem.n_samples
-    if per_epoch:
-        block = max(1, min(block, MAX_UNIFORMS_PER_BLOCK // per_epoch))
     loss_curve = np.empty(max_iter)
     for start in range(0, max_iter, block):
         stop = min(start + block, max_iter)
-        uniforms = rng.random_sample(per_epoch * (stop - start))
-        done = _train_block(*problem.arguments(params), uniforms, loss_curve, start, stop)
+        done = _train_block(*problem.arguments(params), loss_curve, start, stop)
         _print_costs(loss_curve, start, done, verbose)
         if done < stop:
             raise_divergence(done, float(loss_curve[done]), problem.learning_rate)
@@ -105,29 +78,17 @@ def _full_batch_epochs(problem, params, max_iter, rng, stopper, verbose):
     return loss_curve.tolist()
 
 
-def _minibatch_epochs(problem, params, max_iter, rng, stopper, verbose):
-    """One epoch at a time: a fresh shuffle, then its batches in blocks of compiled steps."""
-    n_samples, batch_size = problem.n_samples, problem.batch_size
-    n_batches = -(-n_samples // batch_size)
-    block = n_batches
-    per_batch = problem.uniforms_per_row * batch_size
-    if per_batch:
-        block = max(1, min(block, MAX_UNIFORMS_PER_BLOCK // per_batch))
+def _minibatch_epochs(problem, params, max_iter, stream, stopper, verbose):
+    """One compiled call per epoch, after the epoch's shuffle."""
     loss_curve = np.empty(max_iter)
     for epoch in range(max_iter):
-        order = rng.permutation(n_samples)
-        total = 0.0
-        for first in range(0, n_batches, block):
-            stop = min(first + block, n_batches)
-            rows = min(stop * batch_size, n_samples) - first * batch_size
-            uniforms = rng.random_sample(problem.uniforms_per_row * rows)
-            cost = _train_batches(
-                *problem.arguments(params), uniforms, problem.X, problem.Y, order, first, stop
-            )
-            if not np.isfinite(cost):
-                raise_divergence(epoch, cost, problem.learning_rate)
-            total += cost
-        loss_curve[epoch] = total / n_samples
+        set_sfc64_state(stream, problem.random_state)  # the shuffle draws from the stream too
+        order = stream.permutation(problem.n_samples)
+        problem.random_state[...] = sfc64_state(stream)
+        cost = _train_batches(*problem.arguments(params), problem.X, problem.Y, order)
+        if not np.isfinite(cost):
+            raise_divergence(epoch, cost, problem.learning_rate)
+        loss_curve[epoch] = cost
         _print_costs(loss_curve, epoch, epoch + 1, verbose)
         if stopper is not None and stopper(float(loss_curve[epoch]), params):
             return loss_curve[: epoch + 1].tolist()
@@ -140,29 +101,34 @@ def _print_costs(loss_curve, start, stop, verbose):
             print_cost(epoch, float(loss_curve[epoch]))
 
 
-def cost_and_gradients(X, Y, params, *, loss, lambd, keep_probs, uniforms):
+def cost_and_gradients(X, Y, params, *, loss, regularization, stream, sample_weight=None):
     """Cost at ``params`` and its gradient (flat, in the ``Parameters`` layout), as a compiled
-    training step computes them with the dropout masks drawn from ``uniforms`` (one step's); for
+    full-batch step computes them, with the dropout masks and noise it draws from ``stream``; for
     the gradient check."""
     optimizer = GradientDescent(params.flat.size, params.flat.dtype, learning_rate=1.0)
-    problem = _Problem(X, Y, params, optimizer, loss, lambd, keep_probs, X.shape[0])
+    problem = _Problem(
+        X, Y, params, optimizer, loss, regularization, sample_weight, X.shape[0], stream
+    )
     arguments = problem.arguments(params)
-    step = (np.asarray(uniforms, dtype=np.float64),) + problem.dropout
-    cost = _cost_and_gradients(*arguments[:10], problem.scalars[0], step)
+    inputs = _draw_step(problem.XT, problem.random, problem.random[1].shape[0], problem.penalty[3])
+    step = (problem.random[1],) + problem.dropout
+    cost = _cost_and_gradients(inputs, *arguments[1:9], problem.scalars[0], step, problem.weights)
     return cost, problem.grads.copy()
 
 
 class _Problem:
     """The compiled functions' arguments for one training run: units-major batch buffers (the full
-    batch's holds the data), layout, dropout description, optimizer description and scalars."""
+    batch's holds the data), layout, penalties, dropout, random stream, weights, optimizer."""
 
-    def __init__(self, X, Y, params, optimizer, loss, lambd, keep_probs, batch_size):
+    def __init__(self, X, Y, params, optimizer, loss, regularization, sample_weight, batch_size,
+                 stream):  # fmt: skip
         dtype = params.flat.dtype
         self.n_samples, self.batch_size = X.shape[0], batch_size
+        full_batch = batch_size == self.n_samples
         units = np.array(params.layer_units, dtype=np.int64)
         self.layout = _layout(units, batch_size)
-        self.dropout, self.uniforms_per_row = _dropout(units[1:-1], keep_probs, dtype)
-        if batch_size == self.n_samples:  # the batch is the data, once and for all
+        self.dropout, self.words_per_row = _dropout(units[1:-1], regularization.keep_probs, dtype)
+        if full_batch:  # the batch is the data, once and for all
             self.XT = np.array(X.T, dtype=dtype, order="C")
             self.YT = np.array(Y.T, dtype=dtype, order="C")
         else:  # each batch's rows are gathered, units-major, into the start of these
@@ -173,34 +139,63 @@ class _Problem:
         self.deltas = np.empty_like(self.activations)
         self.grads = np.empty_like(params.flat)
         self.softmax = loss == "softmax"
-        self.lambd = float(lambd)
+        penalty = regularization.penalty
+        m = self.n_samples if sample_weight is None else float(sample_weight.sum())
+        max_norm = regularization.max_norm
+        # float64: l2, l1, m, input_noise, max_norm (0: none); then, in the parameters' dtype, the
+        # L1 threshold of the last step and max_norm, rounded as NumPy's operations round them.
+        self.penalty = np.array(
+            [penalty.l2, penalty.l1, m, regularization.input_noise, max_norm or 0.0]
+        )
+        self.rounded = np.array([0.0, max_norm or 0.0], dtype=dtype)
         # Scalars in the parameters' dtype, as the NumPy engine's in-place operations round them:
         # for a full batch, and for the shorter last batch of an epoch.
         last_rows = self.n_samples - (-(-self.n_samples // batch_size) - 1) * batch_size
         self.scalars = np.array(
-            [[lambd / self.n_samples, 1.0 / rows] for rows in (batch_size, last_rows)],
-            dtype=dtype,
+            [[penalty.l2 / m, 1.0 / rows] for rows in (batch_size, last_rows)], dtype=dtype
+        )
+        # Sample weights: normalised once for the full batch; per batch, from a gathered copy.
+        if sample_weight is None:
+            self.weights = np.empty(0, dtype=dtype)
+        elif full_batch:
+            self.weights = (sample_weight / sample_weight.sum()).astype(dtype, copy=False)
+        else:
+            self.weights = np.empty(batch_size, dtype=dtype)
+        self.sample_weight = (
+            np.empty(0, dtype=dtype) if sample_weight is None
+            else np.ascontiguousarray(sample_weight, dtype)
+        )  # fmt: skip
+        self.random_state = sfc64_state(stream)
+        n_noisy = X.shape[1] * batch_size if regularization.input_noise else 0
+        self.random = (
+            self.random_state,
+            np.empty(self.words_per_row * batch_size, dtype=np.uint32),
+            np.empty(n_noisy),
+            np.empty(n_noisy if full_batch else 0, dtype=dtype),
         )
         self.learning_rate = optimizer.learning_rate
         self.optimizer = _optimizer_arguments(optimizer, dtype)
 
     def arguments(self, params):
-        """Arguments of :func:`_train_block` and :func:`_train_batches` up to ``optimizer``."""
+        """Arguments of :func:`_train_block` and :func:`_train_batches` up to ``weights``."""
         return (
             self.XT, self.YT, params.flat, self.grads, self.activations, self.deltas,
-            self.layout, self.softmax, self.lambd, self.n_samples, self.scalars, self.dropout,
-            self.optimizer,
+            self.layout, self.softmax, self.penalty, self.rounded, self.scalars, self.dropout,
+            self.random, self.optimizer, self.weights, self.sample_weight,
         )  # fmt: skip
 
-    def store_optimizer_state(self, optimizer):
+    def store_states(self, optimizer, stream):
+        """Write back the optimizer's step count and the random stream's state."""
         if isinstance(optimizer, Adam):
             optimizer.t = int(self.optimizer[5][0])
+        set_sfc64_state(stream, self.random_state)
 
 
 def _optimizer_arguments(optimizer, dtype):
     """``(kind, float64 hyperparameters, hyperparameters in dtype, first state, second state,
     step count)``: the optimizer for :func:`_update`; its state arrays are the optimizer's own,
-    updated in place."""
+    updated in place. The last float64 hyperparameter is the step size of the last step (Adam's
+    is bias-corrected), which the L1 proximal step uses."""
     kind = _OPTIMIZER_KINDS[type(optimizer)]
     empty = np.empty(0, dtype=dtype)
     learning_rate = optimizer.learning_rate
@@ -212,7 +207,7 @@ def _optimizer_arguments(optimizer, dtype):
         b1, b2 = optimizer.beta_1, optimizer.beta_2
         hyper = [learning_rate, b1, 1 - b1, b2, 1 - b2, optimizer.epsilon]
         first, second, t = optimizer.first_moment, optimizer.second_moment, optimizer.t
-    hyper = np.array(hyper + [0.0], dtype=np.float64)  # the last: Adam's step size
+    hyper = np.array(hyper + [optimizer.effective_learning_rate()], dtype=np.float64)
     # The NumPy engine's in-place operations round each Python float to the arrays' dtype.
     return kind, hyper, hyper.astype(dtype), first, second, np.array([t], dtype=np.int64)
 
@@ -229,59 +224,133 @@ def _layout(units, n_samples):
 
 
 def _dropout(hidden_units, keep_probs, dtype):
-    """``(unit_offsets, keep_probs, scales)`` per hidden layer, and the uniforms per row.
+    """``(unit_offsets, thresholds, scales)`` per hidden layer, and the dropout words per row.
 
-    The NumPy engine draws ``(n_units, n_rows)`` uniforms for each layer with ``keep_prob < 1``
-    in layer order, so within one step's draws the layers' blocks follow one another,
-    units-major: a layer's block starts at ``unit_offset * n_rows``. ``unit_offsets`` is -1 for a
-    layer without dropout.
+    A step's words hold each dropped layer's ``(n_units, n_rows)`` block in layer order (see
+    :mod:`skreg._random`): a layer's block starts at ``unit_offset * n_rows``. ``unit_offsets``
+    is -1 for a layer without dropout.
     """
     keep_probs = np.asarray(keep_probs, dtype=np.float64)
     dropped = np.where(keep_probs < 1, hidden_units, 0).astype(np.int64)
     offsets = np.where(keep_probs < 1, np.cumsum(dropped) - dropped, -1)
+    thresholds = np.array([keep_threshold(p) for p in keep_probs], dtype=np.uint32)
     scales = (1.0 / keep_probs).astype(dtype)
-    return (offsets.astype(np.int64), keep_probs, scales), int(dropped.sum())
+    return (offsets.astype(np.int64), thresholds, scales), int(dropped.sum())
 
 
 @njit(cache=True)
 def _train_block(
-    XT, YT, flat, grads, activations, deltas, layout, softmax, lambd, m, scalars, dropout,
-    optimizer, uniforms, loss_curve, start, stop,
+    XT, YT, flat, grads, activations, deltas, layout, softmax, penalty, rounded, scalars, dropout,
+    random, optimizer, weights, sample_weight, loss_curve, start, stop,
 ):  # fmt: skip
     """Full-batch epochs ``start`` to ``stop``; returns the first with a non-finite cost, else
-    ``stop``. ``uniforms`` holds these epochs' dropout uniforms, one epoch's after another."""
-    per_iteration = uniforms.shape[0] // (stop - start)
+    ``stop``."""
+    step = (random[1],) + dropout
     for iteration in range(start, stop):
-        first = (iteration - start) * per_iteration
-        step = (uniforms[first : first + per_iteration],) + dropout
+        inputs = _draw_step(XT, random, random[1].shape[0], penalty[3])
         cost = _cost_and_gradients(
-            XT, YT, flat, grads, activations, deltas, layout, softmax, lambd, m, scalars[0], step
-        )
+            inputs, YT, flat, grads, activations, deltas, layout, softmax, penalty, scalars[0],
+            step, weights,
+        )  # fmt: skip
         loss_curve[iteration] = cost
         if not np.isfinite(cost):
             return iteration
         _update(flat, grads, optimizer)
+        _constrain(flat, layout, penalty, rounded, optimizer[1])
     return stop
 
 
 @njit(cache=True)
+def _draw_step(XT, random, n_words, noise_std):
+    """A step's draws from the training stream: ``n_words`` dropout words, then the input noise.
+    Returns the step's inputs: ``XT``, or with noise ``XT`` plus noise, in the noisy buffer if
+    there is one (full batch: ``XT`` is the data), else in place (a gathered mini-batch)."""
+    state, words, normals, noisy = random
+    _fill_words(state, words, n_words)
+    if noise_std == 0:
+        return XT
+    n_features, n_rows = XT.shape
+    normals = normals[: n_features * n_rows]
+    _fill_normals(state, normals)
+    inputs = noisy[: n_features * n_rows].reshape((n_features, n_rows)) if noisy.size else XT
+    for k in range(n_features):  # the normals are drawn rows-major
+        for s in range(n_rows):
+            inputs[k, s] = XT[k, s] + noise_std * normals[s * n_features + k]
+    return inputs
+
+
+@njit(cache=True)
+def _fill_words(state, words, n):
+    """The next ``n`` dropout words into ``words``: SFC64 outputs (NumPy's ``random_raw``), two
+    32-bit words each, low half first; advances ``state``."""
+    a, b, c, counter = state[0], state[1], state[2], state[3]
+    for i in range(0, n, 2):
+        output, a, b, c, counter = _sfc64(a, b, c, counter)
+        words[i] = np.uint32(output & np.uint64(0xFFFFFFFF))
+        if i + 1 < n:
+            words[i + 1] = np.uint32(output >> np.uint64(32))
+    state[0], state[1], state[2], state[3] = a, b, c, counter
+
+
+@njit(cache=True)
+def _fill_normals(state, normals):
+    """Standard normals into ``normals``, one SFC64 output each, as
+    :func:`skreg._random.standard_normals` makes them; advances ``state``."""
+    a, b, c, counter = state[0], state[1], state[2], state[3]
+    for i in range(normals.shape[0]):
+        output, a, b, c, counter = _sfc64(a, b, c, counter)
+        radius = math.log((float(output >> np.uint64(32)) + 1.0) * 2.0**-32)
+        angle = float(output & np.uint64(0xFFFFFFFF)) * (2.0 * math.pi * 2.0**-32)
+        normals[i] = math.sqrt(radius * -2.0) * math.cos(angle)
+    state[0], state[1], state[2], state[3] = a, b, c, counter
+
+
+@njit(cache=True)
+def _sfc64(a, b, c, counter):
+    """One step of SFC64 (as NumPy's ``sfc64_next``): the output and the next state."""
+    output = a + b + counter
+    rotated = (c << np.uint64(24)) | (c >> np.uint64(40))
+    return (
+        output,
+        b ^ (b >> np.uint64(11)),
+        c + (c << np.uint64(3)),
+        rotated + output,
+        counter + np.uint64(1),
+    )
+
+
+@njit(cache=True)
 def _train_batches(
-    XT_buffer, YT_buffer, flat, grads, activations, deltas, layout, softmax, lambd, m, scalars,
-    dropout, optimizer, uniforms, X, Y, order, first, stop,
+    XT_buffer, YT_buffer, flat, grads, activations, deltas, layout, softmax, penalty, rounded,
+    scalars, dropout, random, optimizer, weights, sample_weight, X, Y, order,
 ):  # fmt: skip
-    """Mini-batches ``first`` to ``stop`` of an epoch that visits the rows of ``X, Y`` in
-    ``order``; returns the sum of the batches' costs, each times its number of rows, or the first
-    cost that is not finite. ``uniforms`` holds these batches' dropout uniforms.
+    """One epoch of mini-batches over the rows of ``X, Y`` in ``order``; returns the epoch's cost,
+    the weighted mean of its batches' costs, or the first cost that is not finite.
 
     Each batch's rows are gathered straight from ``X``: a shuffled copy of ``X`` per epoch would
-    cost more time (and memory)."""
+    cost more time (and memory). A batch whose rows all have zero weight is skipped, before any
+    draw, as the NumPy engine skips it."""
     n_samples, batch_size = X.shape[0], layout[4]
     n_features, n_outputs = X.shape[1], Y.shape[1]
-    per_row = uniforms.shape[0] // (min(stop * batch_size, n_samples) - first * batch_size)
-    drawn, total = 0, 0.0
-    for batch in range(first, stop):
-        start = batch * batch_size
+    weighted = sample_weight.shape[0] > 0
+    words_per_row = random[1].shape[0] // batch_size
+    step = (random[1],) + dropout
+    total = 0.0
+    for start in range(0, n_samples, batch_size):
         rows = min(batch_size, n_samples - start)
+        batch_weight = float(rows)
+        batch_weights = weights[:0]
+        if weighted:
+            batch_weights = weights[:rows]
+            summed = scalars[0][1] - scalars[0][1]
+            for s in range(rows):
+                batch_weights[s] = sample_weight[order[start + s]]
+                summed += batch_weights[s]
+            if summed == 0:
+                continue  # only zero-weight rows: nothing to learn from
+            for s in range(rows):
+                batch_weights[s] /= summed
+            batch_weight = float(summed)
         XT = XT_buffer[: n_features * rows].reshape((n_features, rows))
         YT = YT_buffer[: n_outputs * rows].reshape((n_outputs, rows))
         for k in range(n_features):  # (the rows stay in cache from one feature to the next)
@@ -291,17 +360,17 @@ def _train_batches(
             for s in range(rows):
                 YT[k, s] = Y[order[start + s], k]
         batch_layout = (layout[0], layout[1], layout[2], layout[3], rows)
-        step = (uniforms[drawn : drawn + per_row * rows],) + dropout
-        drawn += per_row * rows
+        inputs = _draw_step(XT, random, words_per_row * rows, penalty[3])
         cost = _cost_and_gradients(
-            XT, YT, flat, grads, activations, deltas, batch_layout, softmax, lambd, m,
-            scalars[0 if rows == batch_size else 1], step,
+            inputs, YT, flat, grads, activations, deltas, batch_layout, softmax, penalty,
+            scalars[0 if rows == batch_size else 1], step, batch_weights,
         )  # fmt: skip
         if not np.isfinite(cost):
             return cost
-        total += rows * cost
+        total += batch_weight * cost
         _update(flat, grads, optimizer)
-    return total
+        _constrain(flat, layout, penalty, rounded, optimizer[1])
+    return total / penalty[2]
 
 
 # error_model="numpy": a division is IEEE's, not Python's, which checks for zero and keeps the loop
@@ -329,7 +398,8 @@ def _update(flat, grads, optimizer):
         )  # fmt: skip
         epsilon = scalars[5]
         # Adam.effective_learning_rate, in float64, then rounded to the parameters' dtype.
-        scalars[6] = hyper[0] * math.sqrt(1 - hyper[3] ** steps) / (1 - hyper[1] ** steps)
+        hyper[6] = hyper[0] * math.sqrt(1 - hyper[3] ** steps) / (1 - hyper[1] ** steps)
+        scalars[6] = hyper[6]
         step_size = scalars[6]
         for k in range(flat.shape[0]):
             g = grads[k]
@@ -340,20 +410,50 @@ def _update(flat, grads, optimizer):
 
 
 @njit(cache=True)
+def _constrain(flat, layout, penalty, rounded, hyper):
+    """After an update: the L1 proximal step (soft-threshold by ``step_size * l1 / m``), then the
+    max-norm rescaling of each unit's incoming weights; as :class:`skreg._network.Penalty` and
+    :func:`skreg._network.apply_max_norm` do, thresholds rounded to the parameters' dtype."""
+    l1, m, max_norm = penalty[1], penalty[2], penalty[4]
+    n_layers = layout[0].shape[0] - 1
+    if l1 > 0:
+        rounded[0] = hyper[hyper.shape[0] - 1] * l1 / m
+        threshold = rounded[0]
+        zero = threshold - threshold
+        for i in range(n_layers):
+            for k in range(layout[1][i], layout[2][i]):  # the coefficients of layer i
+                w = flat[k]
+                flat[k] = math.copysign(max(abs(w) - threshold, zero), w)
+    if max_norm > 0:
+        limit = rounded[1]
+        for i in range(n_layers):
+            W, _ = _parameters(flat, layout, i)
+            for j in range(W.shape[1]):
+                squares = limit - limit
+                for k in range(W.shape[0]):
+                    squares += W[k, j] * W[k, j]
+                factor = limit / max(np.sqrt(squares), limit)
+                for k in range(W.shape[0]):
+                    W[k, j] *= factor
+
+
+@njit(cache=True)
 def _cost_and_gradients(
-    XT, YT, flat, grads, activations, deltas, layout, softmax, lambd, m, scalars, step
+    XT, YT, flat, grads, activations, deltas, layout, softmax, penalty, scalars, step, weights
 ):
     """Cost (as float64) on the batch ``XT, YT`` at ``flat``, its gradient into ``grads``.
 
     ``layout`` is ``(units, coef_offsets, intercept_offsets, activation_offsets, n_rows)``, with
-    the batch's number of rows; ``m`` is the number of training samples, which the penalty
-    divides by, and ``scalars`` is ``(lambd / m, 1 / n_rows)`` in the parameters' dtype. ``step``
-    is ``(uniforms, unit_offsets, keep_probs, scales)``: this step's dropout uniforms, then one
-    entry per hidden layer.
+    the batch's number of rows; ``penalty`` is ``(l2, l1, m, ...)`` with ``m`` the training set's
+    total weight, which the penalty divides by, and ``scalars`` is ``(l2 / m, 1 / n_rows)`` in the
+    parameters' dtype. ``step`` is ``(words, unit_offsets, thresholds, scales)``: this step's
+    dropout words, then one entry per hidden layer. ``weights``, if not empty, are the batch's
+    sample weights, summing to 1.
     """
     lambd_over_m, inv_rows = scalars[0], scalars[1]
     zero = inv_rows - inv_rows  # in the parameters' dtype
     n_layers = layout[0].shape[0] - 1
+    lambd, l1, m = penalty[0], penalty[1], penalty[2]
 
     A = XT
     nonfinite = 0
@@ -373,9 +473,9 @@ def _cost_and_gradients(
 
     D = _block(deltas, layout, n_layers - 1)
     if softmax:
-        cost = _softmax_loss(A, YT, D, inv_rows)
+        cost = _softmax_loss(A, YT, D, inv_rows, weights)
     else:
-        cost = _logistic_loss(A, YT, D, inv_rows)
+        cost = _logistic_loss(A, YT, D, inv_rows, weights)
     if not np.isfinite(cost):
         return np.inf
 
@@ -397,6 +497,12 @@ def _cost_and_gradients(
                 squares += flat[k] * flat[k]
                 grads[k] += lambd_over_m * flat[k]
         cost += 0.5 * lambd / m * squares
+    if l1:
+        absolute = 0.0
+        for i in range(n_layers):
+            for k in range(layout[1][i], layout[2][i]):
+                absolute += abs(flat[k])
+        cost += l1 / m * absolute
     return cost
 
 
@@ -687,7 +793,7 @@ def _relu_row(Z, j, intercept, zero):
 def _apply_dropout(Z, step, i):
     """``Z *= mask`` with hidden layer ``i``'s inverted-dropout mask, if it has dropout: on its
     activations forward, on their deltas backward."""
-    uniforms, offset, keep_prob, scale = step[0], step[1][i], step[2][i], step[3][i]
+    words, offset, threshold, scale = step[0], step[1][i], step[2][i], step[3][i]
     if offset < 0:
         return
     n_rows = Z.shape[1]
@@ -695,7 +801,7 @@ def _apply_dropout(Z, step, i):
     for u in range(Z.shape[0]):
         first = (offset + u) * n_rows
         for s in range(n_rows):
-            Z[u, s] *= scale if uniforms[first + s] < keep_prob else zero
+            Z[u, s] *= scale if words[first + s] < threshold else zero
 
 
 @njit(cache=True)
@@ -713,7 +819,7 @@ LOG_PRODUCT_SAMPLES = 64
 
 # reassoc: the sums and products vectorise; error_model="numpy": so do the divisions.
 @njit(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
-def _logistic_loss(logits, Y, delta, inv_m):
+def _logistic_loss(logits, Y, delta, inv_m, weights):
     """``log(1 + exp(z)) - y z`` summed over outputs, mean over samples (as float64);
     ``(sigmoid(z) - y) / m`` into ``delta``. Arrays are ``(n_outputs, n_samples)``.
 
@@ -722,8 +828,10 @@ def _logistic_loss(logits, Y, delta, inv_m):
     one per sample: 64 factors in (1, 2] cannot overflow, and the roundings (two per factor, each
     below ``2**-53`` relative) move the mean cost by at most ``2**-52``.
     """
-    n_samples = logits.shape[1]
     one = inv_m / inv_m
+    if weights.shape[0]:
+        return _weighted_logistic_loss(logits, Y, delta, weights, one)
+    n_samples = logits.shape[1]
     total = 0.0
     for j in range(logits.shape[0]):
         for s in range(n_samples):  # the exponentials first, in a loop of their own
@@ -743,11 +851,27 @@ def _logistic_loss(logits, Y, delta, inv_m):
 
 
 @njit(cache=True, error_model="numpy")
-def _softmax_loss(logits, Y, delta, inv_m):
-    """Mean categorical cross-entropy (as float64); ``(softmax(z) - y) / m`` into ``delta``.
+def _weighted_logistic_loss(logits, Y, delta, weights, one):
+    """:func:`_logistic_loss` with sample ``weights`` summing to 1: the weighted sum of the
+    samples' losses, and ``(sigmoid(z) - y) * weight`` into ``delta``."""
+    total = 0.0
+    for j in range(logits.shape[0]):
+        for s in range(logits.shape[1]):
+            z = logits[j, s]
+            e = np.exp(-abs(z))
+            total += weights[s] * (max(z, 0.0) + np.log1p(e) - Y[j, s] * z)
+            p = (one if z >= 0 else e) / (one + e)
+            delta[j, s] = (p - Y[j, s]) * weights[s]
+    return total
 
-    Arrays are ``(n_classes, n_samples)``.
+
+@njit(cache=True, error_model="numpy")
+def _softmax_loss(logits, Y, delta, inv_m, weights):
+    """Mean categorical cross-entropy (as float64); ``(softmax(z) - y) / m`` into ``delta``. With
+    sample ``weights`` (summing to 1, if not empty), the weighted sum of the samples' losses and
+    ``(softmax(z) - y) * weight``. Arrays are ``(n_classes, n_samples)``.
     """
+    weighted = weights.shape[0] > 0
     total = 0.0
     for s in range(logits.shape[1]):
         top = logits[0, s]
@@ -760,7 +884,9 @@ def _softmax_loss(logits, Y, delta, inv_m):
             true_logit += Y[j, s] * shifted
             delta[j, s] = np.exp(shifted)
             normaliser += delta[j, s]
-        total += np.log(normaliser) - true_logit
+        scale = weights[s] if weighted else inv_m
+        loss = np.log(normaliser) - true_logit
+        total += weights[s] * loss if weighted else loss
         for j in range(logits.shape[0]):
-            delta[j, s] = (delta[j, s] / normaliser - Y[j, s]) * inv_m
-    return total / logits.shape[1]
+            delta[j, s] = (delta[j, s] / normaliser - Y[j, s]) * scale
+    return total if weighted else total / logits.shape[1]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 
 from ._network import (
     LayerOutputs,
@@ -19,6 +20,7 @@ from ._network import (
     raise_divergence,
     with_ones_column,
 )
+from ._random import standard_normals
 
 
 @dataclass
@@ -44,7 +46,7 @@ def train_epochs(
     loss,
     regularization,
     max_iter,
-    rng,
+    stream,
     sample_weight=None,
     batch_size=None,
     stopper=None,
@@ -65,7 +67,7 @@ def train_epochs(
         batch_size, params.layer_units, params.flat.dtype, dropout=regularization.dropout
     )
     m = n_samples if sample_weight is None else float(sample_weight.sum())
-    step = _Step(params, optimizer, workspace, loss, regularization, m, rng)
+    step = _Step(params, optimizer, workspace, loss, regularization, m, stream)
     X1 = with_ones_column(X)
     loss_curve = []
     # Overflow only comes with divergence, so any overflow is one: even a pre-activation at -inf,
@@ -76,7 +78,7 @@ def train_epochs(
                 if batch_size == n_samples:
                     cost = step(X1, Y, _normalised(sample_weight))
                 else:
-                    cost = _minibatch_epoch(step, X1, Y, sample_weight, batch_size, m, rng)
+                    cost = _minibatch_epoch(step, X1, Y, sample_weight, batch_size, m, stream)
             except FloatingPointError:
                 cost = math.inf
             if not math.isfinite(cost):
@@ -91,12 +93,75 @@ def train_epochs(
     return loss_curve
 
 
+def as_weighted_set(X, Y, sample_weight):
+    """The data of a deterministic full-batch fit as a canonical weighted set of distinct rows.
+
+    Full-batch training without dropout or noise sees only the weighted set of ``(x, y)`` rows:
+    rows repeated ``k`` times are one row of weight ``k``, zero-weight rows contribute nothing,
+    and the order of the rows does not matter. The rows are merged and put in a canonical order
+    (by a hash of their content, :func:`_row_keys`) accordingly, so that the fitted model depends
+    on the data, not on how it is written: integer weights give exactly the model of repeated
+    rows, a shuffled copy of the data and a sparse copy of it the same model, on any engine, bit
+    for bit. (Otherwise sums taken in another order round differently, and the chaotic phases of
+    gradient descent can amplify that until two such fits part ways.) Returns ``X`` (CSR if it
+    was sparse), ``Y`` and the weights, ``None`` when every remaining row weighs 1.
+    """
+    keys = _row_keys(X, Y)
+    order = np.lexsort(keys[::-1])
+    keys = keys[:, order]
+    first = np.r_[True, (keys[:, 1:] != keys[:, :-1]).any(axis=0)]
+    group = np.cumsum(first) - 1
+    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight[order]
+    weights = np.bincount(group, weights=weights)
+    rows = order[first][weights > 0]
+    weights = weights[weights > 0]
+    X = X[rows] if sp.issparse(X) else np.ascontiguousarray(X[rows])
+    return (
+        X,
+        np.ascontiguousarray(Y[rows]),
+        None if (weights == 1).all() else weights.astype(X.dtype),
+    )
+
+
+def _row_keys(X, Y):
+    """Two 64-bit hashes of each row of ``[X, Y]``, shape ``(2, n_rows)``: rows equal in value
+    (``-0.0`` equal to ``0.0``, dense or sparse) get equal keys; different rows equal keys with
+    probability ``2**-128``. Each is a sum, modulo ``2**64``, over the row's non-zero entries of a
+    mix of the entry's bits with its column, so that zeros, stored or not, add nothing."""
+    n_rows, n_features = X.shape
+    keys = np.zeros((2, n_rows), dtype=np.uint64)
+    for k, seed in enumerate((0x9E3779B97F4A7C15, 0xD1B54A32D192ED03)):
+        columns = _mix(np.arange(n_features + Y.shape[1], dtype=np.uint64) + np.uint64(seed))
+        if sp.issparse(X):
+            terms = _entry_terms(X.data, columns[X.indices])
+            sums = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(terms)])
+            keys[k] = sums[X.indptr[1:]] - sums[X.indptr[:-1]]
+        else:
+            for j in range(n_features):
+                keys[k] += _entry_terms(X[:, j], columns[j])
+        for j in range(Y.shape[1]):
+            keys[k] += _entry_terms(Y[:, j], columns[n_features + j])
+    return keys
+
+
+def _entry_terms(values, column_keys):
+    bits = (values.astype(np.float64) + 0.0).view(np.uint64)  # + 0.0: -0.0 becomes 0.0
+    return np.where(bits != 0, _mix(bits ^ column_keys), np.uint64(0))
+
+
+def _mix(z):
+    """SplitMix64's finaliser, on uint64 arrays (wrapping)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
 class _Step:
     """One training step on a batch: masks, noise, cost and gradients, update, constraints."""
 
-    def __init__(self, params, optimizer, workspace, loss, regularization, m, rng):
+    def __init__(self, params, optimizer, workspace, loss, regularization, m, stream):
         self.params, self.optimizer, self.workspace = params, optimizer, workspace
-        self.loss, self.reg, self.m, self.rng = loss, regularization, m, rng
+        self.loss, self.reg, self.m, self.stream = loss, regularization, m, stream
         self.grads = workspace.grads.flat
         self.dropout = regularization.dropout
 
@@ -107,10 +172,10 @@ class _Step:
         masks = None
         if self.dropout:
             masks = buffers.masks
-            draw_dropout_masks(self.rng, reg.keep_probs, masks)
+            draw_dropout_masks(self.stream, reg.keep_probs, masks)
         if reg.input_noise:  # dense X only
             X1 = X1.copy()
-            X1[:, :-1] += reg.input_noise * self.rng.standard_normal(X1[:, :-1].shape)
+            X1[:, :-1] += reg.input_noise * standard_normals(self.stream, X1[:, :-1].shape)
         cost = cost_and_gradients(
             X1, Y, params, buffers, self.loss, reg.penalty, self.m, masks, weights
         )
@@ -122,9 +187,9 @@ class _Step:
         return cost
 
 
-def _minibatch_epoch(step, X1, Y, sample_weight, batch_size, m, rng):
+def _minibatch_epoch(step, X1, Y, sample_weight, batch_size, m, stream):
     # Shuffle once per epoch, then take contiguous slices: cheap for dense and CSR rows alike.
-    order = rng.permutation(X1.shape[0])
+    order = stream.permutation(X1.shape[0])
     X1, Y = X1[order], Y[order]
     sample_weight = None if sample_weight is None else sample_weight[order]
     total = 0.0
@@ -164,13 +229,15 @@ class TrainingLossStopper:
 class ValidationStopper:
     """Early stopping on the accuracy of a held-out validation set, keeping the best parameters.
 
-    Stops when the validation accuracy has not exceeded the best one by more than ``tol`` for
-    ``n_iter_no_change`` epochs (a plateau counts as no improvement); ``best_params`` is a copy
-    of the flat parameters at the best score.
+    The accuracy is weighted by ``sample_weight_val`` (the held-out rows' sample weights times
+    class weights) when given, as scikit-learn's MLP scores it. Stops when it has not exceeded the
+    best one by more than ``tol`` for ``n_iter_no_change`` epochs (a plateau counts as no
+    improvement); ``best_params`` is a copy of the flat parameters at the best score.
     """
 
-    def __init__(self, X_val, Y_val, params, loss, tol, n_iter_no_change):
+    def __init__(self, X_val, Y_val, params, loss, tol, n_iter_no_change, sample_weight_val=None):
         self.X_val1, self.Y_val, self.loss = with_ones_column(X_val), Y_val, loss
+        self.sample_weight_val = sample_weight_val
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
         self.outputs = LayerOutputs.allocate(X_val.shape[0], params.layer_units, params.flat.dtype)
         self.scores = []
@@ -193,14 +260,17 @@ class ValidationStopper:
 
     def accuracy(self, params):
         logits = forward(self.X_val1, params.layers, self.outputs)
-        return accuracy(logits, self.Y_val, self.loss)
+        return accuracy(logits, self.Y_val, self.loss, self.sample_weight_val)
 
 
-def accuracy(logits, Y, loss):
-    """Share of samples whose predicted label (all labels, for multilabel targets) is right."""
+def accuracy(logits, Y, loss, sample_weight=None):
+    """Share of samples whose predicted label (all labels, for multilabel targets) is right,
+    weighted by ``sample_weight`` when given."""
     if loss == "softmax":
-        return float(np.mean(logits.argmax(axis=1) == Y.argmax(axis=1)))
-    return float(np.mean(((logits > 0) == (Y > 0.5)).all(axis=1)))
+        correct = logits.argmax(axis=1) == Y.argmax(axis=1)
+    else:
+        correct = ((logits > 0) == (Y > 0.5)).all(axis=1)
+    return float(np.average(correct, weights=sample_weight))
 
 
 def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=None):

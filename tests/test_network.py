@@ -20,6 +20,13 @@ from skreg._network import (
     init_parameters,
     with_ones_column,
 )
+from skreg._random import training_stream
+from skreg._training import Regularization
+
+
+def stream(seed=0):
+    """A training stream seeded as a fit with ``random_state=seed`` would seed it."""
+    return training_stream(np.random.RandomState(seed))
 
 
 def numerical_gradient(cost, flat, eps=1e-6):
@@ -79,7 +86,7 @@ def test_backward_pass_matches_finite_differences(n_classes, lambd, keep_prob, w
     masks = None
     if keep_prob < 1:
         masks = buffers.masks
-        draw_dropout_masks(rng, [keep_prob, keep_prob], masks)  # fixed for every evaluation
+        draw_dropout_masks(stream(), [keep_prob, keep_prob], masks)  # fixed for every evaluation
         assert any((m == 0).any() for m in masks)
 
     def cost():
@@ -101,8 +108,10 @@ def test_backward_pass_matches_finite_differences(n_classes, lambd, keep_prob, w
 @pytest.mark.parametrize("n_outputs", [1, 3, 4])
 @pytest.mark.parametrize("lambd", [0.0, 0.7])
 @pytest.mark.parametrize("keep_prob", [1.0, 0.6])
-def test_numba_engine_gradient_matches_finite_differences(n_outputs, lambd, keep_prob):
-    """The compiled engine's cost and gradient (3 outputs: multilabel; 4: softmax)."""
+@pytest.mark.parametrize("weighted", [False, True])
+def test_numba_engine_gradient_matches_finite_differences(n_outputs, lambd, keep_prob, weighted):
+    """The compiled engine's cost and gradient (3 outputs: multilabel; 4: softmax), with the
+    same masks and noise at every evaluation (the stream restarts from the same seed)."""
     from skreg._numba_engine import cost_and_gradients as compiled_cost_and_gradients
 
     rng = np.random.RandomState(0)
@@ -116,13 +125,14 @@ def test_numba_engine_gradient_matches_finite_differences(n_outputs, lambd, keep
         Y = rng.randint(2, size=(n_samples, n_outputs)).astype(float)
     params = init_parameters(layer_units, rng)
     params.flat += 0.1 * rng.standard_normal(params.flat.size)
-    # One step's uniforms: the same dropout masks at every evaluation.
-    uniforms = rng.random_sample((6 + 5) * n_samples if keep_prob < 1 else 0)
+    weights = rng.uniform(0, 2, n_samples) if weighted else None
+    regularization = Regularization(Penalty(l2=lambd), (keep_prob,) * 2, input_noise=0.3)
 
     def cost_and_gradient():
         return compiled_cost_and_gradients(
-            X, Y, params, loss=loss, lambd=lambd, keep_probs=(keep_prob,) * 2, uniforms=uniforms
-        )
+            X, Y, params, loss=loss, regularization=regularization, stream=stream(),
+            sample_weight=weights,
+        )  # fmt: skip
 
     analytic = cost_and_gradient()[1]
     numeric = numerical_gradient(lambda: cost_and_gradient()[0], params.flat)
@@ -133,9 +143,8 @@ def test_numba_engine_gradient_matches_finite_differences(n_outputs, lambd, keep
 
 
 def test_dropout_masks_keep_the_expected_share_and_scale():
-    rng = np.random.RandomState(0)
     masks = [np.ones((2000, 50)), np.ones((2000, 10))]
-    draw_dropout_masks(rng, [0.8, 1.0], masks)
+    draw_dropout_masks(stream(), [0.8, 1.0], masks)
     assert set(np.unique(masks[0])) == {0.0, 1 / 0.8}
     assert abs((masks[0] > 0).mean() - 0.8) < 0.01
     assert (masks[1] == 1).all()

@@ -36,16 +36,19 @@ def test_notebook_rows_are_reproduced(football, row, engine):
 
 
 def test_dropout_beats_no_regularisation_on_the_test_set(football):
+    """The reference's claim, over 11 seeds: fresh masks with keep_prob=0.86 reach about 0.93 test
+    accuracy on average, against about 0.92 without regularisation (one seed's comparison, or a
+    median over five, is a coin toss at this margin)."""
     X_train, X_test, y_train, y_test = football
 
-    def median_test_accuracy(**params):
-        return np.median(
+    def mean_test_accuracy(**params):
+        return np.mean(
             [
                 RegularizedMLPClassifier(random_state=seed, **params)
                 .fit(X_train, y_train)
                 .score(X_test, y_test)
-                for seed in range(5)
+                for seed in range(11)
             ]
         )
 
-    assert median_test_accuracy(keep_prob=0.86) > median_test_accuracy()
+    assert mean_test_accuracy(keep_prob=0.86) > mean_test_accuracy()
