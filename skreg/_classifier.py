@@ -41,22 +41,26 @@ from ._training import (
     Regularization,
     TrainingLossStopper,
     ValidationStopper,
-    as_weighted_set,
     train_epochs,
     train_lbfgs,
+    weighted_set,
 )
 
 # engine="auto" compiles full-batch fits only if their steps are small (n_samples * n_weights up to
 # this): there, NumPy's per-call overhead dominates; on larger data both engines spend their time in
 # BLAS, and the compiled engine would hold a units-major copy of the data.
 AUTO_NUMBA_MAX_STEP_SIZE = 10**7
+# ... and sparse X only if its dense copy is small: there SciPy's per-call overhead dominates the
+# sparse products (measured in benchmarks/run.py); larger sparse data keeps its sparse products.
+AUTO_DENSE_COPY_MAX_ENTRIES = 2**20
 
 
 def _auto_compiles(X, params, batch_size):
-    """Whether ``engine="auto"`` trains on the compiled engine: from the data alone (dense, and
-    steps of at most ``AUTO_NUMBA_MAX_STEP_SIZE`` sample-weight products), never from the
-    options of the fit."""
-    if sp.issparse(X):
+    """Whether ``engine="auto"`` trains on the compiled engine: from the data alone, never from
+    the options of the fit. It does unless full-batch steps take more than
+    ``AUTO_NUMBA_MAX_STEP_SIZE`` products or ``X`` is sparse with a dense copy of more than
+    ``AUTO_DENSE_COPY_MAX_ENTRIES`` entries (the compiled engine trains on a dense copy)."""
+    if sp.issparse(X) and X.shape[0] * X.shape[1] > AUTO_DENSE_COPY_MAX_ENTRIES:
         return False
     n_weights = params.flat.size - sum(b.size for b in params.intercepts)
     rows_per_step = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
@@ -219,7 +223,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the cost, as in scikit-learn's linear models; ``"balanced"``
-        weighs classes inversely to their frequency. Multiplies ``sample_weight``.
+        weighs classes inversely to their frequency, ``n / (n_classes * n_c)``, where ``n`` and
+        ``n_c`` are total sample weights (so a sample of weight ``k`` counts as ``k`` samples);
+        ``partial_fit`` balances each chunk by its own totals. Multiplies ``sample_weight``.
 
     warm_start : bool, default=False
         If True, ``fit`` starts from the previous fit's weights (and optimizer state) instead of a
@@ -238,13 +244,15 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
     engine : {"auto", "numpy", "numba"}, default="auto"
         Implementation of the training loop; both train the same model, every option included,
         up to rounding. ``"numpy"`` is pure NumPy; ``"numba"`` runs the training steps as
-        compiled code (much faster on small data and with mini-batches), needs the optional
-        dependency numba (``pip install "skreg[numba]"``) and dense ``X``. ``"auto"`` decides
-        from the data alone, never from the other parameters: it compiles whenever numba is
-        installed and ``X`` is dense, except full-batch steps over more than ``10**7`` products
-        (``n_samples * n_weights``), where both engines spend their time in the same matrix
-        products. The first compiled fit of a new environment also compiles the engine (see
-        the user guide); later fits load it from numba's cache. Ignored by ``"lbfgs"``.
+        compiled code (much faster on small data and with mini-batches; a sparse ``X`` is
+        trained on as a dense copy) and needs the optional dependency numba
+        (``pip install "skreg[numba]"``). ``"auto"`` decides from the data alone, never from
+        the other parameters: it compiles whenever numba is installed, except full-batch steps
+        over more than ``10**7`` products (``n_samples * n_weights``), where both engines spend
+        their time in the same matrix products, and sparse ``X`` of more than ``2**20`` entries,
+        which keeps its sparse products. The first compiled fit of a new environment also
+        compiles the engine (see the user guide); later fits load it from numba's cache.
+        Ignored by ``"lbfgs"``.
 
     Attributes
     ----------
@@ -483,11 +491,6 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "partial_fit is not available with solver='lbfgs', which optimises the whole "
                 "data at once; use solver='gd', 'momentum' or 'adam'."
             )
-        if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' needs the class frequencies of the whole data, which "
-                "partial_fit does not see; pass class_weight as a dict instead."
-            )
         return self._fit_or_restore(X, y, sample_weight, incremental=True, classes=classes)
 
     def _fit_or_restore(self, *args, **kwargs):
@@ -522,8 +525,12 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             y = column_or_1d(y, warn=True)
         classes_, Y, loss = self._encoded_targets(y, classes, continuing, incremental)
         Y = Y.astype(X.dtype, copy=False)
-        sample_weight = self._combined_sample_weight(sample_weight, X, y, classes_, incremental)
         regularization = self._regularization(keep_probs, X)
+        sample_weight = self._validated_sample_weight(sample_weight, X)
+        if self._trains_on_a_weighted_set(X, regularization):
+            rows, sample_weight = weighted_set(X, Y, sample_weight)
+            X, Y, y = X[rows], Y[rows], y[rows]
+        sample_weight = self._combined_sample_weight(sample_weight, X, y, classes_, incremental)
 
         rng = check_random_state(self.random_state)
         layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
@@ -565,6 +572,13 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.n_outputs_ = Y.shape[1]
         self.out_activation_ = loss
         return self
+
+    def _trains_on_a_weighted_set(self, X, regularization):
+        """Whether training is deterministic and full-batch, so that it sees only the weighted
+        set of distinct rows (see ``weighted_set``): no dropout, no input noise."""
+        full_batch = self.solver == "lbfgs" or self.batch_size is None
+        full_batch = full_batch or self.batch_size >= X.shape[0]
+        return full_batch and not (regularization.dropout or regularization.input_noise)
 
     def _validated_hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -640,25 +654,43 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         Y = LabelBinarizer().fit(classes_).transform(y).astype(float)
         return classes_, Y, "logistic" if len(classes_) == 2 else "softmax"
 
-    def _combined_sample_weight(self, sample_weight, X, y, classes_, incremental):
-        """Per-sample weights from ``sample_weight`` and ``class_weight``; None if all are 1.
-
-        ``fit`` needs two classes of positive weight; a chunk of ``partial_fit`` may hold one."""
-        if sample_weight is None and self.class_weight is None:
+    def _validated_sample_weight(self, sample_weight, X):
+        """``sample_weight`` checked and in the dtype of ``X``; None if not given."""
+        if sample_weight is None:
             return None
         try:
-            weights = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
+            return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
         except (TypeError, ValueError) as error:
             if "sample_weight" in str(error) or "Sample weights" in str(error):
                 raise
             raise type(error)(f"sample_weight is not an array of numbers: {error}") from error
-        if isinstance(self.class_weight, dict):
+
+    def _combined_sample_weight(self, sample_weight, X, y, classes_, incremental):
+        """Per-sample weights from ``sample_weight`` and ``class_weight``; None if all are 1.
+
+        ``"balanced"`` class weights come from the classes' total sample weights, so that a
+        weight of ``k`` counts as ``k`` repeated rows. ``fit`` needs two classes of positive
+        weight; a chunk of ``partial_fit`` may hold one."""
+        if self.class_weight is None:
+            weights = sample_weight
+        elif y.ndim == 2:  # multilabel: one weight per label column, multiplied
             self._check_class_weight(classes_)
-        if self.class_weight is not None:
+            class_weights = compute_sample_weight(self.class_weight, y).astype(X.dtype)
+            weights = class_weights if sample_weight is None else sample_weight * class_weights
+        else:
+            self._check_class_weight(classes_)
+            indices = np.searchsorted(classes_, y)
+            if self.class_weight == "balanced":
+                totals = np.bincount(indices, weights=sample_weight, minlength=len(classes_))
+                per_class = np.zeros(len(classes_))  # a class of no weight weighs nothing
+                np.divide(totals.sum(), len(classes_) * totals, out=per_class, where=totals > 0)
+            else:
+                per_class = np.array([self.class_weight.get(c, 1.0) for c in classes_.tolist()])
+            class_weights = per_class.astype(X.dtype)[indices]
             with np.errstate(over="ignore"):  # an infinite product fails the check below
-                weights = weights * compute_sample_weight(self.class_weight, y).astype(X.dtype)
+                weights = class_weights if sample_weight is None else sample_weight * class_weights
+        if weights is None:
+            return None
         with np.errstate(over="ignore"):
             total = weights.sum()
         if not 0 < total < np.inf:
@@ -674,6 +706,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         return None if (weights == 1).all() else weights
 
     def _check_class_weight(self, classes_):
+        if not isinstance(self.class_weight, dict):
+            return
         unknown = [label for label in self.class_weight if label not in set(classes_.tolist())]
         if unknown:
             raise ValueError(
@@ -744,9 +778,6 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             )  # fmt: skip
         elif self.tol is not None and not incremental:
             stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
-        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        if full_batch and not (regularization.dropout or regularization.input_noise):
-            X, Y, sample_weight = as_weighted_set(X, Y, sample_weight)
         train = self._training_loop(X, params)
         loss_curve = train(
             X,
@@ -772,11 +803,6 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             return train_epochs
         if self.engine == "auto" and not _auto_compiles(X, params, self.batch_size):
             return train_epochs
-        if sp.issparse(X):
-            raise ValueError(
-                'engine="numba" trains on dense X; this X is sparse. Use engine="auto" or '
-                '"numpy" (sparse products), or pass X.toarray() if it fits in memory.'
-            )
         try:
             from ._numba_engine import train_epochs as compiled_train_epochs
         except ImportError as error:
@@ -820,7 +846,6 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         return X, X_val, Y, Y_val, *weights
 
     def _train_lbfgs(self, X, Y, params, loss, regularization, sample_weight):
-        X, Y, sample_weight = as_weighted_set(X, Y, sample_weight)
         loss_curve, result = train_lbfgs(
             X,
             Y,

@@ -4,7 +4,7 @@ for option, in numba.
 :func:`train_epochs` trains as :func:`skreg._training.train_epochs` does: gradient descent,
 momentum or Adam, full-batch or on shuffled mini-batches, with sample weights, L2, L1 and
 elastic-net penalties (the proximal step), dropout, input noise and max-norm, in float32 or
-float64, on dense data, for binary, multiclass and multilabel targets. It gives the same loss curve
+float64, for binary, multiclass and multilabel targets. It gives the same loss curve
 and weights up to rounding (sums run in another order), the same printing, errors and stopping,
 and draws the same random numbers: the training stream (:mod:`skreg._random`), whose SFC64 bit
 generator the compiled steps advance natively. The training steps run inside compiled functions,
@@ -23,6 +23,7 @@ numba is an optional dependency: import this module only when the numba engine i
 import math
 
 import numpy as np
+import scipy.sparse as sp
 from numba import njit
 
 from ._network import print_cost, raise_divergence
@@ -44,10 +45,13 @@ def train_epochs(
     """Train ``params`` in place for up to ``max_iter`` epochs, in compiled code.
 
     Takes the arguments of :func:`skreg._training.train_epochs` and returns what it returns, the
-    loss curve; ``X`` must be dense. ``stream`` (the training stream) is advanced as the NumPy
-    engine advances it, and the optimizer's state (velocity, moments, step count) is updated in
-    place. Raises ``ValueError`` as soon as a cost or the parameters stop being finite.
+    loss curve; a sparse ``X`` is trained on as a dense copy. ``stream`` (the training stream) is
+    advanced as the NumPy engine advances it, and the optimizer's state (velocity, moments, step
+    count) is updated in place. Raises ``ValueError`` as soon as a cost or the parameters stop
+    being finite.
     """
+    if sp.issparse(X):
+        X = X.toarray()  # the compiled steps take dense rows
     n_samples = X.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
     problem = _Problem(

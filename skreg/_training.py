@@ -93,34 +93,29 @@ def train_epochs(
     return loss_curve
 
 
-def as_weighted_set(X, Y, sample_weight):
-    """The data of a deterministic full-batch fit as a canonical weighted set of distinct rows.
+def weighted_set(X, Y, sample_weight):
+    """The rows of a deterministic full-batch fit as a canonical weighted set of distinct rows:
+    returns the indices of the rows to train on, in order, and their weights (``None`` when every
+    one weighs 1).
 
     Full-batch training without dropout or noise sees only the weighted set of ``(x, y)`` rows:
     rows repeated ``k`` times are one row of weight ``k``, zero-weight rows contribute nothing,
     and the order of the rows does not matter. The rows are merged and put in a canonical order
     (by a hash of their content, :func:`_row_keys`) accordingly, so that the fitted model depends
     on the data, not on how it is written: integer weights give exactly the model of repeated
-    rows, a shuffled copy of the data and a sparse copy of it the same model, on any engine, bit
-    for bit. (Otherwise sums taken in another order round differently, and the chaotic phases of
-    gradient descent can amplify that until two such fits part ways.) Returns ``X`` (CSR if it
-    was sparse), ``Y`` and the weights, ``None`` when every remaining row weighs 1.
+    rows, and a shuffled or sparse copy of the data the same model, on any engine, bit for bit.
+    (Otherwise sums taken in another order round differently, and the chaotic phases of
+    gradient descent can amplify that until two such fits part ways.)
     """
     keys = _row_keys(X, Y)
     order = np.lexsort(keys[::-1])
     keys = keys[:, order]
     first = np.r_[True, (keys[:, 1:] != keys[:, :-1]).any(axis=0)]
-    group = np.cumsum(first) - 1
     weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight[order]
-    weights = np.bincount(group, weights=weights)
+    weights = np.bincount(np.cumsum(first) - 1, weights=weights)
     rows = order[first][weights > 0]
     weights = weights[weights > 0]
-    X = X[rows] if sp.issparse(X) else np.ascontiguousarray(X[rows])
-    return (
-        X,
-        np.ascontiguousarray(Y[rows]),
-        None if (weights == 1).all() else weights.astype(X.dtype),
-    )
+    return rows, None if (weights == 1).all() else weights.astype(X.dtype)
 
 
 def _row_keys(X, Y):

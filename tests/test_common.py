@@ -1,3 +1,5 @@
+from importlib.util import find_spec
+
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skreg import RegularizedMLPClassifier
@@ -7,10 +9,22 @@ MINI_BATCHES = (
     "stopping split differs too: the equivalence cannot hold."
 )
 
+# Full batch: the defaults (engine "auto"), each engine, class weights and early stopping, with
+# no expected failure. The non-default configurations train 2000 epochs instead of 30000 to keep
+# the suite fast; every check holds for any number of epochs.
+FULL_BATCH = [
+    RegularizedMLPClassifier(),
+    RegularizedMLPClassifier(engine="numpy", max_iter=2000),
+    RegularizedMLPClassifier(class_weight="balanced", max_iter=2000),
+    RegularizedMLPClassifier(early_stopping=True, max_iter=2000),
+]
+if find_spec("numba") is not None:
+    FULL_BATCH.append(RegularizedMLPClassifier(engine="numba", max_iter=2000))
+
 
 def expected_failed_checks(estimator):
     if estimator.batch_size is None:
-        return {}  # the defaults pass every check
+        return {}  # full batch: every check passes
     return {
         "check_sample_weight_equivalence_on_dense_data": MINI_BATCHES,
         "check_sample_weight_equivalence_on_sparse_data": MINI_BATCHES,
@@ -19,8 +33,9 @@ def expected_failed_checks(estimator):
 
 @parametrize_with_checks(
     [
-        RegularizedMLPClassifier(),
-        RegularizedMLPClassifier(solver="adam", batch_size=32, early_stopping=True),
+        *FULL_BATCH,
+        # batch_size=8: mini-batches on the checks' data sets (15 to 100 rows)
+        RegularizedMLPClassifier(solver="adam", batch_size=8, early_stopping=True),
     ],
     expected_failed_checks=expected_failed_checks,
 )

@@ -385,17 +385,23 @@ def test_auto_leaves_large_full_batch_steps_to_numpy_but_numba_takes_them(numba_
 
 
 @needs_numba
-def test_sparse_input_trains_on_numpy_under_auto_and_is_refused_by_numba(numba_calls):
+def test_small_sparse_input_trains_compiled_as_dense_and_large_keeps_its_sparse_products(
+    numba_calls, monkeypatch
+):
+    """Sparsity is a property of the data: auto compiles sparse X whose dense copy is small (the
+    model is then the dense one, bit for bit: same rows, same weighted set, same engine), and
+    leaves larger sparse X to the NumPy engine's sparse products; numba always takes it."""
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
-    model = RegularizedMLPClassifier(max_iter=20, engine="numba")
-    with pytest.raises(ValueError, match='engine="numba" trains on dense X'):
-        model.fit(sp.csr_matrix(X), y)
-    assert not hasattr(model, "coefs_")
+    dense = RegularizedMLPClassifier(max_iter=20, random_state=0).fit(X, y)
     sparse = RegularizedMLPClassifier(max_iter=20, random_state=0).fit(sp.csr_matrix(X), y)
-    assert numba_calls == []
-    dense = RegularizedMLPClassifier(max_iter=20, random_state=0, engine="numpy").fit(X, y)
+    assert len(numba_calls) == 2
     for W, W_dense in zip(sparse.coefs_, dense.coefs_):
-        np.testing.assert_allclose(W, W_dense, rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(W, W_dense)
+    monkeypatch.setattr(_classifier, "AUTO_DENSE_COPY_MAX_ENTRIES", X.size - 1)
+    RegularizedMLPClassifier(max_iter=20).fit(sp.csr_matrix(X), y)
+    assert len(numba_calls) == 2
+    RegularizedMLPClassifier(max_iter=20, engine="numba").fit(sp.csr_matrix(X), y)
+    assert len(numba_calls) == 3
 
 
 # -- the equivalence matrix: every option x solver x batching x dtype ---------------------------

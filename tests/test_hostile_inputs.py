@@ -300,30 +300,34 @@ def test_warm_start_refuses_another_number_of_features(n_features):
 
 
 def test_early_stopping_that_leaves_a_split_without_weight_says_so():
-    """Only two rows weigh anything: some validation split holds out both, leaving a training
-    set of total weight 0 (which gave a NaN cost and a bogus divergence error); another holds out
-    neither, leaving a validation set whose weighted accuracy is undefined."""
+    """Only two rows weigh anything. With dropout (training on the rows as they are), some
+    validation split holds out both, leaving a training set of total weight 0 (which gave a NaN
+    cost and a bogus divergence error), another neither, leaving a validation set whose weighted
+    accuracy is undefined. Without dropout, training sees the weighted set of rows, zero-weight
+    rows gone, and every split holds one of the two."""
     weights = np.r_[1.0, 1.0, np.zeros(N_SAMPLES - 2)]
-    outcomes = set()
-    for seed in range(30):
-        model = RegularizedMLPClassifier(
-            early_stopping=True, validation_fraction=0.2, max_iter=3, random_state=seed
-        )
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(X_GOOD, np.arange(N_SAMPLES) % 2, sample_weight=weights)
-            outcomes.add("fitted")
-        except ValueError as error:
-            split = re.search(
-                "early_stopping left the (training|validation) split with no sample of positive "
-                "sample_weight",
-                str(error),
-            )
-            assert split is not None, str(error)
-            assert_unfitted(model)
-            outcomes.add(split.group(1))
-    assert outcomes == {"fitted", "training", "validation"}  # every kind of split occurred
+    for keep_prob, expected in [(0.9, {"fitted", "training", "validation"}), (1.0, {"fitted"})]:
+        outcomes = set()
+        for seed in range(30):
+            model = RegularizedMLPClassifier(
+                early_stopping=True, validation_fraction=0.2, max_iter=3, random_state=seed,
+                keep_prob=keep_prob,
+            )  # fmt: skip
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    model.fit(X_GOOD, np.arange(N_SAMPLES) % 2, sample_weight=weights)
+                outcomes.add("fitted")
+            except ValueError as error:
+                split = re.search(
+                    "early_stopping left the (training|validation) split with no sample of "
+                    "positive sample_weight",
+                    str(error),
+                )
+                assert split is not None, str(error)
+                assert_unfitted(model)
+                outcomes.add(split.group(1))
+        assert outcomes == expected  # every kind of split occurred
 
 
 def test_the_hyperparameter_tables_cover_every_parameter(hyperparameter_tables):
