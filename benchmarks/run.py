@@ -1,4 +1,4 @@
-"""skreg's benchmark suite (issue 4): python benchmarks/run.py [--quick] [--repeats N].
+"""skreg's benchmark suite (issues 4, 11): python benchmarks/run.py [--quick] [--repeats N].
 
 Measures every workload side by side in this process, alternating the contenders round after
 round, and reports the median time of each; prints the ratios and writes a Markdown table to
@@ -41,7 +41,11 @@ TARGETS = (
     "5x of the floor; W1 NumPy engine >= 3x faster than MLPClassifier and faster than the naive "
     "loop; "
     "W2 full batch >= 1.2x faster; mini-batch adam >= 2x faster; peak memory no higher than "
-    "MLPClassifier's; P >= 1.5x faster."
+    "MLPClassifier's; P >= 1.5x faster. "
+    "(issue 11): W1 with keep_prob=0.86 on the compiled engine at most 1.5x W1 without dropout; "
+    "W1 with class_weight='balanced', penalty='l1', max_norm=3 and input_noise=0.1 each >= 10x "
+    "faster than MLPClassifier on W1; first default fit in a fresh environment no slower than "
+    "the NumPy engine's."
 )
 
 
@@ -72,7 +76,7 @@ def run(args):
 
     report = Report(args, repeats)
     print(report.machine_description(), flush=True)
-    report.section("Compilation of the numba engine", compile_times(args.quick))
+    report.section("Cold start: the first fit in a new environment", cold_start(args.quick))
     warm_up()
     flops_rate = dgemm_rate(sizes.dgemm)
     report.note(
@@ -80,6 +84,10 @@ def run(args):
     )
     for title, rows in w1(sizes, repeats, flops_rate):
         report.section(title, rows)
+    title, rows, dropout_ratio = w1_options(sizes, repeats)
+    report.section(title, rows)
+    if dropout_ratio:
+        report.note(f"Compiled engine, W1 with keep_prob=0.86 / W1 plain: {dropout_ratio:.2f}x")
     report.section(*w2(sizes, repeats))
     report.section(*w2_adam(sizes, repeats))
     report.section(*prediction(sizes, repeats))
@@ -166,6 +174,37 @@ def w1(sizes, repeats, flops_rate):
         if keep_prob < 1:
             title += " (MLPClassifier has no dropout)"
         yield title, ratios(rows, floor)
+
+
+W1_OPTIONS = {
+    "": {},
+    "keep_prob=0.86": {"keep_prob": 0.86},
+    "class_weight='balanced'": {"class_weight": "balanced"},
+    "penalty='l1', lambd=0.1": {"penalty": "l1", "lambd": 0.1},
+    "max_norm=3": {"max_norm": 3.0},
+    "input_noise=0.1": {"input_noise": 0.1},
+}
+
+
+def w1_options(sizes, repeats):
+    """W1 with each training option on the default engine, against MLPClassifier's plain W1 (it
+    has none of these options); returns the table and the dropout / plain time ratio."""
+    X, y, data = football_training_set()
+    n_iter = sizes.w1_iterations
+    engine = ENGINES[0]
+    contenders = {
+        f"skreg, engine={engine!r}" + (f", {label}" if label else ""): fit(
+            skreg_model(engine, max_iter=n_iter, **params), X, y
+        )
+        for label, params in W1_OPTIONS.items()
+    }
+    contenders["MLPClassifier (same algorithm, plain W1)"] = fit(
+        mlp_full_batch(len(y), (20, 3), n_iter), X, y
+    )
+    rows = compare(contenders, repeats)
+    dropout_ratio = rows[1].median / rows[0].median if engine == "numba" else None
+    title = f"W1 with each option, {n_iter} iterations, hidden (20, 3), float64, {data}"
+    return title, ratios(rows), dropout_ratio
 
 
 def w2_data(sizes, n_samples):
@@ -323,35 +362,38 @@ def timeit(function):
     return time.perf_counter() - start
 
 
-COMPILE_PROBE = """
-import time
+COLD_START_PROBE = """
+import sys, time
 start = time.perf_counter()
-import numpy as np
 from skreg import RegularizedMLPClassifier
-X = np.random.RandomState(0).standard_normal((50, 2))
-for params in ({}, {"solver": "adam", "batch_size": 8}):
-    RegularizedMLPClassifier(max_iter=2, engine="numba", **params).fit(X, X[:, 0] > 0)
+from skreg.datasets import make_football
+X, _, y, _ = make_football()
+RegularizedMLPClassifier(random_state=3, engine=sys.argv[1]).fit(X, y)
 print(time.perf_counter() - start)
 """
 
 
-def compile_times(quick):
-    """First numba fit in a fresh process: with an empty compile cache, then with it filled."""
+def cold_start(quick):
+    """The first default fit (imports included) in a fresh process: engine "auto" with an empty
+    numba cache (a new environment), then with the cache filled, and the NumPy engine."""
     if "numba" not in ENGINES:
         return "skipped: numba is not installed."
     if quick:
         return "skipped in --quick runs (compiling into an empty cache takes tens of seconds)."
     with tempfile.TemporaryDirectory() as cache:
         environment = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": python_path()}
-        seconds = [
-            float(run_python(["-c", COMPILE_PROBE], environment)) for _ in ("cold", "cached")
-        ]
+        seconds = {
+            label: float(run_python(["-c", COLD_START_PROBE, engine], environment))
+            for label, engine in [("empty", "auto"), ("cached", "auto"), ("numpy", "numpy")]
+        }
     message = (
-        "first full-batch fit and first mini-batch fit (float64) in a new process, imports "
-        f"included: {seconds[0]:.1f} s compiling "
-        f"into an empty cache, {seconds[1]:.1f} s loading the cache (cache=True)."
+        "RegularizedMLPClassifier(random_state=3).fit on make_football's 211 samples (W1) in a "
+        f"new process, imports included: engine='auto' {seconds['empty']:.1f} s with an empty "
+        f"numba cache (a new environment: compiling), {seconds['cached']:.1f} s with the cache "
+        f"filled; engine='numpy' {seconds['numpy']:.1f} s. First fit / NumPy engine's fit: "
+        f"{seconds['empty'] / seconds['numpy']:.1f}x."
     )
-    print(f"\nnumba engine: {message}")
+    print(f"\ncold start: {message}")
     return message
 
 

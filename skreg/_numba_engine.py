@@ -114,7 +114,8 @@ def cost_and_gradients(X, Y, params, *, loss, regularization, stream, sample_wei
         X, Y, params, optimizer, loss, regularization, sample_weight, X.shape[0], stream
     )
     arguments = problem.arguments(params)
-    inputs = _draw_step(problem.XT, problem.random, problem.random[1].shape[0], problem.penalty[3])
+    n_words = problem.random[1].shape[0] - 1
+    inputs = _draw_step(problem.XT, problem.random, n_words, problem.penalty[3])
     step = (problem.random[1],) + problem.dropout
     cost = _cost_and_gradients(inputs, *arguments[1:9], problem.scalars[0], step, problem.weights)
     return cost, problem.grads.copy()
@@ -173,7 +174,7 @@ class _Problem:
         n_noisy = X.shape[1] * batch_size if regularization.input_noise else 0
         self.random = (
             self.random_state,
-            np.empty(self.words_per_row * batch_size, dtype=np.uint32),
+            np.empty(self.words_per_row * batch_size + 1, dtype=np.uint32),  # see _fill_words
             np.empty(n_noisy),
             np.empty(n_noisy if full_batch else 0, dtype=dtype),
         )
@@ -250,8 +251,9 @@ def _train_block(
     """Full-batch epochs ``start`` to ``stop``; returns the first with a non-finite cost, else
     ``stop``."""
     step = (random[1],) + dropout
+    n_words = random[1].shape[0] - 1
     for iteration in range(start, stop):
-        inputs = _draw_step(XT, random, random[1].shape[0], penalty[3])
+        inputs = _draw_step(XT, random, n_words, penalty[3])
         cost = _cost_and_gradients(
             inputs, YT, flat, grads, activations, deltas, layout, softmax, penalty, scalars[0],
             step, weights,
@@ -288,24 +290,26 @@ def _fill_words(state, words, n):
     """The next ``n`` dropout words into ``words``: SFC64 outputs (NumPy's ``random_raw``), two
     32-bit words each, low half first; advances ``state``."""
     a, b, c, counter = state[0], state[1], state[2], state[3]
-    for i in range(0, n, 2):
+    for i in range(0, n, 2):  # (words has room for an even count: no branch in the loop)
         output, a, b, c, counter = _sfc64(a, b, c, counter)
         words[i] = np.uint32(output & np.uint64(0xFFFFFFFF))
-        if i + 1 < n:
-            words[i + 1] = np.uint32(output >> np.uint64(32))
+        words[i + 1] = np.uint32(output >> np.uint64(32))
     state[0], state[1], state[2], state[3] = a, b, c, counter
 
 
 @njit(cache=True)
 def _fill_normals(state, normals):
-    """Standard normals into ``normals``, one SFC64 output each, as
+    """Standard normals into ``normals``, two from each SFC64 output, as
     :func:`skreg._random.standard_normals` makes them; advances ``state``."""
     a, b, c, counter = state[0], state[1], state[2], state[3]
-    for i in range(normals.shape[0]):
+    n = normals.shape[0]
+    for i in range(0, n, 2):
         output, a, b, c, counter = _sfc64(a, b, c, counter)
-        radius = math.log((float(output >> np.uint64(32)) + 1.0) * 2.0**-32)
+        radius = math.sqrt(math.log((float(output >> np.uint64(32)) + 1.0) * 2.0**-32) * -2.0)
         angle = float(output & np.uint64(0xFFFFFFFF)) * (2.0 * math.pi * 2.0**-32)
-        normals[i] = math.sqrt(radius * -2.0) * math.cos(angle)
+        normals[i] = radius * math.cos(angle)
+        if i + 1 < n:
+            normals[i + 1] = radius * math.sin(angle)
     state[0], state[1], state[2], state[3] = a, b, c, counter
 
 
@@ -337,7 +341,7 @@ def _train_batches(
     n_samples, batch_size = X.shape[0], layout[4]
     n_features, n_outputs = X.shape[1], Y.shape[1]
     weighted = sample_weight.shape[0] > 0
-    words_per_row = random[1].shape[0] // batch_size
+    words_per_row = (random[1].shape[0] - 1) // batch_size
     step = (random[1],) + dropout
     total = 0.0
     for start in range(0, n_samples, batch_size):

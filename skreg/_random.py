@@ -10,8 +10,8 @@ this order:
    of the next); words come two per 64-bit output of the bit generator, low half first, and an odd
    count leaves the last high half unused. A unit is kept when its word is below
    ``floor(keep_prob * 2**32)``;
-2. **input noise**: one 64-bit output per input entry, rows-major, made a standard normal by the
-   Box-Muller transform of its two halves (:func:`standard_normals`).
+2. **input noise**: one standard normal per input entry, rows-major, two from each 64-bit output
+   by the Box-Muller transform of its halves (:func:`standard_normals`).
 
 A mini-batch epoch starts with ``Generator.permutation(n_samples)``. The bit generator's raw
 outputs are specified by SFC64 itself (NumPy guarantees them across versions), so the compiled
@@ -44,14 +44,20 @@ def dropout_words(stream, n):
 
 
 def standard_normals(stream, shape):
-    """Standard normals of the given shape, one 64-bit output each: with ``h`` and ``l`` its high
-    and low halves, ``sqrt(-2 log((h + 1) / 2**32)) * cos(2 pi l / 2**32)`` (Box-Muller)."""
-    raw = stream.bit_generator.random_raw(math.prod(shape))
+    """Standard normals of the given shape, two from each 64-bit output (the Box-Muller
+    transform of its halves): with ``h`` and ``l`` its high and low halves, ``r = sqrt(-2 log((h
+    + 1) / 2**32))`` and ``t = 2 pi l / 2**32``, the pair ``r cos t, r sin t``; an odd count
+    leaves the last sine unused."""
+    n = math.prod(shape)
+    raw = stream.bit_generator.random_raw((n + 1) // 2)
     radius = np.log(((raw >> np.uint64(32)) + 1.0) * 2.0**-32)
     radius *= -2.0
     np.sqrt(radius, out=radius)
     angle = (raw & np.uint64(0xFFFFFFFF)) * (2.0 * math.pi * 2.0**-32)
-    return (radius * np.cos(angle)).reshape(shape)
+    normals = np.empty((raw.size, 2))
+    np.multiply(radius, np.cos(angle), out=normals[:, 0])
+    np.multiply(radius, np.sin(angle), out=normals[:, 1])
+    return normals.reshape(-1)[:n].reshape(shape)
 
 
 def sfc64_state(stream):
