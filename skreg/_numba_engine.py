@@ -299,17 +299,22 @@ def _fill_words(state, words, n):
 
 @njit(cache=True)
 def _fill_normals(state, normals):
-    """Standard normals into ``normals``, two from each SFC64 output, as
-    :func:`skreg._random.standard_normals` makes them; advances ``state``."""
+    """Standard normals into ``normals``, in pairs by Marsaglia's polar method from SFC64 outputs,
+    as :func:`skreg._random.standard_normals` makes them; advances ``state``."""
     a, b, c, counter = state[0], state[1], state[2], state[3]
-    n = normals.shape[0]
-    for i in range(0, n, 2):
+    n, i = normals.shape[0], 0
+    while i < n:
         output, a, b, c, counter = _sfc64(a, b, c, counter)
-        radius = math.sqrt(math.log((float(output >> np.uint64(32)) + 1.0) * 2.0**-32) * -2.0)
-        angle = float(output & np.uint64(0xFFFFFFFF)) * (2.0 * math.pi * 2.0**-32)
-        normals[i] = radius * math.cos(angle)
+        u = float(output >> np.uint64(32)) * 2.0**-31 - 1.0
+        v = float(output & np.uint64(0xFFFFFFFF)) * 2.0**-31 - 1.0
+        s = u * u + v * v
+        if s >= 1.0 or s == 0.0:
+            continue
+        factor = math.sqrt(-2.0 * math.log(s) / s)
+        normals[i] = u * factor
         if i + 1 < n:
-            normals[i + 1] = radius * math.sin(angle)
+            normals[i + 1] = v * factor
+        i += 2
     state[0], state[1], state[2], state[3] = a, b, c, counter
 
 

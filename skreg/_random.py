@@ -10,8 +10,8 @@ this order:
    of the next); words come two per 64-bit output of the bit generator, low half first, and an odd
    count leaves the last high half unused. A unit is kept when its word is below
    ``floor(keep_prob * 2**32)``;
-2. **input noise**: one standard normal per input entry, rows-major, two from each 64-bit output
-   by the Box-Muller transform of its halves (:func:`standard_normals`).
+2. **input noise**: one standard normal per input entry, rows-major, in pairs by Marsaglia's
+   polar method from the halves of 64-bit outputs, rejected ones skipped (:func:`standard_normals`).
 
 A mini-batch epoch starts with ``Generator.permutation(n_samples)``. The bit generator's raw
 outputs are specified by SFC64 itself (NumPy guarantees them across versions), so the compiled
@@ -44,20 +44,38 @@ def dropout_words(stream, n):
 
 
 def standard_normals(stream, shape):
-    """Standard normals of the given shape, two from each 64-bit output (the Box-Muller
-    transform of its halves): with ``h`` and ``l`` its high and low halves, ``r = sqrt(-2 log((h
-    + 1) / 2**32))`` and ``t = 2 pi l / 2**32``, the pair ``r cos t, r sin t``; an odd count
-    leaves the last sine unused."""
-    n = math.prod(shape)
-    raw = stream.bit_generator.random_raw((n + 1) // 2)
-    radius = np.log(((raw >> np.uint64(32)) + 1.0) * 2.0**-32)
-    radius *= -2.0
-    np.sqrt(radius, out=radius)
-    angle = (raw & np.uint64(0xFFFFFFFF)) * (2.0 * math.pi * 2.0**-32)
-    normals = np.empty((raw.size, 2))
-    np.multiply(radius, np.cos(angle), out=normals[:, 0])
-    np.multiply(radius, np.sin(angle), out=normals[:, 1])
-    return normals.reshape(-1)[:n].reshape(shape)
+    """Standard normals of the given shape, in pairs by Marsaglia's polar method: each 64-bit
+    output gives ``u`` and ``v`` uniform in [-1, 1) from its high and low halves; when ``s = u u +
+    v v`` is in (0, 1), the pair is ``u f, v f`` with ``f = sqrt(-2 log(s) / s)``, else the
+    output is skipped. An odd count leaves the last ``v f`` unused."""
+    n_pairs = (math.prod(shape) + 1) // 2
+    state = stream.bit_generator.state
+    # Candidates in bulk (about 78.5% are accepted), then the stream is rewound and advanced by
+    # exactly the outputs used, as the compiled engine draws them one by one.
+    candidates = np.empty(0, dtype=np.uint64)
+    while True:
+        more = stream.bit_generator.random_raw(int(1.3 * n_pairs) + 16)
+        candidates = np.concatenate([candidates, more])
+        u, v, s = _polar_candidates(candidates)
+        accepted = np.flatnonzero((s > 0) & (s < 1))
+        if accepted.size >= n_pairs:
+            break
+    used = accepted[n_pairs - 1] + 1 if n_pairs else 0
+    stream.bit_generator.state = state
+    stream.bit_generator.random_raw(used)
+    accepted = accepted[:n_pairs]
+    s = s[accepted]
+    factor = np.sqrt(-2.0 * np.log(s) / s)
+    normals = np.empty((n_pairs, 2))
+    np.multiply(u[accepted], factor, out=normals[:, 0])
+    np.multiply(v[accepted], factor, out=normals[:, 1])
+    return normals.reshape(-1)[: math.prod(shape)].reshape(shape)
+
+
+def _polar_candidates(raw):
+    u = (raw >> np.uint64(32)) * 2.0**-31 - 1.0
+    v = (raw & np.uint64(0xFFFFFFFF)) * 2.0**-31 - 1.0
+    return u, v, u * u + v * v
 
 
 def sfc64_state(stream):

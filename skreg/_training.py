@@ -124,6 +124,9 @@ def _row_keys(X, Y):
     probability ``2**-128``. Each is a sum, modulo ``2**64``, over the row's non-zero entries of a
     mix of the entry's bits with its column, so that zeros, stored or not, add nothing."""
     n_rows, n_features = X.shape
+    if sp.issparse(X) and not X.has_canonical_format:  # duplicate entries add up
+        X = X.copy()
+        X.sum_duplicates()
     keys = np.zeros((2, n_rows), dtype=np.uint64)
     for k, seed in enumerate((0x9E3779B97F4A7C15, 0xD1B54A32D192ED03)):
         columns = _mix(np.arange(n_features + Y.shape[1], dtype=np.uint64) + np.uint64(seed))
