@@ -51,8 +51,10 @@ from ._training import (
 # BLAS, and the compiled engine would hold a units-major copy of the data.
 AUTO_NUMBA_MAX_STEP_SIZE = 10**7
 # ... and sparse X only if its dense copy is small: there SciPy's per-call overhead dominates the
-# sparse products (measured in benchmarks/run.py); larger sparse data keeps its sparse products.
-AUTO_DENSE_COPY_MAX_ENTRIES = 2**20
+# sparse products, and the compiled engine on a dense copy is faster (measured: 5x at 4000 entries,
+# 1.6x at 20000, even around 1e5, 2.5x to 15x slower from 2e5 to 1e7 entries at 0.5% to 2%
+# density); larger sparse data keeps its sparse products.
+AUTO_DENSE_COPY_MAX_ENTRIES = 2**16
 
 
 def _auto_compiles(X, params, batch_size):
@@ -249,7 +251,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         (``pip install "skreg[numba]"``). ``"auto"`` decides from the data alone, never from
         the other parameters: it compiles whenever numba is installed, except full-batch steps
         over more than ``10**7`` products (``n_samples * n_weights``), where both engines spend
-        their time in the same matrix products, and sparse ``X`` of more than ``2**20`` entries,
+        their time in the same matrix products, and sparse ``X`` of more than ``2**16`` entries,
         which keeps its sparse products. The first compiled fit of a new environment also
         compiles the engine (see the user guide); later fits load it from numba's cache.
         Ignored by ``"lbfgs"``.

@@ -420,6 +420,7 @@ MATRIX_OPTIONS = {
     "input_noise": {"input_noise": 0.2},
     "multilabel": {"multilabel": True},
     "weighted_multilabel": {"multilabel": True, "sample_weight": True},
+    "sparse": {"sparse": True},  # the NumPy engine's sparse products; numba's dense copy
     "everything": {
         "sample_weight": True, "penalty": Penalty(l2=0.1, l1=0.1), "keep_probs": (0.8, 1.0),
         "max_norm": 1.5, "input_noise": 0.1,
@@ -448,6 +449,8 @@ def test_engines_agree_on_every_option(option, solver, batch_size, dtype):
     else:
         Y = np.eye(3, dtype=dtype)[y]
         loss = "softmax"
+    if settings.pop("sparse", False):
+        X = sp.csr_matrix(X)
     sample_weight = None
     if settings.pop("sample_weight", False):
         sample_weight = rng.uniform(0, 2, len(y)).astype(dtype)
