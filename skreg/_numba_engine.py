@@ -29,6 +29,7 @@ from numba import njit
 from ._network import print_cost, raise_divergence
 from ._optimizers import Adam, GradientDescent, Momentum
 from ._random import keep_threshold, set_sfc64_state, sfc64_state
+from ._training import normalised
 
 #: Full-batch epochs per compiled call, at most (also the verbose printing period).
 BLOCK_ITERATIONS = 1000
@@ -162,8 +163,8 @@ class _Problem:
         # Sample weights: normalised once for the full batch; per batch, from a gathered copy.
         if sample_weight is None:
             self.weights = np.empty(0, dtype=dtype)
-        elif full_batch:
-            self.weights = (sample_weight / sample_weight.sum()).astype(dtype, copy=False)
+        elif full_batch:  # as the NumPy engine normalises them
+            self.weights = normalised(sample_weight).astype(dtype, copy=False)
         else:
             self.weights = np.empty(batch_size, dtype=dtype)
         self.sample_weight = (

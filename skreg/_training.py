@@ -76,7 +76,7 @@ def train_epochs(
         for epoch in range(max_iter):
             try:
                 if batch_size == n_samples:
-                    cost = step(X1, Y, _normalised(sample_weight))
+                    cost = step(X1, Y, normalised(sample_weight))
                 else:
                     cost = _minibatch_epoch(step, X1, Y, sample_weight, batch_size, m, stream)
             except FloatingPointError:
@@ -197,14 +197,15 @@ def _minibatch_epoch(step, X1, Y, sample_weight, batch_size, m, stream):
         batch_weight = Y[rows].shape[0] if weights is None else float(weights.sum())
         if batch_weight == 0:
             continue  # only zero-weight rows: nothing to learn from
-        cost = step(X1[rows], Y[rows], _normalised(weights))
+        cost = step(X1[rows], Y[rows], normalised(weights))
         if not math.isfinite(cost):
             return cost
         total += batch_weight * cost
     return total / m
 
 
-def _normalised(weights):
+def normalised(weights):
+    """Sample weights scaled to sum to 1 (None stays None), as every step weighs its rows."""
     return None if weights is None else weights / weights.sum()
 
 
@@ -280,7 +281,7 @@ def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=Non
     buffers = workspace.rows(X.shape[0])
     X1 = with_ones_column(X)
     m = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-    weights = _normalised(sample_weight)
+    weights = normalised(sample_weight)
 
     def cost_and_gradient(flat):
         params.flat[...] = flat
