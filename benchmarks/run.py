@@ -31,7 +31,7 @@ from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import skreg
-from skreg import RegularizedMLPClassifier
+from skreg import RegularizedMLPClassifier, _engines
 from skreg.datasets import load_football, make_football
 
 HERE = Path(__file__).resolve().parent
@@ -82,14 +82,21 @@ def run(args):
     report.note(
         f"Single-thread DGEMM rate ({sizes.dgemm}^3, best of 5): {flops_rate / 1e9:.1f} GFLOP/s"
     )
+    n_w1 = len(football_training_set()[1])
     for title, rows in w1(sizes, repeats, flops_rate):
         report.section(title, rows)
+    report.note(auto_estimate(rows, n_w1, [2, 20, 3, 1], None, sizes.w1_iterations))
     title, rows, dropout_ratio = w1_options(sizes, repeats)
     report.section(title, rows)
     if dropout_ratio:
         report.note(f"Compiled engine, W1 with keep_prob=0.86 / W1 plain: {dropout_ratio:.2f}x")
-    report.section(*w2(sizes, repeats))
-    report.section(*w2_adam(sizes, repeats))
+    units = [sizes.n_features, *sizes.hidden, sizes.n_classes]
+    title, rows = w2(sizes, repeats)
+    report.section(title, rows)
+    report.note(auto_estimate(rows, sizes.w2_samples, units, None, sizes.w2_steps))
+    title, rows = w2_adam(sizes, repeats)
+    report.section(title, rows)
+    report.note(auto_estimate(rows, sizes.w2_samples, units, 256, W2_ADAM_EPOCHS))
     report.section(*prediction(sizes, repeats))
     report.section(
         "Memory: peak resident memory of the W2 fit, one subprocess each",
@@ -233,10 +240,13 @@ def w2(sizes, repeats):
     return title, ratios(compare(contenders, repeats))
 
 
+W2_ADAM_EPOCHS = 3
+
+
 def w2_adam(sizes, repeats):
     """3 epochs of mini-batch Adam, shuffled every epoch, MLPClassifier's hyperparameters."""
     X, y = w2_data(sizes, sizes.w2_samples)
-    epochs, batch_size, learning_rate = 3, 256, 0.001
+    epochs, batch_size, learning_rate = W2_ADAM_EPOCHS, 256, 0.001
     contenders = {
         f"skreg, engine={engine!r}": fit(
             skreg_model(
@@ -337,6 +347,21 @@ def ratios(rows, floor=None):
     return cells
 
 
+def auto_estimate(cells, n_samples, layer_units, batch_size, max_iter):
+    """engine="auto"'s estimate of the NumPy engine's time for a workload, against the time just
+    measured (the rule compiles from AUTO_COMPILE_MIN_SECONDS of estimated time)."""
+    measured = next(float(c[1]) for c in cells if c[0] == "skreg, engine='numpy'")
+    estimate = _engines.estimated_numpy_seconds(n_samples, layer_units, batch_size, max_iter)
+    compiles = _engines.auto_compiles(
+        np.empty((n_samples, layer_units[0])), layer_units, batch_size, max_iter
+    )
+    return (
+        f"engine='auto' estimates the NumPy engine's time at {estimate:.3g} s (measured "
+        f"{measured:.3g} s, x{estimate / measured:.2f}); it compiles from "
+        f"{_engines.AUTO_COMPILE_MIN_SECONDS:g} s: {'compiled' if compiles else 'NumPy'}."
+    )
+
+
 def warm_up():
     """Load or compile every engine's code for float64 and float32 before anything is timed."""
     X = np.random.default_rng(0).standard_normal((20, 3))
@@ -374,24 +399,34 @@ print(time.perf_counter() - start)
 
 
 def cold_start(quick):
-    """The first default fit (imports included) in a fresh process: engine "auto" with an empty
-    numba cache (a new environment), then with the cache filled, and the NumPy engine."""
+    """The first default fit (imports included) in a fresh process: with an empty numba cache (a
+    new environment) under engine "auto" (the default) and "numba", "numba" again with the cache
+    filled, and the NumPy engine."""
     if "numba" not in ENGINES:
         return "skipped: numba is not installed."
     if quick:
         return "skipped in --quick runs (compiling into an empty cache takes tens of seconds)."
-    with tempfile.TemporaryDirectory() as cache:
+
+    def first_fit(engine, cache):
         environment = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": python_path()}
-        seconds = {
-            label: float(run_python(["-c", COLD_START_PROBE, engine], environment))
-            for label, engine in [("empty", "auto"), ("cached", "auto"), ("numpy", "numpy")]
-        }
+        return float(run_python(["-c", COLD_START_PROBE, engine], environment))
+
+    runs = {"auto": [], "numpy": []}
+    for _ in range(3):  # the two short fits alternate, each in a new environment
+        for engine in runs:
+            with tempfile.TemporaryDirectory() as cache:
+                runs[engine].append(first_fit(engine, cache))
+    seconds = {engine: statistics.median(times) for engine, times in runs.items()}
+    with tempfile.TemporaryDirectory() as cache:
+        seconds["empty"] = first_fit("numba", cache)
+        seconds["cached"] = first_fit("numba", cache)
     message = (
         "RegularizedMLPClassifier(random_state=3).fit on make_football's 211 samples (W1) in a "
-        f"new process, imports included: engine='auto' {seconds['empty']:.1f} s with an empty "
-        f"numba cache (a new environment: compiling), {seconds['cached']:.1f} s with the cache "
-        f"filled; engine='numpy' {seconds['numpy']:.1f} s. First fit / NumPy engine's fit: "
-        f"{seconds['empty'] / seconds['numpy']:.1f}x."
+        f"new process, imports included, with an empty numba cache (a new environment; median "
+        f"of 3): engine='auto' (the default) {seconds['auto']:.1f} s; engine='numba' "
+        f"{seconds['empty']:.1f} s (compiling), {seconds['cached']:.1f} s with the cache filled; "
+        f"engine='numpy' {seconds['numpy']:.1f} s. First default fit / NumPy engine's fit: "
+        f"{seconds['auto'] / seconds['numpy']:.2f}x."
     )
     print(f"\ncold start: {message}")
     return message

@@ -27,6 +27,7 @@ from sklearn.utils.validation import (
 )
 
 from ._base import LOG_PROBA_FUNCTIONS, PROBA_FUNCTIONS
+from ._engines import training_function, training_matrix
 from ._network import (
     LayerOutputs,
     Parameters,
@@ -41,33 +42,9 @@ from ._training import (
     Regularization,
     TrainingLossStopper,
     ValidationStopper,
-    train_epochs,
     train_lbfgs,
     weighted_set,
 )
-
-# engine="auto" compiles full-batch fits only if their steps are small (n_samples * n_weights up to
-# this): there, NumPy's per-call overhead dominates; on larger data both engines spend their time in
-# BLAS, and the compiled engine would hold a units-major copy of the data.
-AUTO_NUMBA_MAX_STEP_SIZE = 10**7
-# ... and sparse X only if its dense copy is small: there SciPy's per-call overhead dominates the
-# sparse products, and the compiled engine on a dense copy is faster (measured: 5x at 4000 entries,
-# 1.6x at 20000, even around 1e5, 2.5x to 15x slower from 2e5 to 1e7 entries at 0.5% to 2%
-# density); larger sparse data keeps its sparse products.
-AUTO_DENSE_COPY_MAX_ENTRIES = 2**16
-
-
-def _auto_compiles(X, params, batch_size):
-    """Whether ``engine="auto"`` trains on the compiled engine: from the data alone, never from
-    the options of the fit. It does unless full-batch steps take more than
-    ``AUTO_NUMBA_MAX_STEP_SIZE`` products or ``X`` is sparse with a dense copy of more than
-    ``AUTO_DENSE_COPY_MAX_ENTRIES`` entries (the compiled engine trains on a dense copy)."""
-    if sp.issparse(X) and X.shape[0] * X.shape[1] > AUTO_DENSE_COPY_MAX_ENTRIES:
-        return False
-    n_weights = params.flat.size - sum(b.size for b in params.intercepts)
-    rows_per_step = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
-    return rows_per_step < X.shape[0] or X.shape[0] * n_weights <= AUTO_NUMBA_MAX_STEP_SIZE
-
 
 # Prediction works in chunks of rows whose temporaries fit in this many MiB (see predict_proba):
 # small enough to stay in cache, large enough for efficient matrix products.
@@ -248,12 +225,16 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         up to rounding. ``"numpy"`` is pure NumPy; ``"numba"`` runs the training steps as
         compiled code (much faster on small data and with mini-batches; a sparse ``X`` is
         trained on as a dense copy) and needs the optional dependency numba
-        (``pip install "skreg[numba]"``). ``"auto"`` decides from the data alone, never from
-        the other parameters: it compiles whenever numba is installed, except full-batch steps
-        over more than ``10**7`` products (``n_samples * n_weights``), where both engines spend
-        their time in the same matrix products, and sparse ``X`` of more than ``2**16`` entries,
-        which keeps its sparse products. The first compiled fit of a new environment also
-        compiles the engine (see the user guide); later fits load it from numba's cache.
+        (``pip install "skreg[numba]"``). numba compiles it once per environment (15 to 25 s,
+        then cached), so ``"auto"`` compiles only fits long enough to repay that: those the
+        NumPy engine would take about 30 s or more to train, estimated from the size of the
+        problem (epochs, rows per step, units and weights), never from the other parameters;
+        and never full-batch steps over ``10**7`` products (``n_samples * n_weights``), where
+        both engines spend their time in the same matrix products, nor sparse ``X`` of more
+        than ``2**16`` entries, which keeps its sparse products. A first fit is thus never
+        slower for having numba installed; for many short fits (a grid search on small data),
+        ``"numba"`` pays the compilation once and then trains several times faster (see the
+        user guide).
         Ignored by ``"lbfgs"``.
 
     Attributes
@@ -521,13 +502,12 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             multi_output=True,
             reset=not continuing,
         )
-        if sp.issparse(X):
-            X = X.tocsr()  # mini-batches and chunks take rows
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         classes_, Y, loss = self._encoded_targets(y, classes, continuing, incremental)
         Y = Y.astype(X.dtype, copy=False)
         regularization = self._regularization(keep_probs, X)
+        X = training_matrix(X)
         sample_weight = self._validated_sample_weight(sample_weight, X)
         if self._trains_on_a_weighted_set(X, regularization):
             rows, sample_weight = weighted_set(X, Y, sample_weight)
@@ -780,7 +760,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             )  # fmt: skip
         elif self.tol is not None and not incremental:
             stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
-        train = self._training_loop(X, params)
+        max_iter = 1 if incremental else self.max_iter
+        train = training_function(self.engine, X, params.layer_units, self.batch_size, max_iter)
         loss_curve = train(
             X,
             Y,
@@ -788,7 +769,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             optimizer,
             loss=loss,
             regularization=regularization,
-            max_iter=1 if incremental else self.max_iter,
+            max_iter=max_iter,
             stream=training_stream(rng),
             sample_weight=sample_weight,
             batch_size=self.batch_size,
@@ -798,23 +779,6 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(stopper, ValidationStopper):
             params.flat[...] = stopper.best_params
         return loss_curve, len(loss_curve), optimizer, stopper
-
-    def _training_loop(self, X, params):
-        """The ``train_epochs`` of the engine that runs this fit (see ``engine``)."""
-        if self.engine == "numpy":
-            return train_epochs
-        if self.engine == "auto" and not _auto_compiles(X, params, self.batch_size):
-            return train_epochs
-        try:
-            from ._numba_engine import train_epochs as compiled_train_epochs
-        except ImportError as error:
-            if self.engine == "auto":
-                return train_epochs
-            raise ImportError(
-                'engine="numba" needs numba: install it with pip install "skreg[numba]", or use '
-                'engine="numpy".'
-            ) from error
-        return compiled_train_epochs
 
     def _validation_split(self, X, Y, y, sample_weight, rng):
         """Hold out ``validation_fraction`` of the data, stratified when every class can be;

@@ -83,8 +83,8 @@ VALID_HYPERPARAMETERS = {
     "warm_start": st.booleans(),
     "random_state": st.one_of(st.none(), st.integers(0, 2**32 - 1)),
     "verbose": st.sampled_from([0, False]),  # 1 prints the cost; its own test checks that
-    # "auto" runs the numba engine (when installed) on the fits it supports; an explicit "numba"
-    # refuses the others, so random toolbox settings do not draw it.
+    # "auto" picks an engine by the size of the fit (these are small: NumPy); test_engines covers
+    # "numba", whose first compilation these many random settings would multiply.
     "engine": st.sampled_from(["auto", "numpy"]),
 }
 

@@ -14,7 +14,7 @@ from sklearn.datasets import make_blobs, make_moons, make_multilabel_classificat
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from skreg import RegularizedMLPClassifier, _classifier, _training
+from skreg import RegularizedMLPClassifier, _engines, _training
 from skreg._network import Penalty, init_parameters
 from skreg._optimizers import make_optimizer
 from skreg._random import training_stream
@@ -246,7 +246,8 @@ def test_engines_fit_the_same_classifier():
     for model in models[1:]:
         for W, W_numpy in zip(model.coefs_, models[0].coefs_):
             np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
-    np.testing.assert_array_equal(models[1].coefs_[0], models[2].coefs_[0])  # auto is numba
+    # A fit this short is not worth compiling for: auto trains it with NumPy.
+    np.testing.assert_array_equal(models[0].coefs_[0], models[2].coefs_[0])
 
 
 @needs_numba
@@ -326,7 +327,7 @@ def test_partial_fit_and_warm_start_continue_alike():
 
 # -- which engine trains ------------------------------------------------------------------------
 
-# Every training option of the estimator: "auto" chooses the engine from the data alone.
+# Every training option of the estimator: "auto" chooses the engine from the size alone.
 OPTIONS = [
     {},
     {"lambd": 0.5, "keep_prob": 0.8},
@@ -337,7 +338,7 @@ OPTIONS = [
     {"max_norm": 2.0},
     {"class_weight": {0: 1.0, 1: 2.0}},
     {"class_weight": "balanced"},
-    {"solver": "adam", "batch_size": 16},
+    {"solver": "adam"},
     {"solver": "momentum", "early_stopping": True},
     {"tol": 1e-4},
 ]
@@ -358,53 +359,109 @@ def numba_calls(monkeypatch):
     return calls
 
 
+def estimated_seconds(X, max_iter, batch_size=None, hidden=(20, 3)):
+    units = [X.shape[1], *hidden, 1]
+    return _engines.estimated_numpy_seconds(X.shape[0], units, batch_size, max_iter)
+
+
 @needs_numba
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # (stopping rules)
 @pytest.mark.parametrize("params", OPTIONS)
-def test_auto_compiles_every_option_on_small_dense_data(numba_calls, params):
+def test_auto_chooses_the_same_engine_whatever_the_options(numba_calls, monkeypatch, params):
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
     weights = np.arange(1.0, len(y) + 1)
-    for engine in ("auto", "numba"):
-        RegularizedMLPClassifier(max_iter=20, engine=engine, **params).fit(X, y)
-    RegularizedMLPClassifier(max_iter=20, **params).fit(X, y, sample_weight=weights)
-    RegularizedMLPClassifier(max_iter=20, engine="numpy", **params).fit(X, y)
-    assert len(numba_calls) == 3
+
+    def fits():
+        for engine in ("auto", "numba", "numpy"):
+            RegularizedMLPClassifier(max_iter=20, engine=engine, **params).fit(X, y)
+        RegularizedMLPClassifier(max_iter=20, **params).fit(X, y, sample_weight=weights)
+
+    fits()  # too short to repay compiling: only the explicit "numba" compiles
+    assert len(numba_calls) == 1
+    monkeypatch.setattr(_engines, "AUTO_COMPILE_MIN_SECONDS", 0.0)
+    fits()  # every fit worth compiling: both "auto" fits compile, whatever the options
+    assert len(numba_calls) == 4
+
+
+@needs_numba
+def test_auto_compiles_fits_estimated_to_take_the_compile_time(numba_calls, monkeypatch):
+    """The threshold compares the estimated NumPy time, from the number of epochs, rows, units and
+    weights, with ``AUTO_COMPILE_MIN_SECONDS``: longer fits, more rows or wider layers compile."""
+    X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
+    X_more = np.vstack([X, X + 0.01])
+    seconds = estimated_seconds(X, max_iter=20)
+    assert estimated_seconds(X, 21) > seconds and estimated_seconds(X_more, 20) > seconds
+    assert estimated_seconds(X, 20, hidden=(21, 3)) > seconds
+    assert estimated_seconds(X, 20, batch_size=16) > seconds  # more steps, each with its overhead
+    monkeypatch.setattr(_engines, "AUTO_COMPILE_MIN_SECONDS", seconds * (1 + 1e-9))
+    RegularizedMLPClassifier(max_iter=20).fit(X, y)
+    assert numba_calls == []
+    RegularizedMLPClassifier(max_iter=21).fit(X, y)
+    RegularizedMLPClassifier(max_iter=20).fit(X_more, np.concatenate([y, y]))
+    RegularizedMLPClassifier(max_iter=20, hidden_layer_sizes=(21, 3)).fit(X, y)
+    RegularizedMLPClassifier(max_iter=20, solver="adam", batch_size=16).fit(X, y)
+    assert len(numba_calls) == 4
+
+
+def test_the_reference_workload_is_not_worth_compiling_in_a_new_environment():
+    """The default fit on the course's 211 samples: the NumPy engine takes about 1.5 s, less than
+    compiling the engine (so a first fit is never slower for having numba installed)."""
+    X = np.zeros((211, 2))
+    seconds = estimated_seconds(X, max_iter=30000)
+    assert 1.0 < seconds < _engines.AUTO_COMPILE_MIN_SECONDS
+    assert not _engines.auto_compiles(X, [2, 20, 3, 1], None, 30000)
 
 
 @needs_numba
 def test_auto_leaves_large_full_batch_steps_to_numpy_but_numba_takes_them(numba_calls, monkeypatch):
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
     n_weights = 2 * 20 + 20 * 3 + 3 * 1  # the default hidden layers (20, 3) on two features
-    monkeypatch.setattr(_classifier, "AUTO_NUMBA_MAX_STEP_SIZE", 60 * n_weights - 1)
+    monkeypatch.setattr(_engines, "AUTO_COMPILE_MIN_SECONDS", 0.0)
+    monkeypatch.setattr(_engines, "AUTO_NUMBA_MAX_STEP_SIZE", 60 * n_weights - 1)
     RegularizedMLPClassifier(max_iter=20).fit(X, y)
     RegularizedMLPClassifier(max_iter=20, max_norm=1.0).fit(X, y, sample_weight=np.arange(1.0, 61))
     assert numba_calls == []
     RegularizedMLPClassifier(max_iter=20, engine="numba").fit(X, y)
     # Mini-batches: the compiled loop saves the per-step overhead whatever the size.
     RegularizedMLPClassifier(max_iter=2, solver="adam", batch_size=16).fit(X, y)
-    monkeypatch.setattr(_classifier, "AUTO_NUMBA_MAX_STEP_SIZE", 60 * n_weights)
+    monkeypatch.setattr(_engines, "AUTO_NUMBA_MAX_STEP_SIZE", 60 * n_weights)
     RegularizedMLPClassifier(max_iter=20).fit(X, y)
     assert len(numba_calls) == 3
 
 
-@needs_numba
-def test_small_sparse_input_trains_compiled_as_dense_and_large_keeps_its_sparse_products(
-    numba_calls, monkeypatch
-):
-    """Sparsity is a property of the data: auto compiles sparse X whose dense copy is small (the
-    model is then the dense one, bit for bit: same rows, same weighted set, same engine), and
-    leaves larger sparse X to the NumPy engine's sparse products; numba always takes it."""
+@pytest.mark.parametrize("engine", ["numpy", pytest.param("numba", marks=needs_numba)])
+def test_small_sparse_input_trains_as_dense_on_either_engine(engine):
+    """Sparsity is a property of the data: sparse X whose dense copy is small trains as that
+    copy, on either engine (the model is the dense one, bit for bit: same rows, same weighted
+    set, same products); larger sparse X keeps its sparse products."""
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
-    dense = RegularizedMLPClassifier(max_iter=20, random_state=0).fit(X, y)
-    sparse = RegularizedMLPClassifier(max_iter=20, random_state=0).fit(sp.csr_matrix(X), y)
-    assert len(numba_calls) == 2
-    for W, W_dense in zip(sparse.coefs_, dense.coefs_):
-        np.testing.assert_array_equal(W, W_dense)
-    monkeypatch.setattr(_classifier, "AUTO_DENSE_COPY_MAX_ENTRIES", X.size - 1)
-    RegularizedMLPClassifier(max_iter=20).fit(sp.csr_matrix(X), y)
-    assert len(numba_calls) == 2
-    RegularizedMLPClassifier(max_iter=20, engine="numba").fit(sp.csr_matrix(X), y)
-    assert len(numba_calls) == 3
+    X[::3, 0] = 0.0
+    models = [
+        RegularizedMLPClassifier(max_iter=20, random_state=0, engine=engine).fit(data, y)
+        for data in (X, sp.csr_matrix(X), sp.csc_array(X))
+    ]
+    for model in models[1:]:
+        for W, W_dense in zip(model.coefs_, models[0].coefs_):
+            np.testing.assert_array_equal(W, W_dense)
+    assert isinstance(_engines.training_matrix(sp.csc_matrix(X)), np.ndarray)
+    large = sp.random(300, 300, density=0.01, format="csc", random_state=0)
+    assert large.shape[0] * large.shape[1] > _engines.DENSE_COPY_MAX_ENTRIES
+    assert sp.issparse(_engines.training_matrix(large))
+    assert _engines.training_matrix(large).format == "csr"
+
+
+@needs_numba
+def test_auto_leaves_large_sparse_input_to_numpy_but_numba_takes_it(numba_calls, monkeypatch):
+    X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
+    monkeypatch.setattr(_engines, "AUTO_COMPILE_MIN_SECONDS", 0.0)
+    monkeypatch.setattr(_engines, "DENSE_COPY_MAX_ENTRIES", X.size - 1)
+    numpy = RegularizedMLPClassifier(max_iter=20, random_state=0).fit(sp.csr_matrix(X), y)
+    assert numba_calls == []
+    numba = RegularizedMLPClassifier(max_iter=20, random_state=0, engine="numba")
+    numba.fit(sp.csr_matrix(X), y)
+    assert len(numba_calls) == 1
+    for W, W_numpy in zip(numba.coefs_, numpy.coefs_):
+        np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
 
 
 # -- the equivalence matrix: every option x solver x batching x dtype ---------------------------

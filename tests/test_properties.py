@@ -239,8 +239,8 @@ def test_inputs_and_sample_weights_are_never_modified(
 def test_sparse_X_gives_the_dense_model(data, hyper, seed, density, fmt, valid_hyperparameters):
     X, y = data
     X = X.astype(np.float64) * (np.random.RandomState(seed).uniform(size=X.shape) < density)
-    # One engine for both: auto trains sparse X with NumPy, dense X compiled (which agree to
-    # rounding, tested in test_engines); this compares sparse with dense products alone.
+    # One engine for both (the engines agree to rounding, tested in test_engines): this compares
+    # sparse with dense products alone.
     params = {
         **hyper.draw(valid_hyperparameters), "random_state": seed, "input_noise": 0.0,
         "engine": "numpy",

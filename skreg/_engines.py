@@ -1,0 +1,91 @@
+"""Which engine trains a fit: the rule of ``engine="auto"``.
+
+The compiled engine must be compiled once per environment (15 to 25 seconds on the benchmark
+machine, before numba caches it), so ``"auto"`` compiles only fits long enough to repay that even
+in a new environment: fits that the NumPy engine would take at least
+``AUTO_COMPILE_MIN_SECONDS`` to train, as estimated from the size of the problem. A first fit is
+then never slower for having numba installed. The estimate reads the number of steps, the rows
+per step, the units and the weights, never the fit's other options (weights, penalties,
+constraints, noise, solver): two fits that differ only in those run on the same engine.
+"""
+
+import math
+
+import scipy.sparse as sp
+
+from ._training import train_epochs
+
+#: "auto" compiles fits whose estimated NumPy-engine time is at least this (in seconds of the
+#: benchmark machine's core): compiling in a new environment costs 15-25 s there, and the compiled
+#: engine then trains small networks 5-10x faster.
+AUTO_COMPILE_MIN_SECONDS = 30.0
+
+# The NumPy engine's time per training step, measured on one core of the benchmark machine: a
+# fixed cost (the Python calls of a step), plus for each row of the step a cost per unit
+# (element-wise passes) and per weight (matrix products).
+NUMPY_STEP_SECONDS = 40e-6
+NUMPY_UNIT_ROW_SECONDS = 3.3e-9
+NUMPY_WEIGHT_ROW_SECONDS = 0.15e-9
+
+#: ... but never full-batch steps over this many products (n_samples * n_weights): there both
+#: engines spend their time in the same BLAS products, and the compiled engine would hold a
+#: units-major copy of the data.
+AUTO_NUMBA_MAX_STEP_SIZE = 10**7
+
+#: Sparse X of at most this many entries (n_samples * n_features) is trained on as a dense copy, by
+#: either engine: there per-call overheads dominate the sparse products. Measured on the compiled
+#: engine: the dense copy is 5x faster at 4000 entries, 1.6x at 20000, even around 1e5, and 2.5x
+#: to 15x slower from 2e5 to 1e7 entries at 0.5% to 2% density. Larger sparse X keeps its sparse
+#: products, which only the NumPy engine has: "auto" leaves it to NumPy.
+DENSE_COPY_MAX_ENTRIES = 2**16
+
+
+def training_matrix(X):
+    """``X`` as training reads it: a dense copy of a small sparse ``X``, else ``X`` (CSR if
+    sparse: mini-batches and chunks take rows)."""
+    if not sp.issparse(X):
+        return X
+    if X.shape[0] * X.shape[1] <= DENSE_COPY_MAX_ENTRIES:
+        return X.toarray()
+    return X.tocsr()
+
+
+def estimated_numpy_seconds(n_samples, layer_units, batch_size, max_iter):
+    """Estimated time of a NumPy-engine fit of ``max_iter`` epochs (see the constants above)."""
+    rows = n_samples if batch_size is None else min(batch_size, n_samples)
+    steps = max_iter * math.ceil(n_samples / rows)
+    n_units = sum(layer_units[1:])
+    n_weights = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+    row_seconds = n_units * NUMPY_UNIT_ROW_SECONDS + n_weights * NUMPY_WEIGHT_ROW_SECONDS
+    return steps * (NUMPY_STEP_SECONDS + rows * row_seconds)
+
+
+def auto_compiles(X, layer_units, batch_size, max_iter):
+    """Whether ``engine="auto"`` trains this fit on the compiled engine (if numba is installed)."""
+    if sp.issparse(X):  # large (see training_matrix): its sparse products are NumPy's
+        return False
+    n_samples = X.shape[0]
+    full_batch = batch_size is None or batch_size >= n_samples
+    n_weights = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+    if full_batch and n_samples * n_weights > AUTO_NUMBA_MAX_STEP_SIZE:
+        return False
+    seconds = estimated_numpy_seconds(n_samples, layer_units, batch_size, max_iter)
+    return seconds >= AUTO_COMPILE_MIN_SECONDS
+
+
+def training_function(engine, X, layer_units, batch_size, max_iter):
+    """The ``train_epochs`` of the engine that trains this fit (see ``engine``)."""
+    if engine == "numpy":
+        return train_epochs
+    if engine == "auto" and not auto_compiles(X, layer_units, batch_size, max_iter):
+        return train_epochs
+    try:
+        from ._numba_engine import train_epochs as compiled_train_epochs
+    except ImportError as error:
+        if engine == "auto":
+            return train_epochs
+        raise ImportError(
+            'engine="numba" needs numba: install it with pip install "skreg[numba]", or use '
+            'engine="numpy".'
+        ) from error
+    return compiled_train_epochs
