@@ -226,16 +226,18 @@ class TrainingLossStopper:
 
 
 class ValidationStopper:
-    """Early stopping on the accuracy of a held-out validation set, keeping the best parameters.
+    """Early stopping on a score of a held-out validation set, keeping the best parameters.
 
-    The accuracy is weighted by ``sample_weight_val`` (the held-out rows' sample weights times
-    class weights) when given, as scikit-learn's MLP scores it. Stops when it has not exceeded the
-    best one by more than ``tol`` for ``n_iter_no_change`` epochs (a plateau counts as no
-    improvement); ``best_params`` is a copy of the flat parameters at the best score.
+    ``score(logits, Y, sample_weight)`` rates the network's outputs on the held-out rows, higher
+    being better (the classifier's accuracy, :func:`accuracy_score`; the regressor's R²); it is
+    weighted by ``sample_weight_val`` (the held-out rows' sample weights, times class weights)
+    when given, as scikit-learn's MLP scores it. Stops when it has not exceeded the best one by
+    more than ``tol`` for ``n_iter_no_change`` epochs (a plateau counts as no improvement);
+    ``best_params`` is a copy of the flat parameters at the best score.
     """
 
-    def __init__(self, X_val, Y_val, params, loss, tol, n_iter_no_change, sample_weight_val=None):
-        self.X_val1, self.Y_val, self.loss = with_ones_column(X_val), Y_val, loss
+    def __init__(self, X_val, Y_val, params, score, tol, n_iter_no_change, sample_weight_val=None):
+        self.X_val1, self.Y_val, self.score = with_ones_column(X_val), Y_val, score
         self.sample_weight_val = sample_weight_val
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
         self.outputs = LayerOutputs.allocate(X_val.shape[0], params.layer_units, params.flat.dtype)
@@ -247,7 +249,7 @@ class ValidationStopper:
         self.stopped = False
 
     def __call__(self, cost, params):
-        score = self.accuracy(params)
+        score = self.validation_score(params)
         self.scores.append(score)
         self.no_improvement = self.no_improvement + 1 if score <= self.best_score + self.tol else 0
         if score > self.best_score:
@@ -257,9 +259,18 @@ class ValidationStopper:
         self.stopped = self.no_improvement > self.n_iter_no_change
         return self.stopped
 
-    def accuracy(self, params):
+    def validation_score(self, params):
         logits = forward(self.X_val1, params.layers, self.outputs)
-        return accuracy(logits, self.Y_val, self.loss, self.sample_weight_val)
+        return self.score(logits, self.Y_val, self.sample_weight_val)
+
+
+def accuracy_score(loss):
+    """A classifier's early-stopping score: :func:`accuracy` for the output ``loss``."""
+
+    def score(logits, Y, sample_weight=None):
+        return accuracy(logits, Y, loss, sample_weight)
+
+    return score
 
 
 def accuracy(logits, Y, loss, sample_weight=None):

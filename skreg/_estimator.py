@@ -1,0 +1,494 @@
+"""The estimators' shared core: parameters, validation, training and chunked prediction.
+
+:class:`BaseRegularizedMLP` holds everything a regularised network estimator does whatever its
+targets: the hyperparameters of the network and of its training, input validation, the choice of
+engine, the solvers, early stopping, ``warm_start`` and ``partial_fit``, and prediction in
+bounded memory. The classifier and the regressor add only their targets (``_encoded_targets``),
+their sample weights (``_combined_sample_weight``), their early-stopping score and their
+predictions.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn import get_config
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from ._engines import training_function, training_matrix
+from ._network import (
+    LayerOutputs,
+    Parameters,
+    Penalty,
+    forward,
+    init_parameters,
+    with_ones_column,
+)
+from ._optimizers import make_optimizer
+from ._random import training_stream
+from ._training import (
+    Regularization,
+    TrainingLossStopper,
+    ValidationStopper,
+    train_lbfgs,
+    weighted_set,
+)
+
+# Prediction works in chunks of rows whose temporaries fit in this many MiB (see _map_logits):
+# small enough to stay in cache, large enough for efficient matrix products.
+PREDICT_WORKING_MEMORY_MB = 4
+
+# Frames from fit's warnings up to the user's call: _warn_if_not_converged, _fit,
+# _fit_or_restore, fit and the wrapper of _fit_context.
+_FIT_WARNING_STACKLEVEL = 6
+
+
+class BaseRegularizedMLP(BaseEstimator):
+    """Shared core of :class:`~skreg.RegularizedMLPClassifier` and
+    :class:`~skreg.RegularizedMLPRegressor`; not an estimator of its own.
+
+    Subclasses define ``__init__`` (listing every parameter, as scikit-learn requires),
+    ``fit``/``partial_fit`` (calling ``_fit_or_restore``) and the hooks ``_encoded_targets``,
+    ``_combined_sample_weight``, ``_stratification``, ``_validation_score`` and
+    ``_n_output_columns``.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "lambd": [Interval(Real, 0, None, closed="left")],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"})],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "keep_prob": [Interval(Real, 0, 1, closed="right"), "array-like"],
+        "max_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "input_noise": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"gd", "momentum", "adam", "lbfgs"})],
+        "batch_size": [None, Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [None, Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "engine": [StrOptions({"auto", "numpy", "numba"})],
+    }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _fit_or_restore(self, *args, **kwargs):
+        """``_fit``, or on any exception the estimator's state from before the call."""
+        state_before = vars(self).copy()
+        try:
+            return self._fit(*args, **kwargs)
+        except BaseException:
+            # validate_data records n_features_in_ (and feature names) before training starts.
+            vars(self).clear()
+            vars(self).update(state_before)
+            raise
+
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        """Validate, train and, once training has succeeded, set the fitted attributes."""
+        continuing = hasattr(self, "coefs_") and (incremental or self.warm_start)
+        hidden_layer_sizes = self._validated_hidden_layer_sizes()
+        keep_probs = self._validated_keep_probs(len(hidden_layer_sizes))
+        if isinstance(self.batch_size, bool):  # an Integral to scikit-learn's validation
+            raise TypeError(f"batch_size must be an int >= 1 or None; got {self.batch_size!r}.")
+        X, y = _validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=self.coefs_[0].dtype if continuing else (np.float64, np.float32),
+            multi_output=True,
+            reset=not continuing,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        targets, Y, loss = self._encoded_targets(y, classes, continuing, incremental)
+        Y = Y.astype(X.dtype, copy=False)
+        regularization = self._regularization(keep_probs, X)
+        X = training_matrix(X)
+        sample_weight = self._validated_sample_weight(sample_weight, X)
+        if self._trains_on_a_weighted_set(X, regularization):
+            rows, sample_weight = weighted_set(X, Y, sample_weight)
+            X, Y, y = X[rows], Y[rows], y[rows]
+        sample_weight = self._combined_sample_weight(sample_weight, X, y, targets, incremental)
+
+        rng = check_random_state(self.random_state)
+        layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
+        if continuing:
+            params = Parameters.from_arrays(self.coefs_, self.intercepts_)
+            if params.layer_units != layer_units:
+                raise ValueError(
+                    f"Cannot continue training a network with layers {params.layer_units} on "
+                    f"data and parameters that need layers {layer_units}."
+                )
+        else:
+            params = init_parameters(layer_units, rng, X.dtype)
+
+        if self.solver == "lbfgs":
+            loss_curve, n_iter, optimizer, stopper = self._train_lbfgs(
+                X, Y, params, loss, regularization, sample_weight
+            )
+        else:
+            loss_curve, n_iter, optimizer, stopper = self._train_epochs(
+                X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing
+            )
+        self._warn_if_not_converged(loss_curve, stopper, incremental)
+        if continuing:
+            loss_curve, n_iter = self.loss_curve_ + loss_curve, self.n_iter_ + n_iter
+
+        # Set attributes only once training has succeeded, so a failed fit leaves no half model.
+        early = isinstance(stopper, ValidationStopper)
+        for name, value in targets.items():
+            setattr(self, name, value)
+        self.coefs_ = params.coefs
+        self.intercepts_ = params.intercepts
+        self.loss_curve_ = loss_curve
+        self.loss_ = loss_curve[-1]
+        self.best_loss_ = None if early else min(loss_curve)
+        self.validation_scores_ = stopper.scores if early else None
+        self.best_validation_score_ = stopper.best_score if early else None
+        self.n_iter_ = n_iter
+        self.optimizer_ = optimizer
+        self.n_layers_ = len(layer_units)
+        self.n_outputs_ = Y.shape[1]
+        self.out_activation_ = loss
+        return self
+
+    def _trains_on_a_weighted_set(self, X, regularization):
+        """Whether training is deterministic and full-batch, so that it sees only the weighted
+        set of distinct rows (see ``weighted_set``): no dropout, no input noise."""
+        full_batch = self.solver == "lbfgs" or self.batch_size is None
+        full_batch = full_batch or self.batch_size >= X.shape[0]
+        return full_batch and not (regularization.dropout or regularization.input_noise)
+
+    def _validated_hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, np.ndarray):
+            sizes = sizes.tolist()
+        # Taken element by element: a nested or ragged sequence is refused, not flattened.
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not sizes or not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a non-empty sequence of integers >= 1 (or one such "
+                f"integer); got {self.hidden_layer_sizes!r}."
+            )
+        return [int(s) for s in sizes]
+
+    def _validated_keep_probs(self, n_hidden):
+        if isinstance(self.keep_prob, Real):
+            return (float(self.keep_prob),) * n_hidden
+        try:
+            keep_probs = np.asarray(self.keep_prob, dtype=float)
+        except (TypeError, ValueError):
+            keep_probs = np.empty(0)
+        if keep_probs.shape != (n_hidden,) or not ((keep_probs > 0) & (keep_probs <= 1)).all():
+            raise ValueError(
+                "keep_prob must be a float in (0, 1] or a sequence of such floats, one per "
+                f"hidden layer ({n_hidden} here); got {self.keep_prob!r}."
+            )
+        return tuple(keep_probs.tolist())
+
+    def _validated_sample_weight(self, sample_weight, X):
+        """``sample_weight`` checked and in the dtype of ``X``; None if not given."""
+        if sample_weight is None:
+            return None
+        try:
+            return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        except (TypeError, ValueError) as error:
+            if "sample_weight" in str(error) or "Sample weights" in str(error):
+                raise
+            raise type(error)(f"sample_weight is not an array of numbers: {error}") from error
+
+    def _regularization(self, keep_probs, X):
+        l1_share = {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio}[self.penalty]
+        penalty = Penalty(l2=self.lambd * (1 - l1_share), l1=self.lambd * l1_share)
+        if self.input_noise and sp.issparse(X):
+            raise ValueError(
+                "input_noise needs dense X: noise on every entry would make sparse X dense. "
+                "Convert X with X.toarray() if it fits in memory, or set input_noise=0."
+            )
+        regularization = Regularization(penalty, keep_probs, self.input_noise, self.max_norm)
+        if self.solver == "lbfgs":
+            reasons = [
+                reason
+                for reason, present in [
+                    ("keep_prob < 1 (dropout is random)", regularization.dropout),
+                    ("input_noise > 0 (noise is random)", self.input_noise > 0),
+                    ("an L1 penalty (not differentiable at 0)", penalty.l1 > 0),
+                    ("max_norm (a constraint, not a cost)", self.max_norm is not None),
+                ]
+                if present
+            ]
+            if reasons:
+                raise ValueError(
+                    "solver='lbfgs' minimises a deterministic, smooth cost, which rules out "
+                    f"{'; '.join(reasons)}. Use solver='gd', 'momentum' or 'adam'."
+                )
+        return regularization
+
+    def _optimizer(self, params, previous):
+        hyperparameters = {
+            "gd": {},
+            "momentum": {"momentum": self.momentum},
+            "adam": {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon},
+        }[self.solver]
+        return make_optimizer(
+            self.solver,
+            params.flat.size,
+            params.flat.dtype,
+            previous,
+            learning_rate=self.learning_rate,
+            **hyperparameters,
+        )
+
+    def _train_epochs(
+        self, X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing
+    ):
+        optimizer = self._optimizer(params, self.optimizer_ if continuing else None)
+        stopper = None
+        if self.early_stopping and not incremental:
+            X, X_val, Y, Y_val, sample_weight, sample_weight_val = self._validation_split(
+                X, Y, y, sample_weight, rng
+            )
+            stopper = ValidationStopper(
+                X_val, Y_val, params, self._validation_score(loss), self.tol or 0.0,
+                self.n_iter_no_change, sample_weight_val,
+            )  # fmt: skip
+        elif self.tol is not None and not incremental:
+            stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
+        max_iter = 1 if incremental else self.max_iter
+        train = training_function(self.engine, X, params.layer_units, self.batch_size, max_iter)
+        loss_curve = train(
+            X,
+            Y,
+            params,
+            optimizer,
+            loss=loss,
+            regularization=regularization,
+            max_iter=max_iter,
+            stream=training_stream(rng),
+            sample_weight=sample_weight,
+            batch_size=self.batch_size,
+            stopper=stopper,
+            verbose=self.verbose,
+        )
+        if isinstance(stopper, ValidationStopper):
+            params.flat[...] = stopper.best_params
+        return loss_curve, len(loss_curve), optimizer, stopper
+
+    def _validation_split(self, X, Y, y, sample_weight, rng):
+        """Hold out ``validation_fraction`` of the data (stratified as ``_stratification`` says);
+        returns the training and validation data and their sample weights (None if unweighted).
+        """
+        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
+        if n_val >= X.shape[0]:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} holds out all {X.shape[0]} "
+                "samples for early stopping and leaves none to train on; use a smaller "
+                "validation_fraction or more data."
+            )
+        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+        X, X_val, Y, Y_val, *weights = train_test_split(
+            *arrays,
+            test_size=n_val,
+            stratify=self._stratification(y, n_val),
+            random_state=rng,
+        )
+        if not weights:
+            return X, X_val, Y, Y_val, None, None
+        for part, name in [(weights[0], "training"), (weights[1], "validation")]:
+            if not part.sum() > 0:
+                raise ValueError(
+                    f"early_stopping left the {name} split with no sample of positive "
+                    "sample_weight (times class_weight); use another validation_fraction, "
+                    "another random_state or positive weights."
+                )
+        return X, X_val, Y, Y_val, *weights
+
+    def _train_lbfgs(self, X, Y, params, loss, regularization, sample_weight):
+        loss_curve, result = train_lbfgs(
+            X,
+            Y,
+            params,
+            loss=loss,
+            penalty=regularization.penalty,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            sample_weight=sample_weight,
+        )
+        n_iter = max(_check_optimize_result("lbfgs", result, self.max_iter), 1)
+        return loss_curve or [float(result.fun)], n_iter, None, None
+
+    def _warn_if_not_converged(self, loss_curve, stopper, incremental):
+        if incremental or self.solver == "lbfgs":
+            return
+        if stopper is not None and not stopper.stopped:
+            warnings.warn(
+                f"Training ran all max_iter={self.max_iter} epochs without meeting its stopping "
+                "criterion (tol / early stopping); increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=_FIT_WARNING_STACKLEVEL,
+            )
+        if loss_curve[-1] > loss_curve[0]:
+            warnings.warn(
+                f"The cost rose during training, from {loss_curve[0]:.4g} to {loss_curve[-1]:.4g}: "
+                f"learning_rate={self.learning_rate} is probably too large for this data (units "
+                "whose ReLU input stays negative stop learning). Use a smaller learning_rate or "
+                "scale the inputs.",
+                ConvergenceWarning,
+                stacklevel=_FIT_WARNING_STACKLEVEL,
+            )
+
+    @property
+    def n_zero_coefs_(self):
+        """Number of weights (coefficients, not intercepts) that are exactly zero.
+
+        An L1 or elastic-net penalty makes weights exactly zero; L2 only makes them small.
+        """
+        check_is_fitted(self)
+        return int(sum(np.count_nonzero(W == 0) for W in self.coefs_))
+
+    # -- hooks of the subclasses ---------------------------------------------------------------
+
+    def _encoded_targets(self, y, classes, continuing, incremental):
+        """``(target attributes, Y, loss)``: the fitted attributes that describe the targets (set
+        once training succeeds), the 2-D float target matrix and the output's loss name."""
+        raise NotImplementedError
+
+    def _combined_sample_weight(self, sample_weight, X, y, targets, incremental):
+        """The per-sample weights training uses (None if all are 1)."""
+        raise NotImplementedError
+
+    def _stratification(self, y, n_val):
+        """Labels to stratify the early-stopping split by, or None."""
+        return None
+
+    def _validation_score(self, loss):
+        """``score(logits, Y, sample_weight)``, the early-stopping score (higher is better)."""
+        raise NotImplementedError
+
+    def _n_output_columns(self):
+        """Columns of the largest array prediction computes per row (for the chunk size)."""
+        return self.n_outputs_
+
+    def _map_logits(self, X, output):
+        """``output(logits)`` for the rows of ``X``, computed chunk of rows by chunk of rows.
+
+        A chunk's temporaries (its inputs, activations and those of ``output``) fit in
+        ``PREDICT_WORKING_MEMORY_MB`` MiB, or in scikit-learn's ``working_memory`` if that is
+        smaller, so memory beyond the result does not grow with the number of rows.
+        """
+        check_is_fitted(self)
+        X = _validate_data(
+            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
+        )
+        if sp.issparse(X):
+            X = X.tocsr()
+        dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
+        params = Parameters.from_arrays(self.coefs_, self.intercepts_, dtype)
+        n_units = sum(b.shape[0] + 1 for b in self.intercepts_)
+        row_bytes = dtype.itemsize * (2 * X.shape[1] + 2 + 2 * n_units)
+        row_bytes += 8 * 8 * self._n_output_columns()
+        working_memory = min(PREDICT_WORKING_MEMORY_MB, get_config()["working_memory"])
+        chunk_rows = min(get_chunk_n_rows(row_bytes, working_memory=working_memory), X.shape[0])
+        # Buffers reused by every chunk: the inputs with their column of ones, the layer outputs.
+        X1 = None if sp.issparse(X) else np.ones((chunk_rows, X.shape[1] + 1), dtype=dtype)
+        outputs = LayerOutputs.allocate(chunk_rows, params.layer_units, dtype)
+
+        def chunk_output(rows):
+            n_rows = rows.stop - rows.start
+            if X1 is None:
+                inputs = with_ones_column(X[rows])
+            else:
+                inputs = X1[:n_rows]
+                inputs[:, :-1] = X[rows]
+            return output(self._chunk_logits(inputs, params, outputs.rows(n_rows)))
+
+        chunks = gen_batches(X.shape[0], chunk_rows)
+        first = next(chunks)
+        head = chunk_output(first)
+        result = np.empty((X.shape[0], *head.shape[1:]), dtype=head.dtype)
+        result[first] = head
+        for rows in chunks:
+            result[rows] = chunk_output(rows)
+        return result
+
+    def _chunk_logits(self, X1, params, outputs):
+        """Logits of the rows of ``X1`` (inputs with their column of ones), in ``outputs``; rows
+        whose evaluation overflows are evaluated again at a safe scale (see
+        ``_logits_at_safe_scale``)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = forward(X1, params.layers, outputs)
+            # One cheap pass in the common case; a sum that overflows only sends the chunk to
+            # the row-by-row check below.
+            if np.isfinite(logits.sum()):
+                return logits
+        overflowed = ~np.isfinite(logits).all(axis=1)
+        if overflowed.any():
+            rows = X1[overflowed][:, :-1]
+            rows = rows.toarray() if sp.issparse(rows) else rows
+            logits[overflowed] = self._logits_at_safe_scale(rows, params)
+        return logits
+
+    def _logits_at_safe_scale(self, X, params):
+        """Logits of the rows of ``X``, each row evaluated at a power-of-two scale that cannot
+        overflow; logits beyond the float range saturate at the largest float.
+
+        A ReLU network is positively homogeneous in its inputs and intercepts together,
+        ``f(s x; s b) = s f(x; b)`` for ``s > 0``, and exactly so in floating point when ``s`` is a
+        power of two. A row with entries beyond 1 in magnitude is scaled below 1, so huge inputs
+        cannot make ``inf - inf = NaN`` inside the network, and its logits are scaled back.
+        """
+        dtype = params.flat.dtype
+        _, exponents = np.frexp(np.abs(X).max(axis=1, keepdims=True))
+        np.maximum(exponents, 0, out=exponents)
+        scales = np.ldexp(np.ones(1, dtype=dtype), -exponents)
+        # The intercepts are scaled too: every layer's column of ones holds the row's scale.
+        X1 = with_ones_column(X * scales)
+        outputs = LayerOutputs.allocate(X.shape[0], params.layer_units, dtype)
+        for inputs in [X1, *outputs.hidden]:
+            inputs[:, -1:] = scales
+        # Only weights beyond any sensible scale can still overflow: a pre-activation at -inf is
+        # clamped by ReLU to its exact limit 0, and one at +inf reaching a later layer as inf - inf
+        # still raises the invalid-value warning.
+        with np.errstate(over="ignore"):
+            logits = forward(X1, params.layers, outputs)
+            logits = np.ldexp(logits, exponents)
+        largest = np.finfo(dtype).max
+        return np.clip(logits, -largest, largest, out=logits)
+
+
+def _validate_data(estimator, *args, **kwargs):
+    """``validate_data`` without a spurious RuntimeWarning on finite inputs near the float range.
+
+    Its finiteness check first sums ``X``: finite entries of both signs near the float range sum to
+    ``inf - inf``, which would raise an invalid-value warning before the exact check.
+    """
+    with np.errstate(invalid="ignore"):
+        return validate_data(estimator, *args, **kwargs)
