@@ -520,29 +520,67 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
             return (logits > 0).astype(int)
         return (logits[:, 0] > 0).astype(np.intp)
 
-    def predict_proba(self, X):
-        """Class probabilities; dropout is never applied at prediction.
+    def predict_proba(self, X, *, return_std=False, n_draws=100, random_state=0):
+        """Class probabilities; dropout is off unless ``return_std=True`` samples it.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Input data.
 
+        return_std : bool, default=False
+            If False, the network's deterministic probabilities (every unit kept, as dropout's
+            weight scaling intends). If True, Monte-Carlo dropout (Gal and Ghahramani, 2016):
+            ``n_draws`` forward passes, each under fresh dropout masks drawn with the fitted
+            ``keep_prob``; returns the mean of their probabilities and their standard
+            deviation, an estimate of the model's uncertainty. Needs a model fitted with
+            ``keep_prob < 1``.
+
+        n_draws : int, default=100
+            Number of stochastic passes with ``return_std=True`` (at least 2); the standard
+            error of the mean shrinks as ``1 / sqrt(n_draws)``.
+
+        random_state : int, RandomState instance or None, default=0
+            Seeds the dropout masks of ``return_std=True``: the same seed gives the same draws
+            for the same ``X`` (and the same ``working_memory`` setting, which sets the chunks of
+            rows the masks are drawn for).
+
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class, in the order of ``classes_``, in float64 whatever the
-            dtype of ``X``.
+            dtype of ``X``; with ``return_std=True``, the mean over the draws.
+
+        proba_std : ndarray of shape (n_samples, n_classes)
+            Only with ``return_std=True``: the standard deviation of each probability over the
+            draws.
 
         Notes
         -----
         Rows are processed in chunks: beyond the returned array, the memory used is bounded by
         ``PREDICT_WORKING_MEMORY_MB`` = 4 MiB (or by scikit-learn's ``working_memory`` setting
-        if smaller; at least one row's temporaries) whatever the number of rows, for ``X`` given
-        as a float64 or float32 array or CSR matrix (other inputs are first converted to one).
+        if smaller; at least one row's temporaries, ``n_draws`` times with ``return_std=True``)
+        whatever the number of rows, for ``X`` given as a float64 or float32 array or CSR matrix
+        (other inputs are first converted to one). With ``return_std=True`` each chunk's rows are
+        evaluated ``n_draws`` times in one batched pass.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_moons
+        >>> from skreg import RegularizedMLPClassifier
+        >>> X, y = make_moons(n_samples=200, noise=0.2, random_state=0)
+        >>> clf = RegularizedMLPClassifier(keep_prob=0.8, max_iter=2000, random_state=0).fit(X, y)
+        >>> mean, std = clf.predict_proba(X[:3], return_std=True, n_draws=200)
+        >>> mean.shape, std.shape
+        ((3, 2), (3, 2))
+        >>> bool((std >= 0).all() and abs(mean.sum(axis=1) - 1).max() < 1e-12)
+        True
         """
         check_is_fitted(self)
-        return self._map_logits(X, _probabilities(self.out_activation_))
+        probabilities = _probabilities(self.out_activation_)
+        if not return_std:
+            return self._map_logits(X, probabilities)
+        return self._dropout_mean_and_std(X, probabilities, n_draws, random_state)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed stably from the logits.

@@ -33,6 +33,7 @@ from ._network import (
     LayerOutputs,
     Parameters,
     Penalty,
+    draw_dropout_masks,
     forward,
     init_parameters,
     with_ones_column,
@@ -397,12 +398,15 @@ class BaseRegularizedMLP(BaseEstimator):
         """Columns of the largest array prediction computes per row (for the chunk size)."""
         return self.n_outputs_
 
-    def _map_logits(self, X, output):
+    def _map_logits(self, X, output, dropout=None):
         """``output(logits)`` for the rows of ``X``, computed chunk of rows by chunk of rows.
 
         A chunk's temporaries (its inputs, activations and those of ``output``) fit in
         ``PREDICT_WORKING_MEMORY_MB`` MiB, or in scikit-learn's ``working_memory`` if that is
-        smaller, so memory beyond the result does not grow with the number of rows.
+        smaller, so memory beyond the result does not grow with the number of rows. With
+        ``dropout`` (:class:`DropoutDraws`), each chunk's rows are evaluated ``dropout.n_draws``
+        times in one pass, each copy under fresh dropout masks, and ``output`` receives the
+        logits of the copies stacked copy after copy (one row per row of the chunk).
         """
         check_is_fitted(self)
         X = _validate_data(
@@ -412,23 +416,31 @@ class BaseRegularizedMLP(BaseEstimator):
             X = X.tocsr()
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
         params = Parameters.from_arrays(self.coefs_, self.intercepts_, dtype)
+        copies = 1 if dropout is None else dropout.n_draws
         n_units = sum(b.shape[0] + 1 for b in self.intercepts_)
         row_bytes = dtype.itemsize * (2 * X.shape[1] + 2 + 2 * n_units)
         row_bytes += 8 * 8 * self._n_output_columns()
+        if dropout is not None:  # each unit's mask and 32-bit dropout word
+            row_bytes += (dtype.itemsize + 4) * n_units
         working_memory = min(PREDICT_WORKING_MEMORY_MB, get_config()["working_memory"])
-        chunk_rows = min(get_chunk_n_rows(row_bytes, working_memory=working_memory), X.shape[0])
+        chunk_rows = get_chunk_n_rows(copies * row_bytes, working_memory=working_memory)
+        chunk_rows = min(chunk_rows, X.shape[0])
         # Buffers reused by every chunk: the inputs with their column of ones, the layer outputs.
-        X1 = None if sp.issparse(X) else np.ones((chunk_rows, X.shape[1] + 1), dtype=dtype)
-        outputs = LayerOutputs.allocate(chunk_rows, params.layer_units, dtype)
+        X1 = None if sp.issparse(X) else np.ones((copies * chunk_rows, X.shape[1] + 1), dtype)
+        outputs = LayerOutputs.allocate(copies * chunk_rows, params.layer_units, dtype)
+        if dropout is not None:
+            dropout.allocate(copies * chunk_rows, params.layer_units, dtype)
 
         def chunk_output(rows):
-            n_rows = rows.stop - rows.start
+            n_rows = copies * (rows.stop - rows.start)
             if X1 is None:
                 inputs = with_ones_column(X[rows])
+                inputs = inputs if copies == 1 else sp.vstack([inputs] * copies, format="csr")
             else:
                 inputs = X1[:n_rows]
-                inputs[:, :-1] = X[rows]
-            return output(self._chunk_logits(inputs, params, outputs.rows(n_rows)))
+                inputs.reshape(copies, -1, X1.shape[1])[:, :, :-1] = X[rows]
+            masks = None if dropout is None else dropout.masks(n_rows)
+            return output(self._chunk_logits(inputs, params, outputs.rows(n_rows), masks))
 
         chunks = gen_batches(X.shape[0], chunk_rows)
         first = next(chunks)
@@ -439,12 +451,37 @@ class BaseRegularizedMLP(BaseEstimator):
             result[rows] = chunk_output(rows)
         return result
 
-    def _chunk_logits(self, X1, params, outputs):
-        """Logits of the rows of ``X1`` (inputs with their column of ones), in ``outputs``; rows
-        whose evaluation overflows are evaluated again at a safe scale (see
-        ``_logits_at_safe_scale``)."""
+    def _dropout_mean_and_std(self, X, output, n_draws, random_state):
+        """Monte-Carlo dropout: the mean and standard deviation of ``output(logits)`` over
+        ``n_draws`` forward passes, each under fresh dropout masks drawn as in training (with
+        the same ``keep_prob``) from a stream seeded by ``random_state``."""
+        keep_probs = self._validated_keep_probs(len(self.coefs_) - 1)
+        if all(p == 1 for p in keep_probs):
+            raise ValueError(
+                "return_std=True samples predictions under dropout (Monte-Carlo dropout), but "
+                "this model has keep_prob=1.0: without dropout there is nothing to sample, and "
+                "every draw would be the deterministic prediction. Fit with keep_prob < 1."
+            )
+        if isinstance(n_draws, bool) or not isinstance(n_draws, Integral) or n_draws < 2:
+            raise ValueError(f"n_draws must be an integer >= 2; got {n_draws!r}.")
+        stream = training_stream(check_random_state(random_state))
+        draws = DropoutDraws(int(n_draws), keep_probs, stream)
+
+        def mean_and_std(logits):
+            values = output(logits)
+            values = values.reshape(n_draws, -1, values.shape[1])
+            return np.hstack([values.mean(axis=0), values.std(axis=0)])
+
+        result = self._map_logits(X, mean_and_std, draws)
+        n_columns = result.shape[1] // 2
+        return result[:, :n_columns], result[:, n_columns:]
+
+    def _chunk_logits(self, X1, params, outputs, masks=None):
+        """Logits of the rows of ``X1`` (inputs with their column of ones), in ``outputs``, under
+        dropout ``masks`` if given; rows whose evaluation overflows are evaluated again at a safe
+        scale (see ``_logits_at_safe_scale``)."""
         with np.errstate(over="ignore", invalid="ignore"):
-            logits = forward(X1, params.layers, outputs)
+            logits = forward(X1, params.layers, outputs, masks)
             # One cheap pass in the common case; a sum that overflows only sends the chunk to
             # the row-by-row check below.
             if np.isfinite(logits.sum()):
@@ -453,10 +490,11 @@ class BaseRegularizedMLP(BaseEstimator):
         if overflowed.any():
             rows = X1[overflowed][:, :-1]
             rows = rows.toarray() if sp.issparse(rows) else rows
-            logits[overflowed] = self._logits_at_safe_scale(rows, params)
+            row_masks = None if masks is None else [M[overflowed] for M in masks]
+            logits[overflowed] = self._logits_at_safe_scale(rows, params, row_masks)
         return logits
 
-    def _logits_at_safe_scale(self, X, params):
+    def _logits_at_safe_scale(self, X, params, masks=None):
         """Logits of the rows of ``X``, each row evaluated at a power-of-two scale that cannot
         overflow; logits beyond the float range saturate at the largest float.
 
@@ -464,6 +502,7 @@ class BaseRegularizedMLP(BaseEstimator):
         ``f(s x; s b) = s f(x; b)`` for ``s > 0``, and exactly so in floating point when ``s`` is a
         power of two. A row with entries beyond 1 in magnitude is scaled below 1, so huge inputs
         cannot make ``inf - inf = NaN`` inside the network, and its logits are scaled back.
+        Dropout masks multiply hidden outputs, which keeps the network homogeneous.
         """
         dtype = params.flat.dtype
         _, exponents = np.frexp(np.abs(X).max(axis=1, keepdims=True))
@@ -478,7 +517,7 @@ class BaseRegularizedMLP(BaseEstimator):
         # clamped by ReLU to its exact limit 0, and one at +inf reaching a later layer as inf - inf
         # still raises the invalid-value warning.
         with np.errstate(over="ignore"):
-            logits = forward(X1, params.layers, outputs)
+            logits = forward(X1, params.layers, outputs, masks)
             logits = np.ldexp(logits, exponents)
         largest = np.finfo(dtype).max
         return np.clip(logits, -largest, largest, out=logits)
@@ -492,3 +531,20 @@ def _validate_data(estimator, *args, **kwargs):
     """
     with np.errstate(invalid="ignore"):
         return validate_data(estimator, *args, **kwargs)
+
+
+class DropoutDraws:
+    """Dropout masks for Monte-Carlo prediction: ``n_draws`` copies of a chunk's rows, each under
+    fresh masks drawn from ``stream`` as training draws them (:func:`draw_dropout_masks`)."""
+
+    def __init__(self, n_draws, keep_probs, stream):
+        self.n_draws, self.keep_probs, self.stream = n_draws, keep_probs, stream
+        self._masks = []
+
+    def allocate(self, max_rows, layer_units, dtype):
+        self._masks = [np.ones((max_rows, n), dtype=dtype) for n in layer_units[1:-1]]
+
+    def masks(self, n_rows):
+        masks = [M[:n_rows] for M in self._masks]
+        draw_dropout_masks(self.stream, self.keep_probs, masks)
+        return masks
