@@ -22,10 +22,12 @@ AUTO_COMPILE_MIN_SECONDS = 30.0
 
 # The NumPy engine's time per training step, measured on one core of the benchmark machine: a
 # fixed cost (the Python calls of a step), plus for each row of the step a cost per unit
-# (element-wise passes) and per weight (matrix products).
+# (element-wise passes) and per weight (matrix products; float32's rate, about twice float64's,
+# so that the estimate errs towards NumPy, never towards a compilation that does not pay).
+# benchmarks/run.py prints the estimate next to the measured time of each workload.
 NUMPY_STEP_SECONDS = 40e-6
 NUMPY_UNIT_ROW_SECONDS = 3.3e-9
-NUMPY_WEIGHT_ROW_SECONDS = 0.15e-9
+NUMPY_WEIGHT_ROW_SECONDS = 0.06e-9
 
 #: ... but never full-batch steps over this many products (n_samples * n_weights): there both
 #: engines spend their time in the same BLAS products, and the compiled engine would hold a
