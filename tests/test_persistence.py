@@ -60,6 +60,27 @@ def test_skops_load_with_trusted_own_types_predicts_identically(fitted, data, tm
     assert_same_predictions(loaded, fitted, data[1])
 
 
+SOLVER_TYPES = {
+    "gd": ["skreg._optimizers.GradientDescent"],
+    "momentum": ["skreg._optimizers.Momentum"],
+    "adam": ["skreg._optimizers.Adam"],
+    "lbfgs": [],  # no optimizer state: optimizer_ is None
+}
+
+
+@pytest.mark.parametrize("solver", SOLVER_TYPES)
+def test_the_documented_trusted_types_of_every_solver_load_the_model(solver, data, tmp_path):
+    """docs/persistence.rst lists the estimator class and the solver's optimizer class."""
+    X_train, X_test, y_train, _ = data
+    params = {"learning_rate": 0.01, "max_iter": 20} if solver == "adam" else {"max_iter": 20}
+    model = RegularizedMLPClassifier(solver=solver, random_state=0, **params).fit(X_train, y_train)
+    path = tmp_path / "model.skops"
+    sio.dump(model, path)
+    trusted = ["skreg._classifier.RegularizedMLPClassifier", *SOLVER_TYPES[solver]]
+    assert sorted(sio.get_untrusted_types(file=path)) == sorted(trusted)
+    assert_same_predictions(sio.load(path, trusted=trusted), model, X_test)
+
+
 def test_skops_refuses_to_load_untrusted_types_by_default(fitted, tmp_path):
     path = tmp_path / "model.skops"
     sio.dump(fitted, path)
