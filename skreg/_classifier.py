@@ -124,7 +124,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         weights.
 
     verbose : int, default=0
-        If > 0, print the cost every 1000 epochs.
+        If > 0, print the cost every 1000 epochs. For a progress bar or a score per epoch, use
+        scikit-learn's callbacks (scikit-learn 1.9 and later): ``set_callbacks`` with
+        ``sklearn.callback.ProgressBar`` or ``ScoringMonitor`` (see the user guide).
 
     engine : {"auto", "numpy", "numba"}, default="auto"
         Implementation of the training loop; both train the same model, every option included,

@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._callbacks import CallbackStopper, CallbackSupportMixin, FitCallbacks, has_callbacks
 from ._engines import training_function, training_matrix
 from ._network import (
     LayerOutputs,
@@ -52,12 +53,15 @@ from ._training import (
 # small enough to stay in cache, large enough for efficient matrix products.
 PREDICT_WORKING_MEMORY_MB = 4
 
+# What scikit-learn's callback support keeps on the estimator during a fit.
+_CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+
 # Frames from fit's warnings up to the user's call: _warn_if_not_converged, _fit,
 # _fit_or_restore, fit and the wrapper of _fit_context.
 _FIT_WARNING_STACKLEVEL = 6
 
 
-class BaseRegularizedMLP(BaseEstimator):
+class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
     """Shared core of :class:`~skreg.RegularizedMLPClassifier` and
     :class:`~skreg.RegularizedMLPRegressor`; not an estimator of its own.
 
@@ -105,8 +109,10 @@ class BaseRegularizedMLP(BaseEstimator):
             return self._fit(*args, **kwargs)
         except BaseException:
             # validate_data records n_features_in_ (and feature names) before training starts.
+            # The callback context stays until the callbacks' teardown, after this call.
+            callback_state = {k: v for k, v in vars(self).items() if k in _CALLBACK_STATE}
             vars(self).clear()
-            vars(self).update(state_before)
+            vars(self).update(state_before | callback_state)
             raise
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
@@ -127,6 +133,7 @@ class BaseRegularizedMLP(BaseEstimator):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        callback_data = (X, y, sample_weight)  # as given, for the callbacks' hooks
         targets, Y, loss = self._encoded_targets(y, classes, continuing, incremental)
         Y = Y.astype(X.dtype, copy=False)
         regularization = self._regularization(keep_probs, X)
@@ -149,24 +156,29 @@ class BaseRegularizedMLP(BaseEstimator):
         else:
             params = init_parameters(layer_units, rng, X.dtype)
 
+        max_epochs = 1 if incremental else self.max_iter
+        callbacks = self._fit_callbacks(callback_data, params, targets, loss, max_epochs)
         if self.solver == "lbfgs":
             loss_curve, n_iter, optimizer, stopper = self._train_lbfgs(
-                X, Y, params, loss, regularization, sample_weight
+                X, Y, params, loss, regularization, sample_weight, callbacks
             )
         else:
             loss_curve, n_iter, optimizer, stopper = self._train_epochs(
-                X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing
-            )
-        self._warn_if_not_converged(loss_curve, stopper, incremental)
+                X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing,
+                callbacks,
+            )  # fmt: skip
+        stopped_by_callback = callbacks is not None and callbacks.stop_requested
+        if callbacks is not None:
+            callbacks.end_fit(params.flat)
+        if not stopped_by_callback:  # (a callback that stops training knows why)
+            self._warn_if_not_converged(loss_curve, stopper, incremental)
         if continuing:
             loss_curve, n_iter = self.loss_curve_ + loss_curve, self.n_iter_ + n_iter
 
         # Set attributes only once training has succeeded, so a failed fit leaves no half model.
         early = isinstance(stopper, ValidationStopper)
-        for name, value in targets.items():
+        for name, value in self._model_attributes(params, targets, loss).items():
             setattr(self, name, value)
-        self.coefs_ = params.coefs
-        self.intercepts_ = params.intercepts
         self.loss_curve_ = loss_curve
         self.loss_ = loss_curve[-1]
         self.best_loss_ = None if early else min(loss_curve)
@@ -174,10 +186,35 @@ class BaseRegularizedMLP(BaseEstimator):
         self.best_validation_score_ = stopper.best_score if early else None
         self.n_iter_ = n_iter
         self.optimizer_ = optimizer
-        self.n_layers_ = len(layer_units)
-        self.n_outputs_ = Y.shape[1]
-        self.out_activation_ = loss
         return self
+
+    @staticmethod
+    def _model_attributes(params, targets, loss):
+        """The fitted attributes that prediction reads: the network and its targets."""
+        return {
+            **targets,
+            "coefs_": params.coefs,
+            "intercepts_": params.intercepts,
+            "n_layers_": len(params.layer_units),
+            "n_outputs_": params.layer_units[-1],
+            "out_activation_": loss,
+        }
+
+    def _fit_callbacks(self, data, params, targets, loss, max_epochs):
+        """The callback context of this fit (see :mod:`skreg._callbacks`), or None without
+        callbacks."""
+        if not has_callbacks(self):
+            return None
+        layer_units, dtype = params.layer_units, params.flat.dtype
+
+        def fitted_attributes(flat):
+            snapshot = Parameters(layer_units, dtype)
+            snapshot.flat[...] = flat
+            return self._model_attributes(snapshot, targets, loss)
+
+        X, y, sample_weight = data
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        return FitCallbacks(self, X, y, metadata, max_epochs, fitted_attributes)
 
     def _trains_on_a_weighted_set(self, X, regularization):
         """Whether training is deterministic and full-batch, so that it sees only the weighted
@@ -269,8 +306,9 @@ class BaseRegularizedMLP(BaseEstimator):
         )
 
     def _train_epochs(
-        self, X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing
-    ):
+        self, X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing,
+        callbacks,
+    ):  # fmt: skip
         optimizer = self._optimizer(params, self.optimizer_ if continuing else None)
         stopper = None
         if self.early_stopping and not incremental:
@@ -284,6 +322,9 @@ class BaseRegularizedMLP(BaseEstimator):
         elif self.tol is not None and not incremental:
             stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
         max_iter = 1 if incremental else self.max_iter
+        loop_stopper = stopper
+        if callbacks is not None:
+            loop_stopper = CallbackStopper(callbacks, stopper, params, max_iter)
         train = training_function(self.engine, X, params.layer_units, self.batch_size, max_iter)
         loss_curve = train(
             X,
@@ -296,10 +337,13 @@ class BaseRegularizedMLP(BaseEstimator):
             stream=training_stream(rng),
             sample_weight=sample_weight,
             batch_size=self.batch_size,
-            stopper=stopper,
+            stopper=loop_stopper,
             verbose=self.verbose,
         )
-        if isinstance(stopper, ValidationStopper):
+        # Early stopping restores its best weights, unless a callback stopped training: then
+        # the weights are those of that moment.
+        stopped_by_callback = callbacks is not None and callbacks.stop_requested
+        if isinstance(stopper, ValidationStopper) and not stopped_by_callback:
             params.flat[...] = stopper.best_params
         return loss_curve, len(loss_curve), optimizer, stopper
 
@@ -332,7 +376,10 @@ class BaseRegularizedMLP(BaseEstimator):
                 )
         return X, X_val, Y, Y_val, *weights
 
-    def _train_lbfgs(self, X, Y, params, loss, regularization, sample_weight):
+    def _train_lbfgs(self, X, Y, params, loss, regularization, sample_weight, callbacks):
+        stopper = None
+        if callbacks is not None:  # each L-BFGS iteration is a subtask
+            stopper = CallbackStopper(callbacks, None, params, self.max_iter)
         loss_curve, result = train_lbfgs(
             X,
             Y,
@@ -342,8 +389,12 @@ class BaseRegularizedMLP(BaseEstimator):
             max_iter=self.max_iter,
             tol=self.tol,
             sample_weight=sample_weight,
+            stopper=stopper,
         )
-        n_iter = max(_check_optimize_result("lbfgs", result, self.max_iter), 1)
+        if callbacks is not None and callbacks.stop_requested:
+            n_iter = max(result.nit, 1)  # stopped on request: no convergence warning
+        else:
+            n_iter = max(_check_optimize_result("lbfgs", result, self.max_iter), 1)
         return loss_curve or [float(result.fun)], n_iter, None, None
 
     def _warn_if_not_converged(self, loss_curve, stopper, incremental):

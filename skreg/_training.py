@@ -283,10 +283,12 @@ def accuracy(logits, Y, loss, sample_weight=None):
     return float(np.average(correct, weights=sample_weight))
 
 
-def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=None):
+def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=None, stopper=None):
     """Minimise the full-batch cost with SciPy's L-BFGS-B; returns (loss curve, SciPy result).
 
     For deterministic objectives only: no dropout, no noise, no L1 (it is not differentiable).
+    ``stopper``, when given, is called after each iteration with its cost and ``params`` at the
+    iterate, and returns True to stop.
     """
     workspace = Workspace(X.shape[0], params.layer_units, params.flat.dtype, dropout=False)
     buffers = workspace.rows(X.shape[0])
@@ -300,6 +302,14 @@ def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=Non
         return cost, buffers.grads.flat.astype(np.float64)
 
     loss_curve = []
+
+    def after_iteration(intermediate_result):
+        loss_curve.append(float(intermediate_result.fun))
+        if stopper is not None:
+            params.flat[...] = intermediate_result.x
+            if stopper(loss_curve[-1], params):
+                raise StopIteration  # SciPy ends the minimisation there
+
     with np.errstate(over="ignore", invalid="ignore"):
         result = scipy.optimize.minimize(
             cost_and_gradient,
@@ -308,7 +318,7 @@ def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=Non
             method="L-BFGS-B",
             options={"maxiter": max_iter, "maxfun": 15000 + max_iter}
             | ({} if tol is None else {"gtol": tol}),
-            callback=lambda intermediate_result: loss_curve.append(float(intermediate_result.fun)),
+            callback=after_iteration,
         )
     params.flat[...] = result.x
     if not np.isfinite(params.flat).all():
