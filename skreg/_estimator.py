@@ -257,11 +257,16 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         if sample_weight is None:
             return None
         try:
-            return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
         except (TypeError, ValueError) as error:
             if "sample_weight" in str(error) or "Sample weights" in str(error):
                 raise
             raise type(error)(f"sample_weight is not an array of numbers: {error}") from error
+        if not weights.any():  # (newer scikit-learn refuses this itself)
+            raise ValueError("sample_weight must not be all zeros: nothing would be learned.")
+        return weights
 
     def _regularization(self, keep_probs, X):
         l1_share = {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio}[self.penalty]
