@@ -258,6 +258,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        learning_rate_schedule="constant",
+        power_t=0.5,
+        nesterovs_momentum=False,
+        shuffle=True,
         max_iter=30000,
         early_stopping=False,
         validation_fraction=0.1,
@@ -283,6 +287,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self.learning_rate_schedule = learning_rate_schedule
+        self.power_t = power_t
+        self.nesterovs_momentum = nesterovs_momentum
+        self.shuffle = shuffle
         self.max_iter = max_iter
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

@@ -40,6 +40,7 @@ from ._network import (
 from ._optimizers import make_optimizer
 from ._random import training_stream
 from ._training import (
+    AdaptiveStepSize,
     Regularization,
     TrainingLossStopper,
     ValidationStopper,
@@ -81,6 +82,10 @@ class BaseRegularizedMLP(BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "shuffle": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -255,7 +260,7 @@ class BaseRegularizedMLP(BaseEstimator):
     def _optimizer(self, params, previous):
         hyperparameters = {
             "gd": {},
-            "momentum": {"momentum": self.momentum},
+            "momentum": {"momentum": self.momentum, "nesterov": self.nesterovs_momentum},
             "adam": {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon},
         }[self.solver]
         return make_optimizer(
@@ -264,8 +269,24 @@ class BaseRegularizedMLP(BaseEstimator):
             params.flat.dtype,
             previous,
             learning_rate=self.learning_rate,
+            schedule=self.learning_rate_schedule,
+            power_t=self.power_t,
             **hyperparameters,
         )
+
+    def _adaptive_step_size(self, stopper, optimizer, incremental):
+        """The "adaptive" schedule's rule over ``stopper`` (or, without one, a training-loss
+        plateau rule with ``tol`` 0, or the ``tol`` given); ``partial_fit`` keeps its plateau
+        count in the optimizer from call to call."""
+        plateau = stopper
+        if incremental:
+            plateau = optimizer.plateau or TrainingLossStopper(
+                self.tol or 0.0, self.n_iter_no_change
+            )
+            optimizer.plateau = plateau
+        elif plateau is None:
+            plateau = TrainingLossStopper(0.0, self.n_iter_no_change)
+        return AdaptiveStepSize(plateau, optimizer)
 
     def _train_epochs(
         self, X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing
@@ -283,6 +304,9 @@ class BaseRegularizedMLP(BaseEstimator):
         elif self.tol is not None and not incremental:
             stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
         max_iter = 1 if incremental else self.max_iter
+        rule = stopper
+        if self.learning_rate_schedule == "adaptive":
+            rule = self._adaptive_step_size(stopper, optimizer, incremental)
         train = training_function(self.engine, X, params.layer_units, self.batch_size, max_iter)
         loss_curve = train(
             X,
@@ -295,8 +319,9 @@ class BaseRegularizedMLP(BaseEstimator):
             stream=training_stream(rng),
             sample_weight=sample_weight,
             batch_size=self.batch_size,
-            stopper=stopper,
+            stopper=rule,
             verbose=self.verbose,
+            shuffle=self.shuffle,
         )
         if isinstance(stopper, ValidationStopper):
             params.flat[...] = stopper.best_params
