@@ -233,6 +233,9 @@ class TrainingLossStopper:
         self.stopped = self.no_improvement > self.n_iter_no_change
         return self.stopped
 
+    def __eq__(self, other):  # equal counts: the same state of an optimizer that keeps one
+        return type(other) is type(self) and vars(other) == vars(self)
+
 
 class AdaptiveStepSize:
     """The stopping rule of the "adaptive" step-size schedule (scikit-learn's): where ``plateau``
