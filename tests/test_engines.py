@@ -354,6 +354,9 @@ OPTIONS = [
     {"solver": "adam"},
     {"solver": "momentum", "early_stopping": True},
     {"tol": 1e-4},
+    {"learning_rate_schedule": "adaptive"},
+    {"solver": "momentum", "nesterovs_momentum": True, "learning_rate_schedule": "invscaling"},
+    {"batch_size": 16, "shuffle": False},
 ]
 
 
