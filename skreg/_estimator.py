@@ -275,9 +275,9 @@ class BaseRegularizedMLP(BaseEstimator):
         )
 
     def _adaptive_step_size(self, stopper, optimizer, incremental):
-        """The "adaptive" schedule's rule over ``stopper`` (or, without one, a training-loss
-        plateau rule with ``tol`` 0, or the ``tol`` given); ``partial_fit`` keeps its plateau
-        count in the optimizer from call to call."""
+        """The "adaptive" schedule's rule over ``stopper``, or without one over a training-loss
+        plateau rule by ``tol`` (None counting as 0), which ``partial_fit`` keeps in the optimizer
+        from call to call."""
         plateau = stopper
         if incremental:
             plateau = optimizer.plateau or TrainingLossStopper(
