@@ -70,7 +70,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
 
     batch_size : int or None, default=None
         ``None`` trains on the full batch at every step (the course's algorithm); an int trains on
-        mini-batches of that size, reshuffled every epoch. Ignored by ``"lbfgs"``.
+        mini-batches of that size, reshuffled every epoch (see ``shuffle``). Ignored by
+        ``"lbfgs"``.
 
     learning_rate : float, default=0.3
         Step size, > 0. The default suits ``"gd"``; Adam usually wants about 0.001 to 0.01.
@@ -83,6 +84,33 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
 
     epsilon : float, default=1e-8
         Adam's numerical-stability constant.
+
+    learning_rate_schedule : {"constant", "invscaling", "adaptive"}, default="constant"
+        How the step size changes during training (scikit-learn's ``learning_rate`` schedules;
+        here ``learning_rate`` stays the initial step size). ``"constant"``: ``learning_rate``
+        throughout. ``"invscaling"``: after each epoch, ``learning_rate / (t + 1) ** power_t``,
+        where ``t`` is the number of training samples seen so far (their total weight when
+        weighted). ``"adaptive"``: ``learning_rate`` as long as the training cost keeps
+        decreasing (the validation accuracy increasing, with ``early_stopping``); each time
+        ``n_iter_no_change + 1`` epochs in a row fail to improve it by ``tol`` (``tol=None``
+        counts as 0), the step size is divided by 5, and training stops when it is already at
+        most 1e-6. Applies to every solver but ``"lbfgs"``, Adam included (which scikit-learn
+        does not schedule: keep ``"constant"`` to reproduce its Adam). The step size and the
+        samples seen are optimizer state: ``warm_start`` and ``partial_fit`` continue the
+        schedule (it restarts from the new settings if ``learning_rate``, the schedule or
+        ``power_t`` changed).
+
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule, >= 0.
+
+    nesterovs_momentum : bool, default=False
+        Whether the ``"momentum"`` solver takes Nesterov's step, as scikit-learn's does
+        (``params += momentum * v - step_size * gradient`` with the updated velocity ``v``)
+        rather than the heavy-ball step ``params += v``. Only used by ``"momentum"``.
+
+    shuffle : bool, default=True
+        Whether mini-batches are reshuffled every epoch; False takes them in the data's order
+        and draws nothing from the training stream for it. Only used with mini-batches.
 
     max_iter : int, default=30000
         Maximum number of epochs: passes over the training data (one step each in full batch).
@@ -186,8 +214,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         ``"logistic"`` for binary and multilabel targets, ``"softmax"`` otherwise.
 
     optimizer_ : object or None
-        The optimizer and its state (velocities, Adam moments), which ``partial_fit`` and
-        ``warm_start`` continue from; ``None`` for ``"lbfgs"``.
+        The optimizer and its state (velocities, Adam moments, the current ``step_size`` and the
+        ``samples_seen``), which ``partial_fit`` and ``warm_start`` continue from; ``None`` for
+        ``"lbfgs"``.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -260,6 +289,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        learning_rate_schedule="constant",
+        power_t=0.5,
+        nesterovs_momentum=False,
+        shuffle=True,
         max_iter=30000,
         early_stopping=False,
         validation_fraction=0.1,
@@ -285,6 +318,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self.learning_rate_schedule = learning_rate_schedule
+        self.power_t = power_t
+        self.nesterovs_momentum = nesterovs_momentum
+        self.shuffle = shuffle
         self.max_iter = max_iter
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

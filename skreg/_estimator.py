@@ -42,6 +42,7 @@ from ._network import (
 from ._optimizers import make_optimizer
 from ._random import training_stream
 from ._training import (
+    AdaptiveStepSize,
     Regularization,
     TrainingLossStopper,
     ValidationStopper,
@@ -86,6 +87,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "shuffle": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -298,7 +303,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
     def _optimizer(self, params, previous):
         hyperparameters = {
             "gd": {},
-            "momentum": {"momentum": self.momentum},
+            "momentum": {"momentum": self.momentum, "nesterov": self.nesterovs_momentum},
             "adam": {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon},
         }[self.solver]
         return make_optimizer(
@@ -307,8 +312,24 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             params.flat.dtype,
             previous,
             learning_rate=self.learning_rate,
+            schedule=self.learning_rate_schedule,
+            power_t=self.power_t,
             **hyperparameters,
         )
+
+    def _adaptive_step_size(self, stopper, optimizer, incremental):
+        """The "adaptive" schedule's rule over ``stopper``, or without one over a training-loss
+        plateau rule by ``tol`` (None counting as 0), which ``partial_fit`` keeps in the optimizer
+        from call to call."""
+        plateau = stopper
+        if incremental:
+            plateau = optimizer.plateau or TrainingLossStopper(
+                self.tol or 0.0, self.n_iter_no_change
+            )
+            optimizer.plateau = plateau
+        elif plateau is None:
+            plateau = TrainingLossStopper(0.0, self.n_iter_no_change)
+        return AdaptiveStepSize(plateau, optimizer)
 
     def _train_epochs(
         self, X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing,
@@ -327,9 +348,11 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         elif self.tol is not None and not incremental:
             stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
         max_iter = 1 if incremental else self.max_iter
-        loop_stopper = stopper
+        rule = stopper
+        if self.learning_rate_schedule == "adaptive":
+            rule = self._adaptive_step_size(stopper, optimizer, incremental)
         if callbacks is not None:
-            loop_stopper = CallbackStopper(callbacks, stopper, params, max_iter)
+            rule = CallbackStopper(callbacks, rule, params, max_iter)
         train = training_function(self.engine, X, params.layer_units, self.batch_size, max_iter)
         loss_curve = train(
             X,
@@ -342,8 +365,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             stream=training_stream(rng),
             sample_weight=sample_weight,
             batch_size=self.batch_size,
-            stopper=loop_stopper,
+            stopper=rule,
             verbose=self.verbose,
+            shuffle=self.shuffle,
         )
         # Early stopping restores its best weights, unless a callback stopped training: then
         # the weights are those of that moment.

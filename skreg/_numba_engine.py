@@ -41,7 +41,7 @@ _OPTIMIZER_KINDS = {GradientDescent: 0, Momentum: 1, Adam: 2}
 
 def train_epochs(
     X, Y, params, optimizer, *, loss, regularization, max_iter, stream, sample_weight=None,
-    batch_size=None, stopper=None, verbose=0,
+    batch_size=None, stopper=None, verbose=0, shuffle=True,
 ):  # fmt: skip
     """Train ``params`` in place for up to ``max_iter`` epochs, in compiled code.
 
@@ -61,7 +61,9 @@ def train_epochs(
     if batch_size == n_samples:
         loss_curve = _full_batch_epochs(problem, params, max_iter, stopper, verbose)
     else:
-        loss_curve = _minibatch_epochs(problem, params, max_iter, stream, stopper, verbose)
+        loss_curve = _minibatch_epochs(
+            problem, params, max_iter, stream if shuffle else None, stopper, verbose
+        )
     problem.store_states(optimizer, stream)
     if not np.isfinite(params.flat).all():
         raise_divergence(len(loss_curve), math.nan, optimizer.learning_rate)
@@ -78,24 +80,27 @@ def _full_batch_epochs(problem, params, max_iter, stopper, verbose):
         _print_costs(loss_curve, start, done, verbose)
         if done < stop:
             raise_divergence(done, float(loss_curve[done]), problem.learning_rate)
-        if stopper is not None and stopper(float(loss_curve[start]), params):
+        if stopper is not None and problem.stops(stopper, float(loss_curve[start]), params):
             return loss_curve[:stop].tolist()
     return loss_curve.tolist()
 
 
 def _minibatch_epochs(problem, params, max_iter, stream, stopper, verbose):
-    """One compiled call per epoch, after the epoch's shuffle."""
+    """One compiled call per epoch, after the epoch's shuffle (none if ``stream`` is None: the
+    batches then take the rows in order)."""
     loss_curve = np.empty(max_iter)
+    order = np.arange(problem.n_samples)
     for epoch in range(max_iter):
-        set_sfc64_state(stream, problem.random_state)  # the shuffle draws from the stream too
-        order = stream.permutation(problem.n_samples)
-        problem.random_state[...] = sfc64_state(stream)
+        if stream is not None:
+            set_sfc64_state(stream, problem.random_state)  # the shuffle draws from the stream too
+            order = stream.permutation(problem.n_samples)
+            problem.random_state[...] = sfc64_state(stream)
         cost = _train_batches(*problem.arguments(params), problem.X, problem.Y, order)
         if not np.isfinite(cost):
             raise_divergence(epoch, cost, problem.learning_rate)
         loss_curve[epoch] = cost
         _print_costs(loss_curve, epoch, epoch + 1, verbose)
-        if stopper is not None and stopper(float(loss_curve[epoch]), params):
+        if stopper is not None and problem.stops(stopper, float(loss_curve[epoch]), params):
             return loss_curve[: epoch + 1].tolist()
     return loss_curve.tolist()
 
@@ -180,6 +185,7 @@ class _Problem:
             np.empty(n_noisy if full_batch else 0, dtype=dtype),
         )
         self.learning_rate = optimizer.learning_rate
+        self.python_optimizer = optimizer
         self.optimizer = _optimizer_arguments(optimizer, dtype)
 
     def arguments(self, params):
@@ -191,31 +197,66 @@ class _Problem:
         )  # fmt: skip
 
     def store_states(self, optimizer, stream):
-        """Write back the optimizer's step count and the random stream's state."""
-        if isinstance(optimizer, Adam):
-            optimizer.t = int(self.optimizer[5][0])
+        """Write back the optimizer's step count, step size and samples seen, and the random
+        stream's state."""
+        self.store_schedule(optimizer)
         set_sfc64_state(stream, self.random_state)
+
+    def store_schedule(self, optimizer):
+        kind, hyper, _, _, _, t, schedule = self.optimizer
+        if kind == 2:
+            optimizer.t = int(t[0])
+        optimizer.step_size = float(hyper[0])
+        optimizer.samples_seen = float(schedule[3])
+
+    def stops(self, stopper, cost, params):
+        """``stopper(cost, params)`` between epochs, with the optimizer's state up to date: the
+        "adaptive" schedule's rule may change its step size, which the next epochs then use."""
+        optimizer = self.python_optimizer
+        self.store_schedule(optimizer)
+        stopping = stopper(cost, params)
+        _set_step_size(self.optimizer, optimizer.step_size)
+        return stopping
 
 
 def _optimizer_arguments(optimizer, dtype):
     """``(kind, float64 hyperparameters, hyperparameters in dtype, first state, second state,
-    step count)``: the optimizer for :func:`_update`; its state arrays are the optimizer's own,
-    updated in place. The last float64 hyperparameter is the step size of the last step (Adam's
-    is bias-corrected), which the L1 proximal step uses."""
+    step count, schedule)``: the optimizer for :func:`_update` and :func:`_epoch_ends`; its state
+    arrays are the optimizer's own, updated in place. ``kind`` is 0 for gradient descent, 1 for
+    momentum, 2 for Adam, 3 for Nesterov momentum. The first float64 hyperparameter is the current
+    step size; the last, the step size of the last step (Adam's is bias-corrected), which the L1
+    proximal step uses. ``schedule`` is ``(invscaling, learning_rate, power_t, samples_seen)``."""
     kind = _OPTIMIZER_KINDS[type(optimizer)]
     empty = np.empty(0, dtype=dtype)
-    learning_rate = optimizer.learning_rate
+    step_size = optimizer.step_size
     if kind == 0:
-        hyper, first, second, t = [learning_rate], empty, empty, 0
+        hyper, first, second, t = [step_size], empty, empty, 0
     elif kind == 1:
-        hyper, first, second, t = [learning_rate, optimizer.momentum], optimizer.velocity, empty, 0
+        hyper, first, second, t = [step_size, optimizer.momentum], optimizer.velocity, empty, 0
+        kind = 3 if optimizer.nesterov else 1
     else:
         b1, b2 = optimizer.beta_1, optimizer.beta_2
-        hyper = [learning_rate, b1, 1 - b1, b2, 1 - b2, optimizer.epsilon]
+        hyper = [step_size, b1, 1 - b1, b2, 1 - b2, optimizer.epsilon]
         first, second, t = optimizer.first_moment, optimizer.second_moment, optimizer.t
     hyper = np.array(hyper + [optimizer.effective_learning_rate()], dtype=np.float64)
+    invscaling = float(optimizer.schedule == "invscaling")
+    schedule = np.array(
+        [invscaling, optimizer.learning_rate, optimizer.power_t, optimizer.samples_seen]
+    )
     # The NumPy engine's in-place operations round each Python float to the arrays' dtype.
-    return kind, hyper, hyper.astype(dtype), first, second, np.array([t], dtype=np.int64)
+    t = np.array([t], dtype=np.int64)
+    return kind, hyper, hyper.astype(dtype), first, second, t, schedule
+
+
+def _set_step_size(optimizer, step_size):
+    """Set the current step size in :func:`_optimizer_arguments`' arrays, in float64 and rounded;
+    except for Adam, whose steps bias-correct it, it is also the proximal step's."""
+    kind, hyper, scalars = optimizer[0], optimizer[1], optimizer[2]
+    hyper[0] = step_size
+    scalars[0] = hyper[0]
+    if kind != 2:
+        hyper[-1] = hyper[0]
+        scalars[-1] = hyper[0]
 
 
 def _layout(units, n_samples):
@@ -264,6 +305,7 @@ def _train_block(
             return iteration
         _update(flat, grads, optimizer)
         _constrain(flat, layout, penalty, rounded, optimizer[1])
+        _epoch_ends(optimizer, penalty[2])
     return stop
 
 
@@ -384,7 +426,23 @@ def _train_batches(
         total += batch_weight * cost
         _update(flat, grads, optimizer)
         _constrain(flat, layout, penalty, rounded, optimizer[1])
+    _epoch_ends(optimizer, penalty[2])
     return total / penalty[2]
+
+
+@njit(cache=True)
+def _epoch_ends(optimizer, n_samples):
+    """:meth:`skreg._optimizers.GradientDescent.epoch_ends`: count the epoch's ``n_samples``
+    (total weight) and, for "invscaling", set the step size, computed in float64 as
+    :func:`skreg._optimizers.scheduled_step_size` computes it."""
+    kind, hyper, scalars, schedule = optimizer[0], optimizer[1], optimizer[2], optimizer[6]
+    schedule[3] += n_samples
+    if schedule[0]:
+        hyper[0] = schedule[1] / (schedule[3] + 1) ** schedule[2]
+        scalars[0] = hyper[0]
+        if kind != 2:
+            hyper[hyper.shape[0] - 1] = hyper[0]
+            scalars[scalars.shape[0] - 1] = hyper[0]
 
 
 # error_model="numpy": a division is IEEE's, not Python's, which checks for zero and keeps the loop
@@ -392,8 +450,9 @@ def _train_batches(
 @njit(cache=True, error_model="numpy")
 def _update(flat, grads, optimizer):
     """One optimizer step on ``flat`` from ``grads``, rounded as the NumPy optimizers round it:
-    ``kind`` 0 is gradient descent, 1 momentum, 2 Adam (see :func:`_optimizer_arguments`)."""
-    kind, hyper, scalars, first, second, t = optimizer
+    ``kind`` 0 is gradient descent, 1 momentum, 2 Adam, 3 Nesterov momentum (see
+    :func:`_optimizer_arguments`)."""
+    kind, hyper, scalars, first, second, t, _ = optimizer
     learning_rate = scalars[0]
     if kind == 0:
         for k in range(flat.shape[0]):
@@ -404,6 +463,13 @@ def _update(flat, grads, optimizer):
             velocity = first[k] * momentum - learning_rate * grads[k]
             first[k] = velocity
             flat[k] += velocity
+    elif kind == 3:
+        momentum = scalars[1]
+        for k in range(flat.shape[0]):
+            step = learning_rate * grads[k]
+            velocity = first[k] * momentum - step
+            first[k] = velocity
+            flat[k] += velocity * momentum - step
     else:
         t[0] += 1
         steps = float(t[0])

@@ -51,15 +51,19 @@ def train_epochs(
     batch_size=None,
     stopper=None,
     verbose=0,
+    shuffle=True,
 ):
     """Train ``params`` in place for up to ``max_iter`` epochs; returns the loss curve.
 
     Each epoch is one step on the whole data (``batch_size=None``: full-batch, as the course
-    notebook trains) or one pass over shuffled mini-batches. The loss-curve entry of an epoch is
-    the cost before its update (full batch), or the weighted mean of its batches' costs, each
-    computed before that batch's update and on that step's dropout masks and noise. ``stopper``,
-    when given, is called after each epoch with the epoch's cost and ``params`` and returns True to
-    stop. Raises ``ValueError`` as soon as a cost or the parameters stop being finite.
+    notebook trains) or one pass over mini-batches, reshuffled every epoch if ``shuffle`` (else
+    taken in the data's order, drawing nothing from ``stream``). After each epoch the optimizer
+    counts the epoch's samples and updates its scheduled step size. The loss-curve entry of an
+    epoch is the cost before its update (full batch), or the weighted mean of its batches' costs,
+    each computed before that batch's update and on that step's dropout masks and noise.
+    ``stopper``, when given, is called after each epoch with the epoch's cost and ``params`` and
+    returns True to stop. Raises ``ValueError`` as soon as a cost or the parameters stop being
+    finite.
     """
     n_samples = X.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
@@ -78,12 +82,15 @@ def train_epochs(
                 if batch_size == n_samples:
                     cost = step(X1, Y, normalised(sample_weight))
                 else:
-                    cost = _minibatch_epoch(step, X1, Y, sample_weight, batch_size, m, stream)
+                    cost = _minibatch_epoch(
+                        step, X1, Y, sample_weight, batch_size, m, stream if shuffle else None
+                    )
             except FloatingPointError:
                 cost = math.inf
             if not math.isfinite(cost):
                 raise_divergence(epoch, cost, optimizer.learning_rate)
             loss_curve.append(cost)
+            optimizer.epoch_ends(m)
             if verbose and epoch % 1000 == 0:
                 print_cost(epoch, cost)
             if stopper is not None and stopper(cost, params):
@@ -186,10 +193,12 @@ class _Step:
 
 
 def _minibatch_epoch(step, X1, Y, sample_weight, batch_size, m, stream):
-    # Shuffle once per epoch, then take contiguous slices: cheap for dense and CSR rows alike.
-    order = stream.permutation(X1.shape[0])
-    X1, Y = X1[order], Y[order]
-    sample_weight = None if sample_weight is None else sample_weight[order]
+    """One pass over mini-batches: shuffled by ``stream``, or in order if it is None."""
+    if stream is not None:
+        # Shuffle once per epoch, then take contiguous slices: cheap for dense and CSR rows alike.
+        order = stream.permutation(X1.shape[0])
+        X1, Y = X1[order], Y[order]
+        sample_weight = None if sample_weight is None else sample_weight[order]
     total = 0.0
     for start in range(0, X1.shape[0], batch_size):
         rows = slice(start, start + batch_size)
@@ -223,6 +232,26 @@ class TrainingLossStopper:
         self.best_loss = min(self.best_loss, cost)
         self.stopped = self.no_improvement > self.n_iter_no_change
         return self.stopped
+
+    def __eq__(self, other):  # equal counts: the same state of an optimizer that keeps one
+        return type(other) is type(self) and vars(other) == vars(self)
+
+
+class AdaptiveStepSize:
+    """The stopping rule of the "adaptive" step-size schedule (scikit-learn's): where ``plateau``
+    (a :class:`TrainingLossStopper` or :class:`ValidationStopper`) would stop, the optimizer's
+    step size is divided by 5 and the plateau counted anew; training stops only when the step
+    size is already at most 1e-6."""
+
+    def __init__(self, plateau, optimizer):
+        self.plateau, self.optimizer = plateau, optimizer
+
+    def __call__(self, cost, params):
+        if not self.plateau(cost, params) or not self.optimizer.reduce_step_size():
+            return self.plateau.stopped
+        self.plateau.no_improvement = 0
+        self.plateau.stopped = False
+        return False
 
 
 class ValidationStopper:

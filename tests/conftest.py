@@ -73,6 +73,10 @@ VALID_HYPERPARAMETERS = {
     "beta_1": st.floats(0.0, 0.99),
     "beta_2": st.floats(0.0, 0.9999),
     "epsilon": st.floats(1e-10, 1e-2),
+    "learning_rate_schedule": st.sampled_from(["constant", "invscaling", "adaptive"]),
+    "power_t": st.floats(0.0, 2.0),
+    "nesterovs_momentum": st.booleans(),
+    "shuffle": st.booleans(),
     # Small enough for fast examples: a mini-batch epoch of 200 rows may be 200 steps.
     "max_iter": st.integers(1, 40),
     "early_stopping": st.booleans(),
@@ -142,6 +146,10 @@ INVALID_HYPERPARAMETERS = {
     "beta_1": _outside_unit_interval(closed_at_one=False),
     "beta_2": _outside_unit_interval(closed_at_one=False),
     "epsilon": st.one_of(st.floats(max_value=0.0), _NON_FINITE, _WRONG_TYPES),
+    "learning_rate_schedule": _unknown_strings({"constant", "invscaling", "adaptive"}),
+    "power_t": st.one_of(st.floats(max_value=-1e-300), _NON_FINITE, _WRONG_TYPES),
+    "nesterovs_momentum": _NOT_BOOLEANS,
+    "shuffle": _NOT_BOOLEANS,
     "max_iter": st.one_of(st.integers(max_value=0), st.floats(1.5, 100), _NON_FINITE, _WRONG_TYPES),
     "early_stopping": _NOT_BOOLEANS,
     "validation_fraction": st.one_of(

@@ -18,7 +18,7 @@ from skreg import RegularizedMLPClassifier, _engines, _training
 from skreg._network import Penalty, init_parameters
 from skreg._optimizers import make_optimizer
 from skreg._random import training_stream
-from skreg._training import Regularization, TrainingLossStopper
+from skreg._training import AdaptiveStepSize, Regularization, TrainingLossStopper
 
 needs_numba = pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
 
@@ -43,17 +43,28 @@ def train(
     """Weights and loss curve of training with ``engine`` ("numpy": the NumPy training loop,
     "numba": the compiled one) from the reference initialisation; full-batch gradient descent
     with an L2 penalty ``lambd`` and dropout ``keep_probs`` unless ``solver``, ``batch_size`` and
-    ``regularization`` say otherwise."""
+    ``regularization`` say otherwise. ``schedule``, ``power_t`` and ``nesterov`` set the
+    optimizer's step-size schedule and Nesterov momentum; ``adaptive_tol``, the "adaptive"
+    schedule with a training-loss plateau rule of that ``tol`` (patience 2)."""
     rng = np.random.RandomState(seed)
     params = init_parameters(layer_units, rng, X.dtype)
     loss = kwargs.pop("loss", "logistic" if Y.shape[1] == 1 else "softmax")
     keep_probs = keep_probs or (1.0,) * (len(layer_units) - 2)
     if regularization is None:
         regularization = Regularization(Penalty(l2=lambd), keep_probs)
+    hyperparameters = {name: kwargs.pop(name) for name in ("schedule", "power_t") if name in kwargs}
+    hyperparameters.update(OPTIMIZERS[solver])
+    if kwargs.pop("nesterov", False):
+        hyperparameters["nesterov"] = True
+    adaptive_tol = kwargs.pop("adaptive_tol", None)
+    if adaptive_tol is not None:
+        hyperparameters["schedule"] = "adaptive"
     optimizer = make_optimizer(
         solver, params.flat.size, X.dtype, learning_rate=kwargs.pop("learning_rate", 0.3),
-        **OPTIMIZERS[solver],
+        **hyperparameters,
     )  # fmt: skip
+    if adaptive_tol is not None:
+        kwargs["stopper"] = AdaptiveStepSize(TrainingLossStopper(adaptive_tol, 2), optimizer)
     train_epochs = numba_engine().train_epochs if engine == "numba" else _training.train_epochs
     curve = train_epochs(
         X, Y, params, optimizer, loss=loss, max_iter=max_iter, stream=training_stream(rng),
@@ -171,6 +182,8 @@ def test_optimizer_state_continues_alike(solver):
             )  # fmt: skip
         optimizers[engine], streams[engine] = optimizer, stream
     for name in optimizers["numpy"].state_names:
+        if name == "plateau":  # ("adaptive" partial_fit's rule, None here)
+            continue
         np.testing.assert_allclose(
             getattr(optimizers["numba"], name), getattr(optimizers["numpy"], name), rtol=1e-12
         )
@@ -341,6 +354,9 @@ OPTIONS = [
     {"solver": "adam"},
     {"solver": "momentum", "early_stopping": True},
     {"tol": 1e-4},
+    {"learning_rate_schedule": "adaptive"},
+    {"solver": "momentum", "nesterovs_momentum": True, "learning_rate_schedule": "invscaling"},
+    {"batch_size": 16, "shuffle": False},
 ]
 
 
@@ -482,7 +498,18 @@ MATRIX_OPTIONS = {
         "sample_weight": True, "penalty": Penalty(l2=0.1, l1=0.1), "keep_probs": (0.8, 1.0),
         "max_norm": 1.5, "input_noise": 0.1,
     },
+    "invscaling": {"schedule": "invscaling", "power_t": 0.3},
+    "invscaling_l1": {"schedule": "invscaling", "penalty": Penalty(l1=0.3), "sample_weight": True},
+    "adaptive": {"adaptive_tol": 1e-3},  # plateaus of 3 epochs divide the step size by 5
+    "adaptive_l1": {"adaptive_tol": 1e-3, "penalty": Penalty(l1=0.3)},
+    "nesterov": {"nesterov": True},  # (the momentum solver's)
+    "nesterov_invscaling": {"nesterov": True, "schedule": "invscaling", "keep_probs": (0.7, 0.9)},
+    "no_shuffle": {"shuffle": False},
+    "no_shuffle_dropout": {"shuffle": False, "keep_probs": (0.7, 0.9), "sample_weight": True},
 }  # fmt: skip
+
+#: MATRIX_OPTIONS entries that set the optimizer or the training loop, not the regularisation.
+TRAINING_OPTIONS = ("schedule", "power_t", "adaptive_tol", "nesterov", "shuffle")
 
 
 @needs_numba
@@ -497,6 +524,9 @@ def test_engines_agree_on_every_option(option, solver, batch_size, dtype):
     consumes the random stream, rounds and weights as the NumPy engine does; a drift in any of
     them would show far beyond rounding."""
     settings = dict(MATRIX_OPTIONS[option])
+    if settings.get("nesterov") and solver != "momentum":
+        pytest.skip("Nesterov momentum is the momentum solver's")
+    training = {name: settings.pop(name) for name in TRAINING_OPTIONS if name in settings}
     rng = np.random.RandomState(1)
     X, y = make_blobs(n_samples=120, centers=3, n_features=4, random_state=1)
     X = StandardScaler().fit_transform(X).astype(dtype)
@@ -518,7 +548,7 @@ def test_engines_agree_on_every_option(option, solver, batch_size, dtype):
     args = (X, Y, [4, 7, 5, Y.shape[1]], 200 if batch_size is None else 50)
     options = dict(
         regularization=regularization, solver=solver, batch_size=batch_size, loss=loss,
-        sample_weight=sample_weight, learning_rate=0.01 if solver == "adam" else 0.1,
+        sample_weight=sample_weight, learning_rate=0.01 if solver == "adam" else 0.1, **training,
     )  # fmt: skip
     expected, expected_curve = train("numpy", *args, **options)
     weights, curve = train("numba", *args, **options)
