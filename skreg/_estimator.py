@@ -175,7 +175,7 @@ class BaseRegularizedMLP(BaseEstimator):
         self.optimizer_ = optimizer
         self.n_layers_ = len(layer_units)
         self.n_outputs_ = Y.shape[1]
-        self.out_activation_ = loss
+        self.out_activation_ = self._out_activation(loss)
         return self
 
     def _trains_on_a_weighted_set(self, X, regularization):
@@ -244,7 +244,7 @@ class BaseRegularizedMLP(BaseEstimator):
                     ("max_norm (a constraint, not a cost)", self.max_norm is not None),
                 ]
                 if present
-            ]
+            ] + self._reasons_against_lbfgs()
             if reasons:
                 raise ValueError(
                     "solver='lbfgs' minimises a deterministic, smooth cost, which rules out "
@@ -326,7 +326,7 @@ class BaseRegularizedMLP(BaseEstimator):
             if not part.sum() > 0:
                 raise ValueError(
                     f"early_stopping left the {name} split with no sample of positive "
-                    "sample_weight (times class_weight); use another validation_fraction, "
+                    "sample_weight; use another validation_fraction, "
                     "another random_state or positive weights."
                 )
         return X, X_val, Y, Y_val, *weights
@@ -344,6 +344,28 @@ class BaseRegularizedMLP(BaseEstimator):
         )
         n_iter = max(_check_optimize_result("lbfgs", result, self.max_iter), 1)
         return loss_curve or [float(result.fun)], n_iter, None, None
+
+    def _refuse_partial_fit_with_lbfgs(self):
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "partial_fit is not available with solver='lbfgs', which optimises the whole "
+                "data at once; use solver='gd', 'momentum' or 'adam'."
+            )
+
+    @staticmethod
+    def _checked_total_weight(weights, X, name="sample_weight"):
+        """``weights`` (None: all 1), refused unless their sum is positive and finite in the
+        dtype of ``X``; None if all are 1."""
+        if weights is None:
+            return None
+        with np.errstate(over="ignore"):
+            total = weights.sum()
+        if not 0 < total < np.inf:
+            raise ValueError(
+                f"{name} must have a positive sum, finite in {X.dtype}; got {total}. Divide "
+                "the weights by a constant."
+            )
+        return None if (weights == 1).all() else weights
 
     def _warn_if_not_converged(self, loss_curve, stopper, incremental):
         if incremental or self.solver == "lbfgs":
@@ -392,6 +414,14 @@ class BaseRegularizedMLP(BaseEstimator):
     def _validation_score(self, loss):
         """``score(logits, Y, sample_weight)``, the early-stopping score (higher is better)."""
         raise NotImplementedError
+
+    def _out_activation(self, loss):
+        """The ``out_activation_`` of a network trained on ``loss``."""
+        return loss
+
+    def _reasons_against_lbfgs(self):
+        """Why ``solver="lbfgs"`` cannot train this estimator's loss (none by default)."""
+        return []
 
     def _n_output_columns(self):
         """Columns of the largest array prediction computes per row (for the chunk size)."""

@@ -283,6 +283,32 @@ def accuracy(logits, Y, loss, sample_weight=None):
     return float(np.average(correct, weights=sample_weight))
 
 
+def r2_score(output):
+    """A regressor's early-stopping score: :func:`r2` of the predictions ``output(logits)``."""
+
+    def score(logits, Y, sample_weight=None):
+        return r2(output(logits), Y, sample_weight)
+
+    return score
+
+
+def r2(predictions, Y, sample_weight=None):
+    """Coefficient of determination R², weighted by ``sample_weight`` when given, averaged
+    uniformly over outputs, as ``sklearn.metrics.r2_score`` computes it (an output of constant
+    ``Y`` scores 1 if predicted exactly, else 0); ``-inf`` for predictions beyond the float
+    range."""
+    predictions, Y = predictions.astype(np.float64), Y.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        residual = np.average((Y - predictions) ** 2, axis=0, weights=sample_weight)
+    if not np.isfinite(residual).all():
+        return -math.inf
+    total = np.average((Y - np.average(Y, axis=0, weights=sample_weight)) ** 2, axis=0,
+                       weights=sample_weight)  # fmt: skip
+    scores = np.where(residual == 0, 1.0, 0.0)
+    np.subtract(1.0, residual / np.where(total > 0, total, 1.0), out=scores, where=total > 0)
+    return float(scores.mean())
+
+
 def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=None):
     """Minimise the full-batch cost with SciPy's L-BFGS-B; returns (loss curve, SciPy result).
 
