@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import BaseRegularizedMLP
-from ._training import r2_score
+from ._training import negative_loss_score, r2_score
 
 #: The output activation of each loss: the identity, or for the Poisson loss the exponential
 #: (the log link), as in scikit-learn's MLPRegressor.
@@ -34,7 +34,13 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
     data sets (a test R² near 0 on :func:`~sklearn.datasets.load_diabetes`, 0.34 to 0.44 with the
     penalty, for 0.91 to 0.94 either way on 2000 rows of
     :func:`~sklearn.datasets.make_regression` or :func:`~sklearn.datasets.make_friedman1`).
-    The penalty is divided by the number of samples, so it fades as the data grows.
+    The penalty is divided by the number of samples, so it fades as the data grows. Tune it for
+    quantile fits at tail levels: the pinball loss is flatter than the squared error (its slope
+    at level 0.95 is 0.05 on most samples), so the same ``lambd`` regularises them more. On
+    small, noisy data (``load_diabetes``) ``lambd=10`` gives 0.05 and 0.95 fits whose interval
+    holds 87 to 89 % of held-out targets, and ``lambd=0.1`` overfits (about 50 %); on 1000 rows
+    of a smooth one-dimensional curve ``lambd=10`` flattens the interval and ``lambd=0.1`` fits
+    it.
 
     Put a :class:`~sklearn.preprocessing.StandardScaler` in front of it, and for the
     squared-error loss scale the targets too, with
@@ -123,10 +129,12 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         For ``"lbfgs"``, maximum number of L-BFGS iterations.
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data and stop when its R² (weighted by
-        ``sample_weight``, averaged uniformly over outputs, as MLPRegressor scores it) has not
+        Hold out ``validation_fraction`` of the training data and stop when its score has not
         improved by ``tol`` for ``n_iter_no_change`` epochs; the weights of the best epoch are
-        restored. Not used by ``partial_fit`` or ``"lbfgs"``.
+        restored. The score is the R² (weighted by ``sample_weight``, averaged uniformly over
+        outputs) as MLPRegressor scores it, but for ``loss="quantile"`` minus the mean pinball
+        loss (R² would rate a quantile as a fit of the mean). Not used by ``partial_fit`` or
+        ``"lbfgs"``.
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping, in (0, 1).
@@ -135,7 +143,7 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         Patience, in epochs, of early stopping and of the ``tol`` stop.
 
     tol : float or None, default=None
-        Improvement threshold. With ``early_stopping``: of the validation R² (``None`` counts
+        Improvement threshold. With ``early_stopping``: of the validation score (``None`` counts
         any improvement). Without: if set, training stops once the training cost has not
         decreased by ``tol`` for ``n_iter_no_change`` epochs (for ``"lbfgs"``, it is the gradient
         tolerance); ``None`` always runs ``max_iter`` epochs.
@@ -176,10 +184,12 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         Lowest cost of ``loss_curve_``; ``None`` with early stopping.
 
     validation_scores_ : list of float or None
-        Validation R² at each epoch with early stopping, else ``None``.
+        Validation score (R², or minus the pinball loss) at each epoch with early stopping, else
+        ``None``.
 
     best_validation_score_ : float or None
-        Best validation R² with early stopping (its weights are the fitted ones), else ``None``.
+        Best validation score with early stopping (its weights are the fitted ones), else
+        ``None``.
 
     n_iter_ : int
         Number of epochs run (L-BFGS iterations for ``"lbfgs"``).
@@ -220,7 +230,7 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.preprocessing import StandardScaler
     >>> from skreg import RegularizedMLPRegressor
-    >>> X, y = make_regression(n_samples=300, n_features=5, noise=10, random_state=0)
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=10, random_state=0)
     >>> model = TransformedTargetRegressor(
     ...     make_pipeline(StandardScaler(), RegularizedMLPRegressor(random_state=0)),
     ...     transformer=StandardScaler(),
@@ -232,7 +242,7 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
 
     >>> X_scaled = StandardScaler().fit_transform(X)
     >>> low, high = (
-    ...     RegularizedMLPRegressor(loss="quantile", quantile=q, random_state=0)
+    ...     RegularizedMLPRegressor(loss="quantile", quantile=q, lambd=0.1, random_state=0)
     ...     .fit(X_scaled, y / y.std())
     ...     .predict(X_scaled) * y.std()
     ...     for q in (0.05, 0.95)
@@ -377,6 +387,10 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         return self._checked_total_weight(sample_weight, X)
 
     def _validation_score(self, loss):
+        """R², as MLPRegressor scores; for a quantile, whose fit R² would rate as a fit of the
+        mean, minus the pinball loss."""
+        if self.loss == "quantile":
+            return negative_loss_score(loss)
         return r2_score(_predictions(OUT_ACTIVATIONS[self.loss]))
 
     def _out_activation(self, loss):

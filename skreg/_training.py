@@ -8,6 +8,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
+from ._base import loss_function
 from ._network import (
     LayerOutputs,
     Penalty,
@@ -283,6 +284,17 @@ def accuracy(logits, Y, loss, sample_weight=None):
     return float(np.average(correct, weights=sample_weight))
 
 
+def negative_loss_score(loss):
+    """An early-stopping score for losses R² does not suit (a quantile's): minus the mean
+    ``loss`` of the held-out rows, weighted by ``sample_weight`` when given, penalty excluded."""
+
+    def score(logits, Y, sample_weight=None):
+        gradient = np.empty_like(logits)  # the loss functions write one; unused here
+        return -loss_function(loss)(logits, Y, gradient, normalised(sample_weight))
+
+    return score
+
+
 def r2_score(output):
     """A regressor's early-stopping score: :func:`r2` of the predictions ``output(logits)``."""
 
@@ -302,8 +314,8 @@ def r2(predictions, Y, sample_weight=None):
         residual = np.average((Y - predictions) ** 2, axis=0, weights=sample_weight)
     if not np.isfinite(residual).all():
         return -math.inf
-    total = np.average((Y - np.average(Y, axis=0, weights=sample_weight)) ** 2, axis=0,
-                       weights=sample_weight)  # fmt: skip
+    mean = np.average(Y, axis=0, weights=sample_weight)
+    total = np.average((Y - mean) ** 2, axis=0, weights=sample_weight)
     scores = np.where(residual == 0, 1.0, 0.0)
     np.subtract(1.0, residual / np.where(total > 0, total, 1.0), out=scores, where=total > 0)
     return float(scores.mean())

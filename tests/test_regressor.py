@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skreg import RegularizedMLPRegressor
-from skreg._training import r2
+from skreg._training import negative_loss_score, r2
 
 LOSSES = ["squared_error", "poisson", "quantile"]
 
@@ -282,6 +282,22 @@ def test_early_stopping_scores_r2_on_the_held_out_split():
     assert model.best_validation_score_ == max(model.validation_scores_)
     assert 0.9 < model.best_validation_score_ <= 1.0
     assert model.best_loss_ is None
+
+
+def test_early_stopping_scores_a_quantile_by_minus_its_pinball_loss():
+    X, y = heteroscedastic(400, 0)
+    weights = np.random.RandomState(0).uniform(0.5, 2, len(y))
+    model = RegularizedMLPRegressor(
+        loss="quantile", quantile=0.9, early_stopping=True, batch_size=32, n_iter_no_change=5,
+        random_state=0,
+    ).fit(X, y, sample_weight=weights)  # fmt: skip
+    assert all(score < 0 for score in model.validation_scores_)
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    rng = np.random.RandomState(1)
+    Y, logits = rng.standard_normal((50, 2)), rng.standard_normal((50, 2))
+    score = negative_loss_score(("quantile", 0.9))(logits, Y, weights[:50])
+    expected = 2 * mean_pinball_loss(Y, logits, alpha=0.9, sample_weight=weights[:50])
+    assert score == pytest.approx(-expected, rel=1e-12)
 
 
 @pytest.mark.parametrize("n_outputs", [1, 3])
