@@ -1,7 +1,7 @@
 """
-========================================
+===========================================
 Prediction intervals by quantile regression
-========================================
+===========================================
 
 :class:`~skreg.RegularizedMLPRegressor` with ``loss="quantile"`` fits a quantile of the target
 rather than its mean: the pinball loss at level ``quantile`` is minimised by the ``quantile``-th

@@ -236,12 +236,25 @@ def test_lbfgs_refuses_the_quantile_loss():
 
 
 @pytest.mark.parametrize(
-    "params", [{"quantile": 0.0}, {"quantile": 1.0}, {"quantile": "0.5"}, {"loss": "absolute"}]
-)
+    "params",
+    [{"quantile": 0.0}, {"quantile": 1.0}, {"quantile": np.nan}, {"quantile": "0.5"},
+     {"loss": "absolute"}, {"loss": None}],
+)  # fmt: skip
 def test_invalid_loss_parameters_are_refused(params):
     X, y = regression_data()
     with pytest.raises(InvalidParameterError, match="quantile|loss"):
         RegularizedMLPRegressor(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_targets_and_weights_are_refused(bad):
+    X, y = regression_data(n_samples=10)
+    y[3] = bad
+    with pytest.raises(ValueError, match="Input y contains"):
+        RegularizedMLPRegressor().fit(X, y)
+    huge = np.full(10, np.finfo(np.float64).max)
+    with pytest.raises(ValueError, match="sample_weight must have a positive sum, finite in"):
+        RegularizedMLPRegressor().fit(X, np.ones(10), sample_weight=huge)
 
 
 def test_non_numeric_targets_are_refused():
