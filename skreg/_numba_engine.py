@@ -4,7 +4,8 @@ for option, in numba.
 :func:`train_epochs` trains as :func:`skreg._training.train_epochs` does: gradient descent,
 momentum or Adam, full-batch or on shuffled mini-batches, with sample weights, L2, L1 and
 elastic-net penalties (the proximal step), dropout, input noise and max-norm, in float32 or
-float64, for binary, multiclass and multilabel targets. It gives the same loss curve
+float64, for binary, multiclass and multilabel targets and the regression losses (squared error,
+Poisson, quantile). It gives the same loss curve
 and weights up to rounding (sums run in another order), the same printing, errors and stopping,
 and draws the same random numbers: the training stream (:mod:`skreg._random`), whose SFC64 bit
 generator the compiled steps advance natively. The training steps run inside compiled functions,
