@@ -220,11 +220,12 @@ def test_poisson_predictions_saturate_at_the_largest_float_without_warnings():
 @pytest.mark.parametrize("loss", ["squared_error", "poisson"])
 def test_lbfgs_trains_the_smooth_losses(loss):
     X, y = regression_data(loss=loss)
-    model = RegularizedMLPRegressor(loss=loss, solver="lbfgs", max_iter=200, random_state=0)
+    network = dict(loss=loss, hidden_layer_sizes=(20,), max_iter=100, random_state=0)
+    model = RegularizedMLPRegressor(solver="lbfgs", **network)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
-    adam = RegularizedMLPRegressor(loss=loss, max_iter=200, random_state=0).fit(X, y)
+    adam = RegularizedMLPRegressor(**network).fit(X, y)
     assert model.loss_ < adam.loss_
 
 
@@ -373,8 +374,8 @@ def test_integer_weights_give_the_model_of_repeated_rows(loss, engine):
     solvers = ["adam", "gd"] if loss == "quantile" else ["adam", "lbfgs"]
     for seed, solver in enumerate(solvers):
         model = RegularizedMLPRegressor(
-            loss=loss, solver=solver, max_iter=100, random_state=seed, engine=engine,
-            learning_rate=0.01,
+            loss=loss, solver=solver, hidden_layer_sizes=(10,), max_iter=100, random_state=seed,
+            engine=engine,
         )  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -401,3 +402,16 @@ def test_regressor_tags():
     assert tags.estimator_type == "regressor"
     assert tags.target_tags.multi_output and tags.target_tags.single_output
     assert tags.input_tags.sparse
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("params", [{}, {"keep_prob": 0.8, "batch_size": 16, "input_noise": 0.1}])
+def test_inputs_targets_and_weights_are_never_modified(loss, params, engine):
+    X, y = regression_data(n_samples=60, n_outputs=2, loss=loss)
+    weights = np.random.RandomState(0).uniform(0, 2, len(y))
+    copies = X.copy(), y.copy(), weights.copy()
+    model = RegularizedMLPRegressor(loss=loss, max_iter=5, random_state=0, engine=engine, **params)
+    model.fit(X, y, sample_weight=weights).partial_fit(X, y, sample_weight=weights)
+    model.predict(X)
+    for array, copy in zip((X, y, weights), copies):
+        np.testing.assert_array_equal(array, copy)
