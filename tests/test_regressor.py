@@ -136,7 +136,7 @@ def parity_scores(X, y, seed, full_batch):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_parity_with_mlpregressor_on_diabetes(seed):
-    """Measured: 0.3436 and 0.3436, 0.4345 and 0.4355 (seeds 0 and 1)."""
+    """Measured: 0.3440 and 0.3436, 0.4345 and 0.4355 (seeds 0 and 1)."""
     X, y = load_diabetes(return_X_y=True)
     ours, theirs = parity_scores(X, y, seed, full_batch=True)
     assert abs(ours - theirs) < 0.02, (ours, theirs)
