@@ -1,7 +1,9 @@
-"""skreg: a scikit-learn classifier network with the regularisation MLPClassifier lacks."""
+"""skreg: scikit-learn neural networks with the regularisation MLPClassifier and MLPRegressor
+lack."""
 
 from ._classifier import RegularizedMLPClassifier
+from ._regressor import RegularizedMLPRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["RegularizedMLPClassifier", "__version__"]
+__all__ = ["RegularizedMLPClassifier", "RegularizedMLPRegressor", "__version__"]

@@ -1,12 +1,15 @@
 """Activation and loss tables of the network, in the style of ``sklearn.neural_network._base``.
 
-Losses are computed from the output *logits*, never from probabilities, so no ``log(0)`` can occur.
-Each loss function returns the mean loss and writes its gradient with respect to the logits into
-``delta`` (the ``1/m`` of the mean included), ready for backpropagation.
+Losses are computed from the output *logits* (the output layer's pre-activations), never from
+probabilities or predictions, so no ``log(0)`` can occur. Each loss function returns the mean loss
+(summed over outputs, averaged over samples) and writes its gradient with respect to the logits
+into ``delta`` (the ``1/m`` of the mean included), ready for backpropagation.
 """
 
+from functools import partial
+
 import numpy as np
-from scipy.special import expit, log_expit, log_softmax
+from scipy.special import expit, log_expit, log_softmax, xlogy
 
 #: Elements per call of :func:`relu_inplace`, and the size of its arrays of zeros.
 RELU_BLOCK = 2**17
@@ -71,13 +74,78 @@ def softmax_log_loss(logits, Y, delta, weights=None):
 def _gradient_of_cross_entropy(probabilities, Y, weights):
     # For a sigmoid or softmax output with cross-entropy, d loss_i / d z_i = p_i - y_i.
     probabilities -= Y
+    _average_gradient(probabilities, weights)
+
+
+def squared_error_loss(logits, Y, delta, weights=None):
+    """Half the squared error ``(z - y)**2 / 2`` of identity outputs, summed over outputs;
+    ``d loss / d logits = z - y`` (divided by ``m``, or times the weights) into ``delta``."""
+    np.subtract(logits, Y, out=delta)
     if weights is None:
-        probabilities *= 1.0 / Y.shape[0]
+        loss = 0.5 * float(np.vdot(delta, delta)) / Y.shape[0]
     else:
-        probabilities *= weights[:, np.newaxis]
+        loss = 0.5 * float(weights @ np.einsum("ij,ij->i", delta, delta))
+    _average_gradient(delta, weights)
+    return loss
 
 
-LOSS_FUNCTIONS = {"logistic": logistic_log_loss, "softmax": softmax_log_loss}
+def poisson_loss(logits, Y, delta, weights=None):
+    """Half the Poisson deviance of ``mu = exp(z)`` (the log link), ``y log(y / mu) - y + mu``
+    with ``0 log 0 = 0``, summed over outputs; ``d loss / d logits = mu - y`` into ``delta``.
+
+    Written in the logits, ``mu - y z + y log y - y``: no logarithm of a prediction."""
+    np.exp(logits, out=delta)
+    per_entry = delta - Y * logits
+    per_entry += xlogy(Y, Y)
+    per_entry -= Y
+    loss = _mean_over_samples(per_entry, weights)
+    delta -= Y
+    _average_gradient(delta, weights)
+    return loss
+
+
+def pinball_loss(logits, Y, delta, weights=None, quantile=0.5):
+    """Pinball loss of identity outputs at level ``quantile``, ``max(q r, (q - 1) r)`` with
+    ``r = y - z``, summed over outputs; its derivative ``1 - q`` where ``z > y``, else ``-q``
+    (a subgradient at ``z = y``), into ``delta``. Minimised by the ``quantile`` of ``y``."""
+    residual = Y - logits
+    per_entry = np.maximum(quantile * residual, (quantile - 1) * residual)
+    loss = _mean_over_samples(per_entry, weights)
+    np.greater(logits, Y, out=delta)
+    delta -= quantile
+    _average_gradient(delta, weights)
+    return loss
+
+
+def _mean_over_samples(per_entry, weights):
+    if weights is None:
+        return float(per_entry.sum()) / per_entry.shape[0]
+    return float(weights @ per_entry.sum(axis=1))
+
+
+def _average_gradient(delta, weights):
+    if weights is None:
+        delta *= 1.0 / delta.shape[0]
+    else:
+        delta *= weights[:, np.newaxis]
+
+
+LOSS_FUNCTIONS = {
+    "logistic": logistic_log_loss,
+    "softmax": softmax_log_loss,
+    "squared_error": squared_error_loss,
+    "poisson": poisson_loss,
+    "quantile": pinball_loss,
+}
+
+
+def loss_function(loss):
+    """The function of ``loss``: a name in ``LOSS_FUNCTIONS``, or ``("quantile", q)`` for the
+    pinball loss at level ``q``."""
+    if isinstance(loss, str):
+        return LOSS_FUNCTIONS[loss]
+    name, quantile = loss
+    return partial(LOSS_FUNCTIONS[name], quantile=quantile)
 
 
 def logistic_proba(logits):

@@ -391,11 +391,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         self : object
             The updated estimator.
         """
-        if self.solver == "lbfgs":
-            raise ValueError(
-                "partial_fit is not available with solver='lbfgs', which optimises the whole "
-                "data at once; use solver='gd', 'momentum' or 'adam'."
-            )
+        self._refuse_partial_fit_with_lbfgs()
         return self._fit_or_restore(X, y, sample_weight, incremental=True, classes=classes)
 
     def _encoded_targets(self, y, classes, continuing, incremental):
@@ -469,21 +465,18 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
             class_weights = per_class.astype(X.dtype)[indices]
             with np.errstate(over="ignore"):  # an infinite product fails the check below
                 weights = class_weights if sample_weight is None else sample_weight * class_weights
-        if weights is None:
-            return None
-        with np.errstate(over="ignore"):
-            total = weights.sum()
-        if not 0 < total < np.inf:
-            raise ValueError(
-                "sample_weight (times class_weight) must have a positive sum, finite in "
-                f"{X.dtype}; got {total}. Divide the weights by a constant."
-            )
-        if not incremental and y.ndim == 1 and np.unique(y[weights > 0]).size < 2:
+        weights = self._checked_total_weight(weights, X, "sample_weight (times class_weight)")
+        if (
+            weights is not None
+            and not incremental
+            and y.ndim == 1
+            and np.unique(y[weights > 0]).size < 2
+        ):
             raise ValueError(
                 "Only one class has samples of positive sample_weight (times class_weight): "
                 f"{y[weights > 0][0]!r}. A classifier needs at least 2 classes to train on."
             )
-        return None if (weights == 1).all() else weights
+        return weights
 
     def _stratification(self, y, n_val):
         """Stratify the early-stopping split by class when every class can be."""

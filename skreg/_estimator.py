@@ -193,8 +193,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         self.optimizer_ = optimizer
         return self
 
-    @staticmethod
-    def _model_attributes(params, targets, loss):
+    def _model_attributes(self, params, targets, loss):
         """The fitted attributes that prediction reads: the network and its targets."""
         return {
             **targets,
@@ -202,7 +201,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             "intercepts_": params.intercepts,
             "n_layers_": len(params.layer_units),
             "n_outputs_": params.layer_units[-1],
-            "out_activation_": loss,
+            "out_activation_": self._out_activation(loss),
         }
 
     def _fit_callbacks(self, data, params, targets, loss, max_epochs):
@@ -292,7 +291,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
                     ("max_norm (a constraint, not a cost)", self.max_norm is not None),
                 ]
                 if present
-            ]
+            ] + self._reasons_against_lbfgs()
             if reasons:
                 raise ValueError(
                     "solver='lbfgs' minimises a deterministic, smooth cost, which rules out "
@@ -400,7 +399,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             if not part.sum() > 0:
                 raise ValueError(
                     f"early_stopping left the {name} split with no sample of positive "
-                    "sample_weight (times class_weight); use another validation_fraction, "
+                    "sample_weight; use another validation_fraction, "
                     "another random_state or positive weights."
                 )
         return X, X_val, Y, Y_val, *weights
@@ -425,6 +424,28 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         else:
             n_iter = max(_check_optimize_result("lbfgs", result, self.max_iter), 1)
         return loss_curve or [float(result.fun)], n_iter, None, None
+
+    def _refuse_partial_fit_with_lbfgs(self):
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "partial_fit is not available with solver='lbfgs', which optimises the whole "
+                "data at once; use solver='gd', 'momentum' or 'adam'."
+            )
+
+    @staticmethod
+    def _checked_total_weight(weights, X, name="sample_weight"):
+        """``weights`` (None: all 1), refused unless their sum is positive and finite in the
+        dtype of ``X``; None if all are 1."""
+        if weights is None:
+            return None
+        with np.errstate(over="ignore"):
+            total = weights.sum()
+        if not 0 < total < np.inf:
+            raise ValueError(
+                f"{name} must have a positive sum, finite in {X.dtype}; got {total}. Divide "
+                "the weights by a constant."
+            )
+        return None if (weights == 1).all() else weights
 
     def _warn_if_not_converged(self, loss_curve, stopper, incremental):
         if incremental or self.solver == "lbfgs":
@@ -473,6 +494,14 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
     def _validation_score(self, loss):
         """``score(logits, Y, sample_weight)``, the early-stopping score (higher is better)."""
         raise NotImplementedError
+
+    def _out_activation(self, loss):
+        """The ``out_activation_`` of a network trained on ``loss``."""
+        return loss
+
+    def _reasons_against_lbfgs(self):
+        """Why ``solver="lbfgs"`` cannot train this estimator's loss (none by default)."""
+        return []
 
     def _n_output_columns(self):
         """Columns of the largest array prediction computes per row (for the chunk size)."""

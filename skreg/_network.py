@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ._base import LOSS_FUNCTIONS, relu_inplace
+from ._base import loss_function, relu_inplace
 from ._random import dropout_words, keep_threshold
 
 
@@ -267,7 +267,7 @@ def cost_and_gradients(X1, Y, params, buffers, loss, penalty, m, masks=None, wei
     the full penalty; the L1 part of the penalty has no gradient here (see :class:`Penalty`).
     """
     logits = forward(X1, params.layers, buffers.layer_outputs, masks)
-    cost = LOSS_FUNCTIONS[loss](logits, Y, buffers.deltas[-1], weights)
+    cost = loss_function(loss)(logits, Y, buffers.deltas[-1], weights)
     backward(X1, params, buffers, masks)
     return cost + penalty.cost_and_gradient(params, buffers.grads, m)
 

@@ -4,7 +4,8 @@ for option, in numba.
 :func:`train_epochs` trains as :func:`skreg._training.train_epochs` does: gradient descent,
 momentum or Adam, full-batch or on shuffled mini-batches, with sample weights, L2, L1 and
 elastic-net penalties (the proximal step), dropout, input noise and max-norm, in float32 or
-float64, for binary, multiclass and multilabel targets. It gives the same loss curve
+float64, for binary, multiclass and multilabel targets and the regression losses (squared error,
+Poisson, quantile). It gives the same loss curve
 and weights up to rounding (sums run in another order), the same printing, errors and stopping,
 and draws the same random numbers: the training stream (:mod:`skreg._random`), whose SFC64 bit
 generator the compiled steps advance natively. The training steps run inside compiled functions,
@@ -37,6 +38,16 @@ BLOCK_ITERATIONS = 1000
 BLAS_MIN_WEIGHTS = 1024
 
 _OPTIMIZER_KINDS = {GradientDescent: 0, Momentum: 1, Adam: 2}
+
+#: The losses' codes in the compiled functions (``loss[0]``; see :func:`_loss_arguments`).
+LOGISTIC, SOFTMAX, SQUARED_ERROR, POISSON, QUANTILE = range(5)
+_LOSS_CODES = {
+    "logistic": LOGISTIC,
+    "softmax": SOFTMAX,
+    "squared_error": SQUARED_ERROR,
+    "poisson": POISSON,
+    "quantile": QUANTILE,
+}
 
 
 def train_epochs(
@@ -149,7 +160,7 @@ class _Problem:
         self.activations = np.empty(batch_size * units[1:].sum(), dtype=dtype)
         self.deltas = np.empty_like(self.activations)
         self.grads = np.empty_like(params.flat)
-        self.softmax = loss == "softmax"
+        self.loss = _loss_arguments(loss, dtype)
         penalty = regularization.penalty
         m = self.n_samples if sample_weight is None else float(sample_weight.sum())
         max_norm = regularization.max_norm
@@ -192,7 +203,7 @@ class _Problem:
         """Arguments of :func:`_train_block` and :func:`_train_batches` up to ``weights``."""
         return (
             self.XT, self.YT, params.flat, self.grads, self.activations, self.deltas,
-            self.layout, self.softmax, self.penalty, self.rounded, self.scalars, self.dropout,
+            self.layout, self.loss, self.penalty, self.rounded, self.scalars, self.dropout,
             self.random, self.optimizer, self.weights, self.sample_weight,
         )  # fmt: skip
 
@@ -217,6 +228,14 @@ class _Problem:
         stopping = stopper(cost, params)
         _set_step_size(self.optimizer, optimizer.step_size)
         return stopping
+
+
+def _loss_arguments(loss, dtype):
+    """``(code, level)``: the loss (a name, or ``("quantile", q)``, as the NumPy engine takes it)
+    for :func:`_loss`; ``level`` holds the quantile level in the parameters' dtype, as the NumPy
+    engine's in-place operations round it (unused by the other losses)."""
+    name, level = (loss, 0.5) if isinstance(loss, str) else loss
+    return _LOSS_CODES[name], np.array([level], dtype=dtype)
 
 
 def _optimizer_arguments(optimizer, dtype):
@@ -287,7 +306,7 @@ def _dropout(hidden_units, keep_probs, dtype):
 
 @njit(cache=True)
 def _train_block(
-    XT, YT, flat, grads, activations, deltas, layout, softmax, penalty, rounded, scalars, dropout,
+    XT, YT, flat, grads, activations, deltas, layout, loss, penalty, rounded, scalars, dropout,
     random, optimizer, weights, sample_weight, loss_curve, start, stop,
 ):  # fmt: skip
     """Full-batch epochs ``start`` to ``stop``; returns the first with a non-finite cost, else
@@ -297,7 +316,7 @@ def _train_block(
     for iteration in range(start, stop):
         inputs = _draw_step(XT, random, n_words, penalty[3])
         cost = _cost_and_gradients(
-            inputs, YT, flat, grads, activations, deltas, layout, softmax, penalty, scalars[0],
+            inputs, YT, flat, grads, activations, deltas, layout, loss, penalty, scalars[0],
             step, weights,
         )  # fmt: skip
         loss_curve[iteration] = cost
@@ -377,7 +396,7 @@ def _sfc64(a, b, c, counter):
 
 @njit(cache=True)
 def _train_batches(
-    XT_buffer, YT_buffer, flat, grads, activations, deltas, layout, softmax, penalty, rounded,
+    XT_buffer, YT_buffer, flat, grads, activations, deltas, layout, loss, penalty, rounded,
     scalars, dropout, random, optimizer, weights, sample_weight, X, Y, order,
 ):  # fmt: skip
     """One epoch of mini-batches over the rows of ``X, Y`` in ``order``; returns the epoch's cost,
@@ -418,7 +437,7 @@ def _train_batches(
         batch_layout = (layout[0], layout[1], layout[2], layout[3], rows)
         inputs = _draw_step(XT, random, words_per_row * rows, penalty[3])
         cost = _cost_and_gradients(
-            inputs, YT, flat, grads, activations, deltas, batch_layout, softmax, penalty,
+            inputs, YT, flat, grads, activations, deltas, batch_layout, loss, penalty,
             scalars[0 if rows == batch_size else 1], step, batch_weights,
         )  # fmt: skip
         if not np.isfinite(cost):
@@ -519,12 +538,13 @@ def _constrain(flat, layout, penalty, rounded, hyper):
 
 @njit(cache=True)
 def _cost_and_gradients(
-    XT, YT, flat, grads, activations, deltas, layout, softmax, penalty, scalars, step, weights
+    XT, YT, flat, grads, activations, deltas, layout, loss, penalty, scalars, step, weights
 ):
     """Cost (as float64) on the batch ``XT, YT`` at ``flat``, its gradient into ``grads``.
 
     ``layout`` is ``(units, coef_offsets, intercept_offsets, activation_offsets, n_rows)``, with
-    the batch's number of rows; ``penalty`` is ``(l2, l1, m, ...)`` with ``m`` the training set's
+    the batch's number of rows; ``loss`` is ``(code, level)`` (see :func:`_loss_arguments`);
+    ``penalty`` is ``(l2, l1, m, ...)`` with ``m`` the training set's
     total weight, which the penalty divides by, and ``scalars`` is ``(l2 / m, 1 / n_rows)`` in the
     parameters' dtype. ``step`` is ``(words, unit_offsets, thresholds, scales)``: this step's
     dropout words, then one entry per hidden layer. ``weights``, if not empty, are the batch's
@@ -552,10 +572,7 @@ def _cost_and_gradients(
         return np.inf
 
     D = _block(deltas, layout, n_layers - 1)
-    if softmax:
-        cost = _softmax_loss(A, YT, D, inv_rows, weights)
-    else:
-        cost = _logistic_loss(A, YT, D, inv_rows, weights)
+    cost = _loss(A, YT, D, inv_rows, weights, loss)
     if not np.isfinite(cost):
         return np.inf
 
@@ -969,4 +986,72 @@ def _softmax_loss(logits, Y, delta, inv_m, weights):
         total += weights[s] * loss if weighted else loss
         for j in range(logits.shape[0]):
             delta[j, s] = (delta[j, s] / normaliser - Y[j, s]) * scale
+    return total if weighted else total / logits.shape[1]
+
+
+@njit(cache=True)
+def _loss(logits, Y, delta, inv_m, weights, loss):
+    """The batch's mean loss (as float64) and its gradient into ``delta``, for the loss ``loss``
+    (``(code, level)``, see :func:`_loss_arguments`): one branch per step, none in the loops."""
+    code = loss[0]
+    if code == SOFTMAX:
+        return _softmax_loss(logits, Y, delta, inv_m, weights)
+    if code == LOGISTIC:
+        return _logistic_loss(logits, Y, delta, inv_m, weights)
+    if code == SQUARED_ERROR:
+        return _squared_error_loss(logits, Y, delta, inv_m, weights)
+    if code == POISSON:
+        return _poisson_loss(logits, Y, delta, inv_m, weights)
+    return _pinball_loss(logits, Y, delta, inv_m, weights, loss[1][0])
+
+
+@njit(cache=True, error_model="numpy")
+def _squared_error_loss(logits, Y, delta, inv_m, weights):
+    """Half the squared error, summed over outputs, mean (or weighted mean, with ``weights``
+    summing to 1) over samples; ``(z - y) / m`` (or times the weight) into ``delta``."""
+    weighted = weights.shape[0] > 0
+    total = 0.0
+    for j in range(logits.shape[0]):
+        for s in range(logits.shape[1]):
+            residual = logits[j, s] - Y[j, s]
+            square = 0.5 * float(residual) * float(residual)
+            total += weights[s] * square if weighted else square
+            delta[j, s] = residual * (weights[s] if weighted else inv_m)
+    return total if weighted else total / logits.shape[1]
+
+
+@njit(cache=True, error_model="numpy")
+def _poisson_loss(logits, Y, delta, inv_m, weights):
+    """Half the Poisson deviance of ``exp(z)``, ``exp(z) - y z + y log y - y`` (``0 log 0 = 0``);
+    ``(exp(z) - y) / m`` (or times the weight) into ``delta``. An overflowing ``exp(z)`` makes
+    the cost infinite: divergence, as in the NumPy engine."""
+    weighted = weights.shape[0] > 0
+    total = 0.0
+    for j in range(logits.shape[0]):
+        for s in range(logits.shape[1]):
+            z, y = logits[j, s], Y[j, s]
+            mean = np.exp(z)
+            y_log_y = float(y) * np.log(float(y)) if y > 0 else 0.0
+            deviance = float(mean) - float(y) * float(z) + y_log_y - float(y)
+            total += weights[s] * deviance if weighted else deviance
+            delta[j, s] = (mean - y) * (weights[s] if weighted else inv_m)
+    return total if weighted else total / logits.shape[1]
+
+
+@njit(cache=True, error_model="numpy")
+def _pinball_loss(logits, Y, delta, inv_m, weights, quantile):
+    """Pinball loss at level ``quantile`` (in the parameters' dtype), ``max(q r, (q - 1) r)``
+    with ``r = y - z``; ``(1 - q) / m`` where ``z > y``, else ``-q / m`` (or times the weight),
+    into ``delta``."""
+    weighted = weights.shape[0] > 0
+    above, below = inv_m / inv_m - quantile, -quantile  # in the parameters' dtype
+    q = float(quantile)
+    total = 0.0
+    for j in range(logits.shape[0]):
+        for s in range(logits.shape[1]):
+            z, y = logits[j, s], Y[j, s]
+            residual = float(y) - float(z)
+            loss = max(q * residual, (q - 1.0) * residual)
+            total += weights[s] * loss if weighted else loss
+            delta[j, s] = (above if z > y else below) * (weights[s] if weighted else inv_m)
     return total if weighted else total / logits.shape[1]

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
+from ._base import loss_function
 from ._network import (
     LayerOutputs,
     Penalty,
@@ -310,6 +311,43 @@ def accuracy(logits, Y, loss, sample_weight=None):
     else:
         correct = ((logits > 0) == (Y > 0.5)).all(axis=1)
     return float(np.average(correct, weights=sample_weight))
+
+
+def negative_loss_score(loss):
+    """An early-stopping score for losses R² does not suit (a quantile's): minus the mean
+    ``loss`` of the held-out rows, weighted by ``sample_weight`` when given, penalty excluded."""
+
+    def score(logits, Y, sample_weight=None):
+        gradient = np.empty_like(logits)  # the loss functions write one; unused here
+        return -loss_function(loss)(logits, Y, gradient, normalised(sample_weight))
+
+    return score
+
+
+def r2_score(output):
+    """A regressor's early-stopping score: :func:`r2` of the predictions ``output(logits)``."""
+
+    def score(logits, Y, sample_weight=None):
+        return r2(output(logits), Y, sample_weight)
+
+    return score
+
+
+def r2(predictions, Y, sample_weight=None):
+    """Coefficient of determination R², weighted by ``sample_weight`` when given, averaged
+    uniformly over outputs, as ``sklearn.metrics.r2_score`` computes it (an output of constant
+    ``Y`` scores 1 if predicted exactly, else 0); ``-inf`` for predictions beyond the float
+    range."""
+    predictions, Y = predictions.astype(np.float64), Y.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        residual = np.average((Y - predictions) ** 2, axis=0, weights=sample_weight)
+    if not np.isfinite(residual).all():
+        return -math.inf
+    mean = np.average(Y, axis=0, weights=sample_weight)
+    total = np.average((Y - mean) ** 2, axis=0, weights=sample_weight)
+    scores = np.where(residual == 0, 1.0, 0.0)
+    np.subtract(1.0, residual / np.where(total > 0, total, 1.0), out=scores, where=total > 0)
+    return float(scores.mean())
 
 
 def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=None, stopper=None):

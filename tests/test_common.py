@@ -2,7 +2,7 @@ from importlib.util import find_spec
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skreg import RegularizedMLPClassifier
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
 
 MINI_BATCHES = (
     "Mini-batches hold different rows when rows are repeated instead of weighted, and the early "
@@ -36,6 +36,9 @@ def expected_failed_checks(estimator):
         *FULL_BATCH,
         # batch_size=8: mini-batches on the checks' data sets (15 to 100 rows)
         RegularizedMLPClassifier(solver="adam", batch_size=8, early_stopping=True),
+        # The regressor: its defaults (full-batch Adam), and mini-batches with early stopping.
+        RegularizedMLPRegressor(),
+        RegularizedMLPRegressor(batch_size=8, early_stopping=True, n_iter_no_change=10),
     ],
     expected_failed_checks=expected_failed_checks,
 )

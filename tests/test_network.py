@@ -42,6 +42,10 @@ def numerical_gradient(cost, flat, eps=1e-6):
     return grad
 
 
+def relative_error(analytic, numeric):
+    return np.linalg.norm(analytic - numeric) / (np.linalg.norm(analytic) + np.linalg.norm(numeric))
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_forward_pass_is_relu_of_affine_maps(sparse):
     """Intercepts folded into the products (a column of ones per input) give ReLU(A W + b)."""
@@ -97,11 +101,7 @@ def test_backward_pass_matches_finite_differences(n_classes, lambd, keep_prob, w
 
     cost()
     analytic = buffers.grads.flat.copy()
-    numeric = numerical_gradient(cost, params.flat)
-    relative_error = np.linalg.norm(analytic - numeric) / (
-        np.linalg.norm(analytic) + np.linalg.norm(numeric)
-    )
-    assert relative_error < 1e-6
+    assert relative_error(analytic, numerical_gradient(cost, params.flat)) < 1e-6
 
 
 @pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
@@ -112,8 +112,6 @@ def test_backward_pass_matches_finite_differences(n_classes, lambd, keep_prob, w
 def test_numba_engine_gradient_matches_finite_differences(n_outputs, lambd, keep_prob, weighted):
     """The compiled engine's cost and gradient (3 outputs: multilabel; 4: softmax), with the
     same masks and noise at every evaluation (the stream restarts from the same seed)."""
-    from skreg._numba_engine import cost_and_gradients as compiled_cost_and_gradients
-
     rng = np.random.RandomState(0)
     n_samples, n_features = 30, 4
     layer_units = [n_features, 6, 5, n_outputs]
@@ -127,6 +125,13 @@ def test_numba_engine_gradient_matches_finite_differences(n_outputs, lambd, keep
     params.flat += 0.1 * rng.standard_normal(params.flat.size)
     weights = rng.uniform(0, 2, n_samples) if weighted else None
     regularization = Regularization(Penalty(l2=lambd), (keep_prob,) * 2, input_noise=0.3)
+    assert compiled_gradient_error(X, Y, params, loss, regularization, weights) < 1e-6
+
+
+def compiled_gradient_error(X, Y, params, loss, regularization, weights):
+    """Relative error of the compiled engine's gradient against finite differences of its cost,
+    with the same masks and noise at every evaluation (the stream restarts from the same seed)."""
+    from skreg._numba_engine import cost_and_gradients as compiled_cost_and_gradients
 
     def cost_and_gradient():
         return compiled_cost_and_gradients(
@@ -135,11 +140,65 @@ def test_numba_engine_gradient_matches_finite_differences(n_outputs, lambd, keep
         )  # fmt: skip
 
     analytic = cost_and_gradient()[1]
-    numeric = numerical_gradient(lambda: cost_and_gradient()[0], params.flat)
-    relative_error = np.linalg.norm(analytic - numeric) / (
-        np.linalg.norm(analytic) + np.linalg.norm(numeric)
-    )
-    assert relative_error < 1e-6
+    return relative_error(analytic, numerical_gradient(lambda: cost_and_gradient()[0], params.flat))
+
+
+REGRESSION_LOSSES = ["squared_error", "poisson", ("quantile", 0.3)]
+
+
+def regression_problem(loss, n_outputs, rng, n_samples=30, n_features=4):
+    """Inputs and targets for ``loss`` (non-negative counts, zeros among them, for Poisson)."""
+    X = rng.standard_normal((n_samples, n_features))
+    Y = rng.standard_normal((n_samples, n_outputs))
+    if loss == "poisson":
+        Y = rng.poisson(1.0, (n_samples, n_outputs)).astype(float)
+    return X, Y
+
+
+@pytest.mark.parametrize("loss", REGRESSION_LOSSES)
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("keep_prob", [1.0, 0.6])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_regression_gradients_match_finite_differences(loss, n_outputs, keep_prob, weighted):
+    """The squared-error, Poisson and pinball losses, one output and several, penalised. The
+    pinball loss has kinks where an output meets its target: none lies within ``eps`` here."""
+    rng = np.random.RandomState(0)
+    X, Y = regression_problem(loss, n_outputs, rng)
+    layer_units = [X.shape[1], 6, 5, n_outputs]
+    params = init_parameters(layer_units, rng)
+    params.flat += 0.1 * rng.standard_normal(params.flat.size)
+    buffers = Workspace(len(X), layer_units, np.float64).rows(len(X))
+    weights = rng.uniform(0, 2, len(X)) if weighted else None
+    weights = None if weights is None else weights / weights.sum()
+    masks = None
+    if keep_prob < 1:
+        masks = buffers.masks
+        draw_dropout_masks(stream(), [keep_prob, keep_prob], masks)
+
+    def cost():
+        return cost_and_gradients(
+            with_ones_column(X), Y, params, buffers, loss, Penalty(l2=0.7), len(X), masks, weights
+        )
+
+    cost()
+    analytic = buffers.grads.flat.copy()
+    assert relative_error(analytic, numerical_gradient(cost, params.flat)) < 1e-6
+
+
+@pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
+@pytest.mark.parametrize("loss", REGRESSION_LOSSES)
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_numba_engine_regression_gradients_match_finite_differences(loss, n_outputs, weighted):
+    """The compiled regression losses, with dropout and input noise (the same at every
+    evaluation)."""
+    rng = np.random.RandomState(0)
+    X, Y = regression_problem(loss, n_outputs, rng)
+    params = init_parameters([X.shape[1], 6, 5, n_outputs], rng)
+    params.flat += 0.1 * rng.standard_normal(params.flat.size)
+    weights = rng.uniform(0, 2, len(X)) if weighted else None
+    regularization = Regularization(Penalty(l2=0.7), (0.7, 0.9), input_noise=0.3)
+    assert compiled_gradient_error(X, Y, params, loss, regularization, weights) < 1e-6
 
 
 def test_dropout_masks_keep_the_expected_share_and_scale():

@@ -1,12 +1,15 @@
 """Saving fitted models: joblib, and safe loading with skops (an optional extra)."""
 
+import pickle
+
 import joblib
 import numpy as np
 import pytest
+from sklearn.datasets import make_regression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skreg import RegularizedMLPClassifier
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
 from skreg.datasets import make_football
 
 sio = pytest.importorskip("skops.io")
@@ -92,3 +95,38 @@ def test_joblib_round_trip(fitted, data, tmp_path):
     path = tmp_path / "model.joblib"
     joblib.dump(fitted, path)
     assert_same_predictions(joblib.load(path), fitted, data[1])
+
+
+# -- the regressor ------------------------------------------------------------------------------
+
+REGRESSOR_TYPES = ["skreg._optimizers.Adam", "skreg._regressor.RegularizedMLPRegressor"]
+
+
+@pytest.fixture(scope="module", params=["squared_error", "poisson", "quantile"])
+def fitted_regressor(request):
+    X, y = make_regression(n_samples=100, n_features=4, n_targets=2, random_state=0)
+    y = np.abs(y) / y.std() if request.param == "poisson" else y / y.std()
+    model = RegularizedMLPRegressor(loss=request.param, keep_prob=0.9, max_iter=50, random_state=0)
+    return make_pipeline(StandardScaler(), model).fit(X, y), X
+
+
+def test_regressor_skops_round_trip_predicts_identically(fitted_regressor, tmp_path):
+    model, X = fitted_regressor
+    path = tmp_path / "regressor.skops"
+    sio.dump(model, path)
+    assert sorted(sio.get_untrusted_types(file=path)) == REGRESSOR_TYPES
+    with pytest.raises(UntrustedTypesFoundException, match="RegularizedMLPRegressor"):
+        sio.load(path)
+    loaded = sio.load(path, trusted=REGRESSOR_TYPES)
+    assert loaded[-1].get_params() == model[-1].get_params()
+    assert loaded[-1].out_activation_ == model[-1].out_activation_
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_regressor_pickle_and_joblib_round_trips(fitted_regressor, tmp_path):
+    model, X = fitted_regressor
+    joblib.dump(model, tmp_path / "regressor.joblib")
+    for loaded in (pickle.loads(pickle.dumps(model)), joblib.load(tmp_path / "regressor.joblib")):
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+        for W_loaded, W in zip(loaded[-1].coefs_, model[-1].coefs_, strict=True):
+            np.testing.assert_array_equal(W_loaded, W)
