@@ -49,6 +49,7 @@ sphinx_gallery_conf = {
             "plot_compare_remedies.py",
             "plot_tune_lambd.py",
             "plot_quantile_regression.py",
+            "plot_mc_dropout.py",
             "plot_dask_search.py",
             "plot_dask_incremental.py",
             "plot_onnx_export.py",

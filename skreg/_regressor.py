@@ -433,29 +433,71 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
             return ["loss='quantile' (not differentiable where a prediction meets its target)"]
         return []
 
-    def predict(self, X):
-        """Predict with the network; dropout is never applied at prediction.
+    def predict(self, X, *, return_std=False, n_draws=100, random_state=0):
+        """Predict with the network; dropout is off unless ``return_std=True`` samples it.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
+        return_std : bool, default=False
+            If False, the network's deterministic predictions (every unit kept). If True,
+            Monte-Carlo dropout (Gal and Ghahramani, 2016): ``n_draws`` forward passes, each
+            under fresh dropout masks drawn with the fitted ``keep_prob``; returns the mean of
+            their predictions and their standard deviation, an estimate of the model's
+            uncertainty about each prediction (not of the noise of ``y``: for a prediction
+            interval of the targets, fit two ``loss="quantile"`` models). Needs a model fitted
+            with ``keep_prob < 1``.
+
+        n_draws : int, default=100
+            Number of stochastic passes with ``return_std=True`` (at least 2).
+
+        random_state : int, RandomState instance or None, default=0
+            Seeds the dropout masks of ``return_std=True``: the same seed gives the same draws
+            for the same ``X`` (and the same ``working_memory`` setting, which sets the chunks of
+            rows the masks are drawn for).
+
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predictions, 1-D when the network was fitted on 1-D ``y`` (or a single column),
-            in the dtype of the weights (float32 after a float32 fit). Predictions beyond the
+            in the dtype of the weights (float32 after a float32 fit); with
+            ``return_std=True``, their mean over the draws. Predictions beyond the
             floating-point range saturate at the largest finite float (of either sign; with
             ``loss="poisson"``, ``exp`` of large outputs), never ``inf``; those of
             ``loss="poisson"`` below the smallest positive float are 0.
 
+        y_std : ndarray of the shape of ``y``
+            Only with ``return_std=True``: the standard deviation of the predictions over the
+            draws.
+
         Notes
         -----
-        Rows are processed in chunks, in bounded memory, as the classifier's ``predict_proba``.
+        Rows are processed in chunks, in bounded memory, as the classifier's ``predict_proba``;
+        with ``return_std=True`` each chunk's rows are evaluated ``n_draws`` times in one
+        batched pass.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skreg import RegularizedMLPRegressor
+        >>> X = np.linspace(-1, 1, 200)[:, None]
+        >>> y = np.sin(3 * X[:, 0])
+        >>> reg = RegularizedMLPRegressor(keep_prob=0.9, lambd=0.1, random_state=0).fit(X, y)
+        >>> mean, std = reg.predict(X[:5], return_std=True, n_draws=50)
+        >>> mean.shape, std.shape
+        ((5,), (5,))
         """
         check_is_fitted(self)
-        predictions = self._map_logits(X, _predictions(self.out_activation_))
+        output = _predictions(self.out_activation_)
+        if not return_std:
+            return self._one_dimensional(self._map_logits(X, output))
+        mean, std = self._dropout_mean_and_std(X, output, n_draws, random_state)
+        return self._one_dimensional(mean), self._one_dimensional(std)
+
+    def _one_dimensional(self, predictions):
+        """1-D predictions for a network fitted on one target."""
         return predictions.ravel() if self.n_outputs_ == 1 else predictions
 
 

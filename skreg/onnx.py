@@ -35,6 +35,7 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
     ) from error
 
 from ._classifier import RegularizedMLPClassifier
+from ._regressor import RegularizedMLPRegressor
 
 __all__ = ["register_converters"]
 
@@ -56,6 +57,12 @@ def register_converters():
         _convert_classifier,
         options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
     )
+    update_registered_converter(
+        RegularizedMLPRegressor,
+        "SkregRegularizedMLPRegressor",
+        _regressor_output_shapes,
+        _convert_regressor,
+    )
 
 
 # -- shapes --------------------------------------------------------------------------------------
@@ -75,6 +82,12 @@ def _classifier_output_shapes(operator):
     label_shape = [n_rows, len(model.classes_)] if multilabel else [n_rows]
     operator.outputs[0].type = label_type(shape=label_shape)
     operator.outputs[1].type = _float_type(operator)(shape=[n_rows, len(model.classes_)])
+
+
+def _regressor_output_shapes(operator):
+    model = operator.raw_operator
+    n_rows = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = _float_type(operator)(shape=[n_rows, model.n_outputs_])
 
 
 def _is_multilabel(model):
@@ -134,6 +147,20 @@ def _convert_classifier(scope, operator, container):
     as_int = _node(scope, container, "Cast", positive, to=onnx_proto.TensorProto.INT64)
     indices = _node(scope, container, "Reshape", [as_int, _shape(scope, container, [-1])])
     _class_labels(scope, container, model.classes_, indices, labels)
+
+
+def _convert_regressor(scope, operator, container):
+    """Predictions ``(n_samples, n_outputs)`` as skl2onnx's regressors give them (one column
+    for one output, where ``predict`` returns 1-D arrays): the logits, or for
+    ``loss="poisson"`` their exponential."""
+    model = operator.raw_operator
+    proto_dtype = guess_proto_type(_float_type(operator)())
+    logits = _logits(scope, operator, container, model, proto_dtype)
+    output = operator.outputs[0].full_name
+    if model.out_activation_ == "exp":
+        container.add_node("Exp", logits, output)
+    else:
+        container.add_node("Identity", logits, output)
 
 
 def _class_labels(scope, container, classes, indices, labels):

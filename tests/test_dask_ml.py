@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skreg import RegularizedMLPClassifier
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -53,6 +53,26 @@ def test_incremental_equals_sequential_partial_fit_on_the_blocks(data, client, p
     for W, W_sequential in zip(incremental.estimator_.coefs_, sequential.coefs_, strict=True):
         np.testing.assert_array_equal(W, W_sequential)
     np.testing.assert_array_equal(incremental.predict(X_dask).compute(), sequential.predict(X))
+
+
+def test_incremental_regressor_equals_sequential_partial_fit(data, client):
+    X, _ = data
+    y = X[:, 0] - 2 * X[:, 1] ** 2
+    X_dask, y_dask = da.from_array(X, chunks=BLOCK_ROWS), da.from_array(y, chunks=BLOCK_ROWS)
+
+    def regressor():
+        return RegularizedMLPRegressor(batch_size=50, keep_prob=0.9, random_state=0)
+
+    incremental = wrappers.Incremental(regressor(), shuffle_blocks=False).fit(X_dask, y_dask)
+    sequential = regressor()
+    for start in range(0, len(y), BLOCK_ROWS):
+        sequential.partial_fit(X[start : start + BLOCK_ROWS], y[start : start + BLOCK_ROWS])
+    for W, W_sequential in zip(incremental.estimator_.coefs_, sequential.coefs_, strict=True):
+        np.testing.assert_array_equal(W, W_sequential)
+    predictor = wrappers.ParallelPostFit(incremental.estimator_)
+    np.testing.assert_allclose(
+        predictor.predict(X_dask).compute(), sequential.predict(X), rtol=1e-12
+    )
 
 
 def test_incremental_passes_over_the_data_and_learns(data, client):

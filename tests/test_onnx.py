@@ -2,11 +2,16 @@
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_blobs, make_moons, make_multilabel_classification
+from sklearn.datasets import (
+    make_blobs,
+    make_moons,
+    make_multilabel_classification,
+    make_regression,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skreg import RegularizedMLPClassifier
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
 
 pytest.importorskip("skl2onnx")
 rt = pytest.importorskip("onnxruntime")
@@ -15,7 +20,9 @@ import skreg.onnx  # noqa: E402, F401  (registers the converters)
 
 
 def run(model, X, dtype=np.float64, **options):
-    onx = skl2onnx.to_onnx(model, X[:1].astype(dtype), options={"zipmap": False, **options})
+    """onnxruntime's outputs of ``model`` converted with ``options`` (for classifiers, arrays
+    of probabilities rather than skl2onnx's default list of maps)."""
+    onx = skl2onnx.to_onnx(model, X[:1].astype(dtype), options=options or None)
     session = rt.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
     return session.run(None, {session.get_inputs()[0].name: X.astype(dtype)})
 
@@ -44,7 +51,7 @@ def test_labels_and_probabilities_match_predict(data, string_labels):
     if string_labels and y.ndim == 1:
         y = np.array(["alpha", "beta", "gamma", "delta"])[y]
     model = fitted(X, y)
-    labels, proba = run(model, X)
+    labels, proba = run(model, X, zipmap=False)
     np.testing.assert_allclose(proba, model.predict_proba(X), rtol=0, atol=1e-6)
     np.testing.assert_array_equal(labels, model.predict(X))
 
@@ -59,7 +66,7 @@ def test_confident_binary_probabilities_keep_their_small_side():
     grid = np.stack(np.meshgrid(np.linspace(-60, 60, 241), np.linspace(-60, 60, 241)), -1)
     grid = grid.reshape(-1, 2)
     far = grid[[np.argmin(np.abs(np.abs(model.decision_function(grid)) - 30))]]
-    _, proba = run(model, far)
+    _, proba = run(model, far, zipmap=False)
     expected = model.predict_proba(far)
     assert 1e-14 < expected.min() < 1e-12
     np.testing.assert_allclose(proba, expected, rtol=1e-6)
@@ -68,7 +75,7 @@ def test_confident_binary_probabilities_keep_their_small_side():
 def test_float32_inputs_compute_in_float32():
     X, y = multiclass()
     model = fitted(X, y)
-    labels, proba = run(model, X, dtype=np.float32)
+    labels, proba = run(model, X, dtype=np.float32, zipmap=False)
     assert proba.dtype == np.float32
     np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-4)
     assert (labels == model.predict(X)).mean() > 0.99  # float32 may flip a label at a tie
@@ -77,7 +84,7 @@ def test_float32_inputs_compute_in_float32():
 def test_training_only_regularisers_export_the_deterministic_network():
     X, y = multiclass()
     model = fitted(X, y, keep_prob=0.8, max_norm=2.0, input_noise=0.1, lambd=0.3)
-    labels, proba = run(model, X)
+    labels, proba = run(model, X, zipmap=False)
     np.testing.assert_allclose(proba, model.predict_proba(X), rtol=0, atol=1e-6)
     np.testing.assert_array_equal(labels, model.predict(X))
 
@@ -94,3 +101,19 @@ def test_an_estimator_alone_and_the_default_zipmap_output():
     np.testing.assert_array_equal(labels, model.predict(X))
     expected = model.predict_proba(X)
     np.testing.assert_allclose([[row[0], row[1]] for row in proba_maps], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson", "quantile"])
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_regressor_predictions_match_predict(loss, n_outputs):
+    X, Y = make_regression(n_samples=300, n_features=5, n_targets=2, random_state=0)
+    Y = Y[:, :n_outputs]
+    Y = np.abs(Y) / 100 if loss == "poisson" else Y
+    model = make_pipeline(
+        StandardScaler(),
+        RegularizedMLPRegressor(loss=loss, keep_prob=0.9, max_iter=200, random_state=0),
+    ).fit(X, Y.ravel() if n_outputs == 1 else Y)
+    (predictions,) = run(model, X)
+    assert predictions.shape == (len(X), n_outputs)  # skl2onnx's regressors: always 2-D
+    expected = model.predict(X).reshape(len(X), n_outputs)
+    np.testing.assert_allclose(predictions, expected, rtol=1e-9, atol=1e-9)
