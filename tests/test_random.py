@@ -28,7 +28,7 @@ def test_the_stream_is_seeded_by_the_random_state():
 
 
 def test_dropout_words_are_the_halves_of_the_raw_outputs_low_first():
-    raw = stream(3).bit_generator.random_raw(3)
+    raw = [int(r) for r in stream(3).bit_generator.random_raw(3)]
     words = dropout_words(stream(3), 5)
     expected = [raw[0] & 0xFFFFFFFF, raw[0] >> 32, raw[1] & 0xFFFFFFFF, raw[1] >> 32, raw[2]]
     np.testing.assert_array_equal(words[:4], np.array(expected[:4], dtype=np.uint64))
