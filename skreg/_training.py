@@ -290,8 +290,11 @@ class ValidationStopper:
         return self.stopped
 
     def validation_score(self, params):
-        logits = forward(self.X_val1, params.layers, self.outputs)
-        return self.score(logits, self.Y_val, self.sample_weight_val)
+        # Finite parameters can still overflow on held-out rows (float32, huge weights): the
+        # scores then count those rows as wrong; training itself decides on divergence.
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = forward(self.X_val1, params.layers, self.outputs)
+            return self.score(logits, self.Y_val, self.sample_weight_val)
 
 
 def accuracy_score(loss):
