@@ -64,14 +64,16 @@ def train_epochs(
     n_samples = X.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
     workspace = Workspace(
-        batch_size, params.layer_units, params.flat.dtype, dropout=regularization.dropout
-    )
+        batch_size, params.layer_units, params.flat.dtype, dropout=regularization.dropout,
+        activation=params.activation,
+    )  # fmt: skip
     m = n_samples if sample_weight is None else float(sample_weight.sum())
     step = _Step(params, optimizer, workspace, loss, regularization, m, stream)
     X1 = with_ones_column(X)
     loss_curve = []
     # Overflow only comes with divergence, so any overflow is one: even a pre-activation at -inf,
-    # which ReLU would clamp to 0 while the cost stays finite.
+    # which ReLU would clamp to 0 (and tanh or the logistic function saturate) while the cost
+    # stays finite.
     with np.errstate(over="raise", invalid="ignore"):
         for epoch in range(max_iter):
             try:
@@ -260,7 +262,7 @@ class ValidationStopper:
         return self.stopped
 
     def validation_score(self, params):
-        logits = forward(self.X_val1, params.layers, self.outputs)
+        logits = forward(self.X_val1, params.layers, self.outputs, activation=params.activation)
         return self.score(logits, self.Y_val, self.sample_weight_val)
 
 
