@@ -1,5 +1,9 @@
 """Activation and loss tables of the network, in the style of ``sklearn.neural_network._base``.
 
+The hidden layers' activations (:data:`ACTIVATIONS`) work in place, and their derivatives
+(:data:`DERIVATIVES`) multiply a delta, in place, by the derivative expressed from the
+activation's *output*, as scikit-learn's do, so that backpropagation needs no pre-activations.
+
 Losses are computed from the output *logits* (the output layer's pre-activations), never from
 probabilities or predictions, so no ``log(0)`` can occur. Each loss function returns the mean loss
 (summed over outputs, averaged over samples) and writes its gradient with respect to the logits
@@ -10,6 +14,10 @@ from functools import partial
 
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, xlogy
+
+#: Slope of ``activation="leaky_relu"`` for negative inputs: ``f(z) = z`` if ``z > 0``, else
+#: ``LEAKY_RELU_SLOPE * z`` (the usual 0.01 of Maas et al., 2013).
+LEAKY_RELU_SLOPE = 0.01
 
 #: Elements per call of :func:`relu_inplace`, and the size of its arrays of zeros.
 RELU_BLOCK = 2**17
@@ -39,6 +47,93 @@ def relu_inplace(Z):
     for start in range(0, flat.size, RELU_BLOCK):
         block = flat[start : start + RELU_BLOCK]
         np.maximum(block, zeros[: block.size], out=block)
+
+
+def tanh_inplace(Z):
+    """Hyperbolic tangent, in place."""
+    np.tanh(Z, out=Z)
+
+
+def logistic_inplace(Z):
+    """Logistic sigmoid ``1 / (1 + exp(-z))``, in place."""
+    expit(Z, out=Z)
+
+
+def identity_inplace(Z):
+    """Identity: nothing to do."""
+
+
+def leaky_relu_inplace(Z):
+    """Leaky rectified linear unit, in place: ``max(z, LEAKY_RELU_SLOPE * z)``.
+
+    A C-contiguous ``Z`` is done in blocks of ``RELU_BLOCK`` elements, with one block's
+    temporary (a masked multiplication, ``where=Z < 0``, is several times slower).
+    """
+    if not Z.flags.c_contiguous:
+        np.maximum(Z, Z * LEAKY_RELU_SLOPE, out=Z)
+        return
+    flat = Z.reshape(-1)
+    scaled = np.empty(min(flat.size, RELU_BLOCK), dtype=Z.dtype)
+    for start in range(0, flat.size, RELU_BLOCK):
+        block = flat[start : start + RELU_BLOCK]
+        part = scaled[: block.size]
+        np.multiply(block, LEAKY_RELU_SLOPE, out=part)
+        np.maximum(block, part, out=block)
+
+
+#: The hidden layers' activations, in place.
+ACTIVATIONS = {
+    "relu": relu_inplace,
+    "tanh": tanh_inplace,
+    "logistic": logistic_inplace,
+    "identity": identity_inplace,
+    "leaky_relu": leaky_relu_inplace,
+}
+
+#: Bounded activations: their derivative depends on the output's value, not only on its sign (so
+#: under dropout backpropagation needs their outputs before the mask), they are not positively
+#: homogeneous (``f(s z) != s f(z)``) and they do not map 1 to 1. The others are piecewise linear
+#: through 0 with slope 1 for positive inputs.
+BOUNDED_ACTIVATIONS = frozenset({"tanh", "logistic"})
+
+
+def relu_derivative(Z, delta):
+    """``delta *= relu'(z)``, from the output ``Z = relu(z)``: 1 where ``Z > 0``, else 0."""
+    delta *= Z > 0
+
+
+def tanh_derivative(Z, delta):
+    """``delta *= 1 - Z**2``, from the output ``Z = tanh(z)``."""
+    factor = np.square(Z)
+    np.subtract(1, factor, out=factor)
+    delta *= factor
+
+
+def logistic_derivative(Z, delta):
+    """``delta *= Z * (1 - Z)``, from the output ``Z = expit(z)``."""
+    delta *= Z
+    delta *= 1 - Z
+
+
+def identity_derivative(Z, delta):
+    """The identity's derivative is 1: nothing to do."""
+
+
+def leaky_relu_derivative(Z, delta):
+    """``delta *= 1`` where ``Z > 0``, else ``LEAKY_RELU_SLOPE`` (``Z`` and ``z`` share signs)."""
+    one, slope = np.array([1, LEAKY_RELU_SLOPE], dtype=delta.dtype)  # (a np.where of scalars)
+    delta *= np.where(Z > 0, one, slope)
+
+
+#: Derivatives of :data:`ACTIVATIONS` from their outputs: ``DERIVATIVES[name](Z, delta)``
+#: multiplies ``delta`` in place by the derivative at the pre-activation whose output is ``Z``.
+DERIVATIVES = {
+    "relu": relu_derivative,
+    "tanh": tanh_derivative,
+    "logistic": logistic_derivative,
+    "identity": identity_derivative,
+    "leaky_relu": leaky_relu_derivative,
+}
 
 
 def logistic_log_loss(logits, Y, delta, weights=None):

@@ -19,11 +19,11 @@ from ._training import accuracy_score
 class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
     """Multi-layer perceptron classifier with L2/L1 penalties, dropout and other regularisers.
 
-    The network is LINEAR -> RELU for every hidden layer, then LINEAR -> SIGMOID for binary (and
-    multilabel) targets or LINEAR -> SOFTMAX for more than two classes, trained on the
-    cross-entropy plus a weight penalty. By default it is the network of the deep-learning course
-    notebook this package comes from: hidden layers of 20 and 3 units, full-batch gradient descent,
-    30000 iterations, learning rate 0.3.
+    The network is LINEAR -> ACTIVATION (ReLU by default) for every hidden layer, then
+    LINEAR -> SIGMOID for binary (and multilabel) targets or LINEAR -> SOFTMAX for more than two
+    classes, trained on the cross-entropy plus a weight penalty. By default it is the network of
+    the deep-learning course notebook this package comes from: hidden layers of 20 and 3 units,
+    full-batch gradient descent, 30000 iterations, learning rate 0.3.
 
     Like any network trained by gradient descent with a fixed learning rate, it needs inputs on a
     unit scale: put a :class:`~sklearn.preprocessing.StandardScaler` in front of it.
@@ -32,6 +32,15 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
     ----------
     hidden_layer_sizes : array-like of int, default=(20, 3)
         Number of units in each hidden layer; at least one layer, every size at least 1.
+
+    activation : {"relu", "tanh", "logistic", "identity", "leaky_relu"}, default="relu"
+        Activation of every hidden layer, as in scikit-learn's MLPClassifier: ``"relu"``,
+        ``max(z, 0)`` (the course's); ``"tanh"``; ``"logistic"``, ``1 / (1 + exp(-z))``;
+        ``"identity"``, ``z`` (the network is then a linear classifier); and ``"leaky_relu"``,
+        ``z`` for ``z > 0`` and ``0.01 z`` otherwise (the slope is
+        ``skreg._base.LEAKY_RELU_SLOPE``), a ReLU whose units cannot die. The output layer is
+        sigmoid or softmax whatever the activation. Every activation starts from the same
+        initialisation, the course's; the user guide compares it with others.
 
     lambd : float, default=0.0
         Strength ``lambda`` >= 0 of the weight penalty. With ``m`` the number of training samples
@@ -276,6 +285,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         self,
         *,
         hidden_layer_sizes=(20, 3),
+        activation="relu",
         lambd=0.0,
         penalty="l2",
         l1_ratio=0.5,
@@ -305,6 +315,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         engine="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
         self.lambd = lambd
         self.penalty = penalty
         self.l1_ratio = l1_ratio

@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._base import ACTIVATIONS, BOUNDED_ACTIVATIONS
 from ._callbacks import CallbackStopper, CallbackSupportMixin, FitCallbacks, has_callbacks
 from ._engines import training_function, training_matrix
 from ._network import (
@@ -57,6 +58,15 @@ PREDICT_WORKING_MEMORY_MB = 4
 # What scikit-learn's callback support keeps on the estimator during a fit.
 _CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
 
+# What steps too large do to each hidden activation, for the warning of a rising cost.
+_TOO_LARGE_STEPS = {
+    "relu": "units whose ReLU input stays negative stop learning",
+    "leaky_relu": "the steps overshoot the minimum and the cost oscillates or grows",
+    "tanh": "units driven into the flat tails of tanh stop learning",
+    "logistic": "units driven into the flat tails of the logistic function stop learning",
+    "identity": "the steps overshoot the minimum and the cost oscillates or grows",
+}
+
 # Frames from fit's warnings up to the user's call: _warn_if_not_converged, _fit,
 # _fit_or_restore, fit and the wrapper of _fit_context.
 _FIT_WARNING_STACKLEVEL = 6
@@ -74,6 +84,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "lambd": [Interval(Real, 0, None, closed="left")],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"})],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
@@ -152,14 +163,16 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
         if continuing:
-            params = Parameters.from_arrays(self.coefs_, self.intercepts_)
+            params = Parameters.from_arrays(
+                self.coefs_, self.intercepts_, activation=self.activation
+            )
             if params.layer_units != layer_units:
                 raise ValueError(
                     f"Cannot continue training a network with layers {params.layer_units} on "
                     f"data and parameters that need layers {layer_units}."
                 )
         else:
-            params = init_parameters(layer_units, rng, X.dtype)
+            params = init_parameters(layer_units, rng, X.dtype, self.activation)
 
         max_epochs = 1 if incremental else self.max_iter
         callbacks = self._fit_callbacks(callback_data, params, targets, loss, max_epochs)
@@ -212,7 +225,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         layer_units, dtype = params.layer_units, params.flat.dtype
 
         def fitted_attributes(flat):
-            snapshot = Parameters(layer_units, dtype)
+            snapshot = Parameters(layer_units, dtype, params.activation)
             snapshot.flat[...] = flat
             return self._model_attributes(snapshot, targets, loss)
 
@@ -460,9 +473,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         if loss_curve[-1] > loss_curve[0]:
             warnings.warn(
                 f"The cost rose during training, from {loss_curve[0]:.4g} to {loss_curve[-1]:.4g}: "
-                f"learning_rate={self.learning_rate} is probably too large for this data (units "
-                "whose ReLU input stays negative stop learning). Use a smaller learning_rate or "
-                "scale the inputs.",
+                f"learning_rate={self.learning_rate} is probably too large for this data "
+                f"({_TOO_LARGE_STEPS[self.activation]}). Use a smaller learning_rate or scale the "
+                "inputs.",
                 ConvergenceWarning,
                 stacklevel=_FIT_WARNING_STACKLEVEL,
             )
@@ -524,7 +537,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         if sp.issparse(X):
             X = X.tocsr()
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
-        params = Parameters.from_arrays(self.coefs_, self.intercepts_, dtype)
+        params = Parameters.from_arrays(self.coefs_, self.intercepts_, dtype, self.activation)
         copies = 1 if dropout is None else dropout.n_draws
         n_units = sum(b.shape[0] + 1 for b in self.intercepts_)
         row_bytes = dtype.itemsize * (2 * X.shape[1] + 2 + 2 * n_units)
@@ -587,15 +600,23 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
 
     def _chunk_logits(self, X1, params, outputs, masks=None):
         """Logits of the rows of ``X1`` (inputs with their column of ones), in ``outputs``, under
-        dropout ``masks`` if given; rows whose evaluation overflows are evaluated again at a safe
-        scale (see ``_logits_at_safe_scale``)."""
+        dropout ``masks`` if given; rows whose evaluation overflows, or for a bounded activation
+        may overflow, are evaluated again at a safe scale (see ``_logits_at_safe_scale``)."""
+        # A bounded activation (tanh, logistic) saturates an infinite pre-activation to a finite
+        # output, so a first-layer sum that overflowed to the wrong sign would pass unseen: rows
+        # whose first-layer sums could overflow at all are sent to the safe scale.
+        at_risk = None
+        if params.activation in BOUNDED_ACTIVATIONS:
+            at_risk = _first_layer_may_overflow(X1, params.layers[0])
         with np.errstate(over="ignore", invalid="ignore"):
-            logits = forward(X1, params.layers, outputs, masks)
+            logits = forward(X1, params.layers, outputs, masks, params.activation)
             # One cheap pass in the common case; a sum that overflows only sends the chunk to
             # the row-by-row check below.
-            if np.isfinite(logits.sum()):
+            if np.isfinite(logits.sum()) and (at_risk is None or not at_risk.any()):
                 return logits
         overflowed = ~np.isfinite(logits).all(axis=1)
+        if at_risk is not None:
+            overflowed |= at_risk
         if overflowed.any():
             rows = X1[overflowed][:, :-1]
             rows = rows.toarray() if sp.issparse(rows) else rows
@@ -607,11 +628,18 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         """Logits of the rows of ``X``, each row evaluated at a power-of-two scale that cannot
         overflow; logits beyond the float range saturate at the largest float.
 
-        A ReLU network is positively homogeneous in its inputs and intercepts together,
-        ``f(s x; s b) = s f(x; b)`` for ``s > 0``, and exactly so in floating point when ``s`` is a
-        power of two. A row with entries beyond 1 in magnitude is scaled below 1, so huge inputs
-        cannot make ``inf - inf = NaN`` inside the network, and its logits are scaled back.
-        Dropout masks multiply hidden outputs, which keeps the network homogeneous.
+        A network of ReLU, leaky ReLU or identity units is positively homogeneous in its inputs
+        and intercepts together, ``f(s x; s b) = s f(x; b)`` for ``s > 0``, and exactly so in
+        floating point when ``s`` is a power of two. A row with entries beyond 1 in magnitude is
+        scaled below 1, so huge inputs cannot make ``inf - inf = NaN`` inside the network, and its
+        logits are scaled back. Dropout ``masks`` multiply hidden outputs, which keeps the
+        network homogeneous.
+
+        tanh and the logistic function are not homogeneous, but they are bounded: only the first
+        layer's sums can overflow, and beyond the float range they saturate. So only the first
+        layer is evaluated at the safe scale; its pre-activations are scaled back, to infinity
+        where they exceed the float range, which the activation maps to its exact limits, and the
+        other layers see bounded inputs.
         """
         dtype = params.flat.dtype
         _, exponents = np.frexp(np.abs(X).max(axis=1, keepdims=True))
@@ -619,17 +647,53 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         scales = np.ldexp(np.ones(1, dtype=dtype), -exponents)
         # The intercepts are scaled too: every layer's column of ones holds the row's scale.
         X1 = with_ones_column(X * scales)
+        X1[:, -1:] = scales
         outputs = LayerOutputs.allocate(X.shape[0], params.layer_units, dtype)
-        for inputs in [X1, *outputs.hidden]:
+        if params.activation in BOUNDED_ACTIVATIONS:
+            return _bounded_logits_at_safe_scale(X1, exponents, params, outputs, masks)
+        for inputs in outputs.hidden:
             inputs[:, -1:] = scales
         # Only weights beyond any sensible scale can still overflow: a pre-activation at -inf is
         # clamped by ReLU to its exact limit 0, and one at +inf reaching a later layer as inf - inf
         # still raises the invalid-value warning.
         with np.errstate(over="ignore"):
-            logits = forward(X1, params.layers, outputs, masks)
+            logits = forward(X1, params.layers, outputs, masks, params.activation)
             logits = np.ldexp(logits, exponents)
         largest = np.finfo(dtype).max
         return np.clip(logits, -largest, largest, out=logits)
+
+
+def _first_layer_may_overflow(X1, layer):
+    """Rows of ``X1`` (with its column of ones) whose products with the first layer's block
+    ``layer`` might overflow, in any order of summation: a row's pre-activations are bounded by
+    its largest entry in magnitude times the largest column sum of ``|layer|``, and rounding
+    cannot take any partial sum beyond four times that bound."""
+    if sp.issparse(X1):
+        largest = np.asarray(abs(X1).max(axis=1).todense()).ravel()
+    else:
+        largest = np.maximum(X1.max(axis=1), -X1.min(axis=1))
+    column_sums = np.abs(layer).sum(axis=0, dtype=np.float64).max()
+    with np.errstate(over="ignore"):
+        bounds = largest.astype(np.float64) * column_sums
+    return ~(bounds < np.finfo(layer.dtype).max / 4)
+
+
+def _bounded_logits_at_safe_scale(X1, exponents, params, outputs, masks=None):
+    """``_logits_at_safe_scale`` for a bounded activation: ``X1`` holds the rows scaled by
+    ``2**-exponents``, their column of ones too; ``masks``, dropout masks if given."""
+    first = outputs.activations[0]
+    np.matmul(X1, params.layers[0], out=first)
+    with np.errstate(over="ignore"):
+        first[...] = np.ldexp(first, exponents)  # beyond the float range: +-inf, exactly saturated
+    ACTIVATIONS[params.activation](first)
+    if masks is not None:
+        first *= masks[0]
+    rest = LayerOutputs(outputs.activations[1:], outputs.hidden[1:])
+    rest_masks = None if masks is None else masks[1:]
+    with np.errstate(over="ignore"):  # only weights beyond any sensible scale overflow here
+        logits = forward(outputs.hidden[0], params.layers[1:], rest, rest_masks, params.activation)
+    largest = np.finfo(params.flat.dtype).max
+    return np.clip(logits, -largest, largest, out=logits)
 
 
 def _validate_data(estimator, *args, **kwargs):

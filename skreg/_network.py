@@ -9,17 +9,18 @@ blocks live in one flat buffer, so an optimizer step is a few in-place operation
 works in buffers allocated once per fit. Only the input ``X`` may be a scipy.sparse matrix.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._base import loss_function, relu_inplace
+from ._base import ACTIVATIONS, BOUNDED_ACTIVATIONS, DERIVATIVES, loss_function
 from ._random import dropout_words, keep_threshold
 
 
 class Parameters:
-    """Coefficients and intercepts of a network, as views into one flat buffer.
+    """Coefficients and intercepts of a network, as views into one flat buffer, and the network's
+    description: its units per layer and its hidden layers' activation.
 
     ``layers[i]`` is layer ``i``'s ``(n_in + 1, n_out)`` block; ``coefs[i]`` and ``intercepts[i]``
     are its first ``n_in`` rows and its last row.
@@ -30,10 +31,17 @@ class Parameters:
         Units per layer, input and output layers included.
     dtype : numpy dtype
         Floating dtype of the buffer.
+    activation : str, default="relu"
+        Activation of every hidden layer, a key of :data:`skreg._base.ACTIVATIONS`.
     """
 
-    def __init__(self, layer_units, dtype):
+    def __init__(self, layer_units, dtype, activation="relu"):
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"Unknown activation {activation!r}; use one of {sorted(ACTIVATIONS)}."
+            )
         self.layer_units = list(layer_units)
+        self.activation = activation
         shapes = [(n_in + 1, n_out) for n_in, n_out in zip(layer_units[:-1], layer_units[1:])]
         self.flat = np.zeros(sum(rows * cols for rows, cols in shapes), dtype=dtype)
         # 1 at the coefficients, 0 at the intercepts: what the weight penalties act on.
@@ -48,11 +56,11 @@ class Parameters:
         self.intercepts = [layer[-1] for layer in self.layers]
 
     @classmethod
-    def from_arrays(cls, coefs, intercepts, dtype=None):
+    def from_arrays(cls, coefs, intercepts, dtype=None, activation="relu"):
         """Parameters holding copies of ``coefs`` and ``intercepts`` (e.g. a fitted model's), in
         ``dtype`` (default: that of ``coefs[0]``)."""
         layer_units = [coefs[0].shape[0]] + [b.shape[0] for b in intercepts]
-        params = cls(layer_units, coefs[0].dtype if dtype is None else dtype)
+        params = cls(layer_units, coefs[0].dtype if dtype is None else dtype, activation)
         for target, source in zip(params.coefs + params.intercepts, coefs + intercepts):
             target[...] = source
         return params
@@ -69,13 +77,14 @@ def with_ones_column(X):
     return X1
 
 
-def init_parameters(layer_units, rng, dtype=np.float64):
+def init_parameters(layer_units, rng, dtype=np.float64, activation="relu"):
     """Reference initialisation, layer by layer: ``W = randn(n_out, n_in) / sqrt(n_in)``, ``b = 0``.
 
     ``W`` is drawn units-out-major, as in the course notebook, and stored transposed, so a given
-    ``RandomState`` yields the notebook's weights exactly.
+    ``RandomState`` yields the notebook's weights exactly. ``activation`` is the hidden layers'
+    (see :class:`Parameters`); it does not change the draws.
     """
-    params = Parameters(layer_units, dtype)
+    params = Parameters(layer_units, dtype, activation)
     for W in params.coefs:
         n_in, n_out = W.shape
         W[...] = (rng.randn(n_out, n_in) / np.sqrt(n_in)).T
@@ -88,21 +97,29 @@ class LayerOutputs:
 
     ``activations[i]`` is layer ``i``'s output, the last the logits. ``hidden[i]`` is hidden layer
     ``i``'s output followed by a column of ones (``activations[i]`` is a view of it): the next
-    layer's input.
+    layer's input. ``unmasked``, empty unless allocated with ``unmasked=True``, holds each hidden
+    layer's output before its dropout mask: the derivatives of bounded activations (tanh,
+    logistic) need those values, which the masks change.
     """
 
     activations: list
     hidden: list
+    unmasked: list = field(default_factory=list)
 
     @classmethod
-    def allocate(cls, n_rows, layer_units, dtype):
+    def allocate(cls, n_rows, layer_units, dtype, unmasked=False):
         hidden = [np.ones((n_rows, n + 1), dtype=dtype) for n in layer_units[1:-1]]
         logits = np.empty((n_rows, layer_units[-1]), dtype=dtype)
-        return cls([H[:, :-1] for H in hidden] + [logits], hidden)
+        before_masks = [np.empty((n_rows, n), dtype=dtype) for n in layer_units[1:-1] if unmasked]
+        return cls([H[:, :-1] for H in hidden] + [logits], hidden, before_masks)
 
     def rows(self, n):
         """Views of the first ``n`` rows."""
-        return LayerOutputs([A[:n] for A in self.activations], [H[:n] for H in self.hidden])
+        return LayerOutputs(
+            [A[:n] for A in self.activations],
+            [H[:n] for H in self.hidden],
+            [U[:n] for U in self.unmasked],
+        )
 
 
 @dataclass
@@ -120,11 +137,13 @@ class Workspace:
 
     ``rows(n)`` gives the buffers for a batch of ``n`` rows, as views of the first ``n`` rows (the
     last mini-batch of an epoch may be smaller). All batch sizes share the gradient buffers.
-    Dropout masks, as large as the hidden activations, are allocated only if ``dropout``.
+    Dropout masks, as large as the hidden activations, are allocated only if ``dropout``, and
+    then for a bounded ``activation`` the hidden outputs before their masks too.
     """
 
-    def __init__(self, max_rows, layer_units, dtype, dropout=True):
-        outputs = LayerOutputs.allocate(max_rows, layer_units, dtype)
+    def __init__(self, max_rows, layer_units, dtype, dropout=True, activation="relu"):
+        unmasked = dropout and activation in BOUNDED_ACTIVATIONS
+        outputs = LayerOutputs.allocate(max_rows, layer_units, dtype, unmasked)
         activations = outputs.activations
         self._full = Buffers(
             layer_outputs=outputs,
@@ -150,16 +169,24 @@ class Workspace:
         return self._views[n]
 
 
-def forward(X1, layers, layer_outputs, masks=None):
-    """Forward pass LINEAR -> RELU (-> dropout) ... -> LINEAR into ``layer_outputs``, a
+def forward(X1, layers, layer_outputs, masks=None, activation="relu"):
+    """Forward pass LINEAR -> ACTIVATION (-> dropout) ... -> LINEAR into ``layer_outputs``, a
     :class:`LayerOutputs`; returns the logits.
 
     ``X1`` is the input with a trailing column of ones (:func:`with_ones_column`) and ``layers``
-    the parameter blocks (``Parameters.layers``). ``masks[i]``, when given, multiplies hidden
-    layer ``i`` after its ReLU.
+    the parameter blocks (``Parameters.layers``); ``activation`` names the hidden layers'
+    activation (``Parameters.activation``). ``masks[i]``, when given, multiplies hidden layer
+    ``i`` after its activation (whose output is first copied to ``layer_outputs.unmasked[i]``
+    when that buffer exists).
     """
+    if masks is not None and activation in BOUNDED_ACTIVATIONS and not layer_outputs.unmasked:
+        raise ValueError(
+            f"Dropout with activation={activation!r} needs the outputs before the masks: allocate "
+            f"the buffers with Workspace(..., activation={activation!r})."
+        )
     A = X1
     last = len(layers) - 1
+    activate = ACTIVATIONS[activation]
     for i, (layer, Z) in enumerate(zip(layers, layer_outputs.activations)):
         if isinstance(A, np.ndarray):  # (sp.issparse costs microseconds per call)
             np.matmul(A, layer, out=Z)
@@ -167,8 +194,13 @@ def forward(X1, layers, layer_outputs, masks=None):
             Z[...] = A @ layer
         if i < last:
             A = layer_outputs.hidden[i]
-            relu_inplace(A)  # the column of ones stays 1
+            if activation in BOUNDED_ACTIVATIONS:
+                activate(Z)
+            else:  # on the whole buffer, contiguous, so faster: the column of ones stays 1
+                activate(A)
             if masks is not None:
+                if layer_outputs.unmasked:
+                    layer_outputs.unmasked[i][...] = Z
                 Z *= masks[i]
     return Z
 
@@ -181,6 +213,12 @@ def backward(X1, params, buffers, masks=None):
     product gives the gradients of its coefficients and intercepts.
     """
     outputs, deltas, grads = buffers.layer_outputs, buffers.deltas, buffers.grads
+    derivative = DERIVATIVES[params.activation]
+    # The derivatives are expressed from the activations' outputs: bounded ones need the values
+    # before the dropout masks; the others only the signs, which positive masks keep.
+    hidden_outputs = outputs.activations
+    if masks is not None and outputs.unmasked:
+        hidden_outputs = outputs.unmasked
     for i in range(len(deltas) - 1, -1, -1):
         A_in = X1 if i == 0 else outputs.hidden[i - 1]
         # np.dot: less overhead than np.matmul on the small products of small networks.
@@ -193,8 +231,9 @@ def backward(X1, params, buffers, masks=None):
             np.dot(deltas[i], params.coefs[i].T, out=D)
             if masks is not None:
                 D *= masks[i - 1]
-            # ReLU derivative; a dropped unit has activation 0, so its mask is already applied.
-            D *= outputs.activations[i - 1] > 0
+            # The chain rule through the activation (for ReLU, a factor 0 where a dropped unit's
+            # output is 0: the mask, already applied).
+            derivative(hidden_outputs[i - 1], D)
 
 
 @dataclass(frozen=True)
@@ -266,7 +305,7 @@ def cost_and_gradients(X1, Y, params, buffers, loss, penalty, m, masks=None, wei
     The cost is the batch's mean loss (``weights``, summing to 1, make it a weighted mean) plus
     the full penalty; the L1 part of the penalty has no gradient here (see :class:`Penalty`).
     """
-    logits = forward(X1, params.layers, buffers.layer_outputs, masks)
+    logits = forward(X1, params.layers, buffers.layer_outputs, masks, params.activation)
     cost = loss_function(loss)(logits, Y, buffers.deltas[-1], weights)
     backward(X1, params, buffers, masks)
     return cost + penalty.cost_and_gradient(params, buffers.grads, m)

@@ -18,6 +18,11 @@ state in the :class:`~skreg._network.Parameters` layout (layer after layer, its 
 as consecutive ``(n_units, n_rows)`` blocks. Small matrix products (the reference network's) run as
 loops, large ones through BLAS.
 
+Every hidden activation of :data:`skreg._base.ACTIVATIONS` is compiled, its code the last entry
+of ``layout``: ReLU keeps its fused kernels; the others run the products, then an element-wise
+pass of the activation forward, and backward the products, the dropout mask, then an element-wise
+pass of the derivative, in the NumPy engine's order.
+
 numba is an optional dependency: import this module only when the numba engine is asked for.
 """
 
@@ -27,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
+from ._base import BOUNDED_ACTIVATIONS, LEAKY_RELU_SLOPE
 from ._network import print_cost, raise_divergence
 from ._optimizers import Adam, GradientDescent, Momentum
 from ._random import keep_threshold, set_sfc64_state, sfc64_state
@@ -48,6 +54,12 @@ _LOSS_CODES = {
     "poisson": POISSON,
     "quantile": QUANTILE,
 }
+# The hidden activations' codes in the compiled functions (the last entry of ``layout``).
+RELU, TANH, SIGMOID, IDENTITY, LEAKY_RELU = range(5)
+_ACTIVATION_CODES = {
+    "relu": RELU, "tanh": TANH, "logistic": SIGMOID, "identity": IDENTITY,
+    "leaky_relu": LEAKY_RELU,
+}  # fmt: skip
 
 
 def train_epochs(
@@ -148,8 +160,8 @@ class _Problem:
         self.n_samples, self.batch_size = X.shape[0], batch_size
         full_batch = batch_size == self.n_samples
         units = np.array(params.layer_units, dtype=np.int64)
-        self.layout = _layout(units, batch_size)
-        self.dropout, self.words_per_row = _dropout(units[1:-1], regularization.keep_probs, dtype)
+        self.layout = _layout(units, batch_size, _ACTIVATION_CODES[params.activation])
+        dropout, self.words_per_row = _dropout(units[1:-1], regularization.keep_probs, dtype)
         if full_batch:  # the batch is the data, once and for all
             self.XT = np.array(X.T, dtype=dtype, order="C")
             self.YT = np.array(Y.T, dtype=dtype, order="C")
@@ -159,6 +171,9 @@ class _Problem:
             self.YT = np.empty(Y.shape[1] * batch_size, dtype=dtype)
         self.activations = np.empty(batch_size * units[1:].sum(), dtype=dtype)
         self.deltas = np.empty_like(self.activations)
+        # Under dropout, a bounded activation's derivative needs its outputs before the masks.
+        unmasked = regularization.dropout and params.activation in BOUNDED_ACTIVATIONS
+        self.dropout = dropout + (np.empty(self.activations.size if unmasked else 0, dtype),)
         self.grads = np.empty_like(params.flat)
         self.loss = _loss_arguments(loss, dtype)
         penalty = regularization.penalty
@@ -174,7 +189,8 @@ class _Problem:
         # for a full batch, and for the shorter last batch of an epoch.
         last_rows = self.n_samples - (-(-self.n_samples // batch_size) - 1) * batch_size
         self.scalars = np.array(
-            [[penalty.l2 / m, 1.0 / rows] for rows in (batch_size, last_rows)], dtype=dtype
+            [[penalty.l2 / m, 1.0 / rows, LEAKY_RELU_SLOPE] for rows in (batch_size, last_rows)],
+            dtype=dtype,
         )
         # Sample weights: normalised once for the full batch; per batch, from a gathered copy.
         if sample_weight is None:
@@ -278,15 +294,18 @@ def _set_step_size(optimizer, step_size):
         scalars[-1] = hyper[0]
 
 
-def _layout(units, n_samples):
-    """``(units, coef_offsets, intercept_offsets, activation_offsets, n_samples)``: where each
-    layer's coefficients and intercepts start in the parameter buffer, and its activations (or
-    deltas) in theirs."""
+def _layout(units, n_samples, activation):
+    """``(units, coef_offsets, intercept_offsets, activation_offsets, n_samples, activation)``:
+    where each layer's coefficients and intercepts start in the parameter buffer, and its
+    activations (or deltas) in theirs; and the code of the hidden layers' activation."""
     weights = units[:-1] * units[1:]
     block_sizes = weights + units[1:]
     coef_offsets = np.cumsum(block_sizes) - block_sizes
     unit_offsets = np.cumsum(units[1:]) - units[1:]
-    return units, coef_offsets, coef_offsets + weights, n_samples * unit_offsets, n_samples
+    return (
+        units, coef_offsets, coef_offsets + weights, n_samples * unit_offsets, n_samples,
+        activation,
+    )  # fmt: skip
 
 
 def _dropout(hidden_units, keep_probs, dtype):
@@ -434,7 +453,7 @@ def _train_batches(
         for k in range(n_outputs):
             for s in range(rows):
                 YT[k, s] = Y[order[start + s], k]
-        batch_layout = (layout[0], layout[1], layout[2], layout[3], rows)
+        batch_layout = (layout[0], layout[1], layout[2], layout[3], rows, layout[5])
         inputs = _draw_step(XT, random, words_per_row * rows, penalty[3])
         cost = _cost_and_gradients(
             inputs, YT, flat, grads, activations, deltas, batch_layout, loss, penalty,
@@ -542,18 +561,22 @@ def _cost_and_gradients(
 ):
     """Cost (as float64) on the batch ``XT, YT`` at ``flat``, its gradient into ``grads``.
 
-    ``layout`` is ``(units, coef_offsets, intercept_offsets, activation_offsets, n_rows)``, with
-    the batch's number of rows; ``loss`` is ``(code, level)`` (see :func:`_loss_arguments`);
-    ``penalty`` is ``(l2, l1, m, ...)`` with ``m`` the training set's
-    total weight, which the penalty divides by, and ``scalars`` is ``(l2 / m, 1 / n_rows)`` in the
-    parameters' dtype. ``step`` is ``(words, unit_offsets, thresholds, scales)``: this step's
-    dropout words, then one entry per hidden layer. ``weights``, if not empty, are the batch's
-    sample weights, summing to 1.
+    ``layout`` is ``(units, coef_offsets, intercept_offsets, activation_offsets, n_rows,
+    activation)``, with the batch's number of rows and the code of the hidden activation;
+    ``loss`` is ``(code, level)`` (see :func:`_loss_arguments`); ``penalty`` is
+    ``(l2, l1, m, ...)`` with ``m`` the training set's total weight, which the penalty divides
+    by, and ``scalars`` is ``(l2 / m, 1 / n_rows, LEAKY_RELU_SLOPE)`` in the parameters' dtype.
+    ``step`` is ``(words, unit_offsets, thresholds, scales, unmasked)``: this step's dropout
+    words, then one entry per hidden layer, then a buffer laid out as ``activations`` for the
+    outputs of dropped layers before their masks (empty unless the activation is bounded).
+    ``weights``, if not empty, are the batch's sample weights, summing to 1.
     """
-    lambd_over_m, inv_rows = scalars[0], scalars[1]
+    lambd_over_m, inv_rows, slope = scalars[0], scalars[1], scalars[2]
     zero = inv_rows - inv_rows  # in the parameters' dtype
     n_layers = layout[0].shape[0] - 1
+    activation = layout[5]
     lambd, l1, m = penalty[0], penalty[1], penalty[2]
+    unmasked = step[4]
 
     A = XT
     nonfinite = 0
@@ -561,13 +584,19 @@ def _cost_and_gradients(
         Z = _block(activations, layout, i)
         W, b = _parameters(flat, layout, i)
         if i < n_layers - 1:
-            nonfinite += _linear_relu(W, b, A, Z, zero)
+            if activation == RELU:
+                nonfinite += _linear_relu(W, b, A, Z, zero)
+            else:
+                nonfinite += _linear_activation(W, b, A, Z, zero, activation, slope)
+            if unmasked.size > 0 and step[1][i] >= 0:
+                _block(unmasked, layout, i)[...] = Z
             _apply_dropout(Z, step, i)
         else:
             _linear(W, b, A, Z)
         A = Z
     # Any overflow is divergence, as in the NumPy engine (which runs under errstate(over="raise")),
-    # even a pre-activation at -inf that ReLU would clamp to 0: report it as an infinite cost.
+    # even a pre-activation at -inf that ReLU would clamp to 0 (or tanh saturate): report it as
+    # an infinite cost.
     if nonfinite:
         return np.inf
 
@@ -584,8 +613,15 @@ def _cost_and_gradients(
         if i > 0:
             W, _ = _parameters(flat, layout, i)
             D_in = _block(deltas, layout, i - 1)
-            _backpropagate(W, D, D_in, A_in, zero)
-            _apply_dropout(D_in, step, i - 1)  # the chain rule through the mask
+            if activation == RELU:
+                _backpropagate(W, D, D_in, A_in, zero)
+                _apply_dropout(D_in, step, i - 1)  # the chain rule through the mask
+            else:  # in the NumPy engine's order: the product, the mask, the derivative
+                _backpropagate_linear(W, D, D_in, zero)
+                _apply_dropout(D_in, step, i - 1)
+                dropped = unmasked.size > 0 and step[1][i - 1] >= 0
+                outputs = _block(unmasked, layout, i - 1) if dropped else A_in
+                _activation_gradient(D_in, outputs, zero, activation, slope)
 
     if lambd:
         squares = 0.0
@@ -908,6 +944,147 @@ def _relu_gradient(D, A, zero):
     for u in range(D.shape[0]):
         for s in range(D.shape[1]):
             D[u, s] *= one if A[u, s] > 0 else zero
+
+
+@njit(cache=True, fastmath={"contract"})
+def _linear_activation(W, b, A, Z, zero, activation, slope):
+    """``Z = f(W.T @ A + b[:, None])``, units-major, for an activation ``f`` other than ReLU:
+    the products (the intercepts added, through BLAS, in the activation's pass), then the
+    activation. Returns the number of pre-activations that are not finite."""
+    nonfinite = 0
+    if W.size >= BLAS_MIN_WEIGHTS:
+        np.dot(W.T, A, Z)
+        for j in range(Z.shape[0]):
+            nonfinite += _activation_row(Z, j, b[j], zero, activation, slope)
+        return nonfinite
+    _linear(W, b, A, Z)
+    for j in range(Z.shape[0]):
+        nonfinite += _activation_row(Z, j, zero, zero, activation, slope)
+    return nonfinite
+
+
+# error_model="numpy": IEEE divisions, which vectorise (see _update).
+@njit(cache=True, error_model="numpy")
+def _activation_row(Z, j, intercept, zero, activation, slope):
+    """``Z[j] = f(Z[j] + intercept)`` for the activation of code ``activation`` (not ReLU), as
+    :data:`skreg._base.ACTIVATIONS` computes it; returns the number of its inputs that are not
+    finite. One loop per activation: the branch stays outside the loops."""
+    nonfinite = 0
+    one = zero + 1
+    if activation == TANH:
+        for s in range(Z.shape[1]):
+            z = Z[j, s] + intercept
+            nonfinite += z * zero != zero
+            Z[j, s] = _tanh(z)
+    elif activation == SIGMOID:
+        for s in range(Z.shape[1]):
+            z = Z[j, s] + intercept
+            nonfinite += z * zero != zero
+            Z[j, s] = one / (one + np.exp(-z))  # scipy.special.expit's formula
+    elif activation == LEAKY_RELU:
+        for s in range(Z.shape[1]):
+            z = Z[j, s] + intercept
+            nonfinite += z * zero != zero
+            Z[j, s] = z if z >= zero else slope * z
+    else:  # identity
+        for s in range(Z.shape[1]):
+            z = Z[j, s] + intercept
+            nonfinite += z * zero != zero
+            Z[j, s] = z
+    return nonfinite
+
+
+# tanh as arithmetic the loops vectorise (the C library's tanh, one call per element, costs 7 times
+# as much): Cephes' rational function below 0.625, ``(1 - e) / (1 + e)`` with ``e = exp(-2 |z|)``
+# above, the exponential by Cephes' Cody-Waite reduction and Pade form, its power of two built by
+# multiplications. Within 2 ulps in float64 (tests/test_network.py); float32 is computed in
+# float64 and rounded. NumPy's own vectorised tanh differs from it, as from the C library's, in the
+# last bits of some results.
+_TANH_P0, _TANH_P1, _TANH_P2 = (
+    -9.64399179425052238628e-1,
+    -9.92877231001918586564e1,
+    -1.61468768441708447952e3,
+)
+_TANH_Q0, _TANH_Q1, _TANH_Q2 = (
+    1.12811678491632931402e2,
+    2.23548839060100448583e3,
+    4.84406305325125486048e3,
+)
+_EXP_P0, _EXP_P1, _EXP_P2 = (
+    1.26177193074810590878e-4,
+    3.02994407707441961300e-2,
+    9.99999999999999999910e-1,
+)
+_EXP_Q0, _EXP_Q1, _EXP_Q2, _EXP_Q3 = (
+    3.00198505138664455042e-6,
+    2.52448340349684104192e-3,
+    2.27265548208155028766e-1,
+    2.00000000000000000009e0,
+)
+_LOG2E, _LN2_HIGH, _LN2_LOW = 1.4426950408889634, 6.93145751953125e-1, 1.42860682030941723212e-6
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _tanh(z):
+    """tanh(z) in float64, without a call: see the constants above."""
+    x = abs(float(z))
+    w = x * x
+    small = x + x * w * (
+        ((_TANH_P0 * w + _TANH_P1) * w + _TANH_P2)
+        / (((w + _TANH_Q0) * w + _TANH_Q1) * w + _TANH_Q2)
+    )
+    # e = exp(y), y = -2 x in [-40, -0.6]: 2**n exp(r) with |r| <= ln(2) / 2 (beyond 20, tanh
+    # rounds to 1 whatever e; below 0.625, e is not used).
+    y = -2.0 * min(max(x, 0.3), 20.0)
+    n = math.floor(_LOG2E * y + 0.5)
+    r = y - n * _LN2_HIGH
+    r = r - n * _LN2_LOW
+    rr = r * r
+    odd = r * ((_EXP_P0 * rr + _EXP_P1) * rr + _EXP_P2)
+    e = 1.0 + 2.0 * (odd / ((((_EXP_Q0 * rr + _EXP_Q1) * rr + _EXP_Q2) * rr + _EXP_Q3) - odd))
+    bits = np.int64(-n)  # 2**n, 1 <= -n <= 58, exactly: a product of 2**-(2**k) over its bits
+    e *= 0.5 if bits & 1 else 1.0
+    e *= 0.25 if bits & 2 else 1.0
+    e *= 0.0625 if bits & 4 else 1.0
+    e *= 2.0**-8 if bits & 8 else 1.0
+    e *= 2.0**-16 if bits & 16 else 1.0
+    e *= 2.0**-32 if bits & 32 else 1.0
+    large = (1.0 - e) / (1.0 + e)
+    return math.copysign(small if x < 0.625 else large, z)
+
+
+@njit(cache=True, fastmath={"contract"})
+def _backpropagate_linear(W, D, D_in, zero):
+    """``D_in = W @ D``: the delta of a hidden layer's output from the delta of the next layer's,
+    before the chain rule through the mask and the activation."""
+    if W.size >= BLAS_MIN_WEIGHTS:
+        np.dot(W, D, D_in)
+        return
+    for k in range(D_in.shape[0]):
+        _combine(W, k, D, zero, D_in)
+
+
+@njit(cache=True)
+def _activation_gradient(D, A, zero, activation, slope):
+    """Chain rule through an activation other than ReLU: ``D *= f'(z)``, expressed from the
+    outputs ``A = f(z)`` as :data:`skreg._base.DERIVATIVES` computes it (no contraction into
+    fused multiply-adds, which would round ``1 - a * a`` otherwise)."""
+    one = zero + 1
+    if activation == TANH:
+        for u in range(D.shape[0]):
+            for s in range(D.shape[1]):
+                a = A[u, s]
+                D[u, s] *= one - a * a
+    elif activation == SIGMOID:
+        for u in range(D.shape[0]):
+            for s in range(D.shape[1]):
+                a = A[u, s]
+                D[u, s] = D[u, s] * a * (one - a)
+    elif activation == LEAKY_RELU:
+        for u in range(D.shape[0]):
+            for s in range(D.shape[1]):
+                D[u, s] *= one if A[u, s] > 0 else slope
+    # identity: a factor 1
 
 
 #: Samples whose ``1 + exp(-|z|)`` factors, each in (1, 2], are multiplied before one logarithm.

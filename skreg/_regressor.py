@@ -73,6 +73,13 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
     hidden_layer_sizes : array-like of int, default=(100,)
         Number of units in each hidden layer; at least one layer, every size at least 1.
 
+    activation : {"relu", "tanh", "logistic", "identity", "leaky_relu"}, default="relu"
+        Activation of every hidden layer, as in scikit-learn's MLPRegressor: ``"relu"``,
+        ``max(z, 0)``; ``"tanh"``; ``"logistic"``, ``1 / (1 + exp(-z))``; ``"identity"``, ``z``
+        (the network is then a linear model); and ``"leaky_relu"``, ``z`` for ``z > 0`` and
+        ``0.01 z`` otherwise, a ReLU whose units cannot die. The output layer is the identity
+        (``exp`` for ``loss="poisson"``) whatever the activation.
+
     lambd : float, default=10.0
         Strength ``lambda`` >= 0 of the weight penalty. With ``m`` the number of training samples
         (their total weight when weighted) the cost gains ``lambd / (2 m) * sum_l ||W_l||_F^2`` for
@@ -287,6 +294,7 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         loss="squared_error",
         quantile=0.5,
         hidden_layer_sizes=(100,),
+        activation="relu",
         lambd=10.0,
         penalty="l2",
         l1_ratio=0.5,
@@ -317,6 +325,7 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         self.loss = loss
         self.quantile = quantile
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
         self.lambd = lambd
         self.penalty = penalty
         self.l1_ratio = l1_ratio

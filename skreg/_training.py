@@ -69,14 +69,16 @@ def train_epochs(
     n_samples = X.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
     workspace = Workspace(
-        batch_size, params.layer_units, params.flat.dtype, dropout=regularization.dropout
-    )
+        batch_size, params.layer_units, params.flat.dtype, dropout=regularization.dropout,
+        activation=params.activation,
+    )  # fmt: skip
     m = n_samples if sample_weight is None else float(sample_weight.sum())
     step = _Step(params, optimizer, workspace, loss, regularization, m, stream)
     X1 = with_ones_column(X)
     loss_curve = []
     # Overflow only comes with divergence, so any overflow is one: even a pre-activation at -inf,
-    # which ReLU would clamp to 0 while the cost stays finite.
+    # which ReLU would clamp to 0 (and tanh or the logistic function saturate) while the cost
+    # stays finite.
     with np.errstate(over="raise", invalid="ignore"):
         for epoch in range(max_iter):
             try:
@@ -293,7 +295,7 @@ class ValidationStopper:
         # Finite parameters can still overflow on held-out rows (float32, huge weights): the
         # scores then count those rows as wrong; training itself decides on divergence.
         with np.errstate(over="ignore", invalid="ignore"):
-            logits = forward(self.X_val1, params.layers, self.outputs)
+            logits = forward(self.X_val1, params.layers, self.outputs, activation=params.activation)
             return self.score(logits, self.Y_val, self.sample_weight_val)
 
 

@@ -34,18 +34,15 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
         'ONNX export needs skl2onnx (and onnxruntime to run the graphs): pip install "skreg[onnx]".'
     ) from error
 
+from ._base import LEAKY_RELU_SLOPE
 from ._classifier import RegularizedMLPClassifier
 from ._regressor import RegularizedMLPRegressor
 
 __all__ = ["register_converters"]
 
-#: ONNX operators of the hidden activations, with their attributes.
-HIDDEN_ACTIVATIONS = {
-    "relu": ("Relu", {}),
-    "tanh": ("Tanh", {}),
-    "logistic": ("Sigmoid", {}),
-    "identity": ("Identity", {}),
-}
+#: ONNX operators of the hidden activations (leaky ReLU is built from two: onnxruntime has no
+#: float64 LeakyRelu).
+HIDDEN_ACTIVATIONS = {"relu": "Relu", "tanh": "Tanh", "logistic": "Sigmoid", "identity": "Identity"}
 
 
 def register_converters():
@@ -102,7 +99,6 @@ def _logits(scope, operator, container, model, proto_dtype):
     dtype = np.float64 if proto_dtype == onnx_proto.TensorProto.DOUBLE else np.float32
     activations = scope.get_unique_variable_name("inputs")
     container.add_node("Cast", operator.inputs[0].full_name, activations, to=proto_dtype)
-    hidden_op, hidden_attributes = HIDDEN_ACTIVATIONS[getattr(model, "activation", "relu")]
     last = len(model.coefs_) - 1
     for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
         coefs = scope.get_unique_variable_name("coefs")
@@ -114,11 +110,22 @@ def _logits(scope, operator, container, model, proto_dtype):
         outputs = scope.get_unique_variable_name("layer_outputs")
         container.add_node("Add", [product, intercepts], outputs)
         if i < last:
-            activations = scope.get_unique_variable_name("activations")
-            container.add_node(hidden_op, outputs, activations, **hidden_attributes)
+            activations = _hidden_activation(
+                scope, container, model.activation, outputs, proto_dtype
+            )
         else:
             activations = outputs
     return activations
+
+
+def _hidden_activation(scope, container, activation, inputs, proto_dtype):
+    """Nodes of a hidden layer's activation; returns the name of its output."""
+    if activation == "leaky_relu":  # max(z, slope * z), as the slope is below 1
+        slope = scope.get_unique_variable_name("slope")
+        container.add_initializer(slope, proto_dtype, [], [LEAKY_RELU_SLOPE])
+        scaled = _node(scope, container, "Mul", [inputs, slope])
+        return _node(scope, container, "Max", [inputs, scaled])
+    return _node(scope, container, HIDDEN_ACTIVATIONS[activation], inputs)
 
 
 def _convert_classifier(scope, operator, container):

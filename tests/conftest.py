@@ -60,6 +60,7 @@ VALID_HYPERPARAMETERS = {
     "hidden_layer_sizes": st.one_of(
         st.integers(1, 12), st.lists(st.integers(1, 12), min_size=1, max_size=3).map(tuple)
     ),
+    "activation": st.sampled_from(["relu", "tanh", "logistic", "identity", "leaky_relu"]),
     "lambd": st.floats(0.0, 10.0),
     "penalty": st.sampled_from(["l2", "l1", "elasticnet"]),
     "l1_ratio": st.floats(0.0, 1.0),
@@ -120,6 +121,10 @@ INVALID_HYPERPARAMETERS = {
         st.lists(st.integers(-5, 0), min_size=1, max_size=3).map(tuple),  # zeros, negatives
         st.lists(st.integers(1, 5), min_size=1, max_size=3).map(lambda s: (*s, 0)),
         st.lists(st.sampled_from([2.5, "3", None, np.nan, True]), min_size=1, max_size=3),
+    ),
+    "activation": st.one_of(
+        _unknown_strings({"relu", "tanh", "logistic", "identity", "leaky_relu"}),
+        st.sampled_from(["ReLU", "sigmoid", "softmax", "leaky-relu", "elu"]),
     ),
     "lambd": st.one_of(st.floats(max_value=-1e-300), _NON_FINITE, _WRONG_TYPES),
     "penalty": _unknown_strings({"l2", "l1", "elasticnet"}),

@@ -17,6 +17,7 @@ FULL_BATCH = [
     RegularizedMLPClassifier(engine="numpy", max_iter=2000),
     RegularizedMLPClassifier(class_weight="balanced", max_iter=2000),
     RegularizedMLPClassifier(early_stopping=True, max_iter=2000),
+    RegularizedMLPClassifier(activation="tanh", max_iter=2000),  # a bounded hidden activation
 ]
 if find_spec("numba") is not None:
     FULL_BATCH.append(RegularizedMLPClassifier(engine="numba", max_iter=2000))

@@ -7,7 +7,14 @@ import pytest
 import scipy.sparse as sp
 import scipy.special
 
-from skreg._base import relu_inplace, softmax_proba
+from skreg._base import (
+    ACTIVATIONS,
+    BOUNDED_ACTIVATIONS,
+    DERIVATIVES,
+    LEAKY_RELU_SLOPE,
+    relu_inplace,
+    softmax_proba,
+)
 from skreg._network import (
     LayerOutputs,
     Parameters,
@@ -46,22 +53,71 @@ def relative_error(analytic, numeric):
     return np.linalg.norm(analytic - numeric) / (np.linalg.norm(analytic) + np.linalg.norm(numeric))
 
 
+# The hidden activations written out, and their derivatives as functions of the pre-activation.
+REFERENCE_ACTIVATIONS = {
+    "relu": lambda z: np.maximum(z, 0),
+    "tanh": np.tanh,
+    "logistic": lambda z: 1 / (1 + np.exp(-z)),
+    "identity": lambda z: z,
+    "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),
+}
+REFERENCE_DERIVATIVES = {
+    "relu": lambda z: (z > 0).astype(float),
+    "tanh": lambda z: 1 / np.cosh(z) ** 2,
+    "logistic": lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2,
+    "identity": np.ones_like,
+    "leaky_relu": lambda z: np.where(z > 0, 1.0, LEAKY_RELU_SLOPE),
+}
+
+
+def test_the_activation_tables_list_the_same_activations():
+    assert set(ACTIVATIONS) == set(DERIVATIVES) == set(REFERENCE_ACTIVATIONS)
+    assert BOUNDED_ACTIVATIONS == {"tanh", "logistic"}
+    assert LEAKY_RELU_SLOPE == 0.01
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_activations_and_their_derivatives_from_the_outputs(activation, dtype):
+    """``ACTIVATIONS`` compute the activation in place, on views too, in the array's dtype;
+    ``DERIVATIVES`` multiply a delta by the derivative, knowing only the output."""
+    z = np.linspace(-6, 6, 241)
+    z = z[np.abs(z) > 1e-3].astype(dtype)  # away from ReLU's kink
+    buffer = np.ones((z.size, 2), dtype=dtype)
+    view = buffer[:, :1]  # a hidden layer's output: a view before the column of ones
+    view[:, 0] = z
+    ACTIVATIONS[activation](view)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(view[:, 0], REFERENCE_ACTIVATIONS[activation](z), rtol=rtol, atol=0)
+    np.testing.assert_array_equal(buffer[:, 1], 1)
+    assert buffer.dtype == dtype
+    delta = np.full((z.size, 1), 3.0, dtype=dtype)
+    DERIVATIVES[activation](view, delta)
+    assert delta.dtype == dtype
+    # From the output, 1 - tanh(z)**2 and p (1 - p) lose relative precision where they are tiny.
+    np.testing.assert_allclose(
+        delta[:, 0], 3 * REFERENCE_DERIVATIVES[activation](z.astype(np.float64)),
+        rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5 if dtype == np.float32 else 1e-12,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("sparse", [False, True])
-def test_forward_pass_is_relu_of_affine_maps(sparse):
-    """Intercepts folded into the products (a column of ones per input) give ReLU(A W + b)."""
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_forward_pass_is_the_activation_of_affine_maps(sparse, activation):
+    """Intercepts folded into the products (a column of ones per input) give f(A W + b)."""
     rng = np.random.RandomState(0)
     layer_units = [4, 6, 5, 3]
     X = rng.standard_normal((7, 4))
-    params = init_parameters(layer_units, rng)
+    params = init_parameters(layer_units, rng, activation=activation)
     params.flat += 0.1 * rng.standard_normal(params.flat.size)
     outputs = LayerOutputs.allocate(7, layer_units, np.float64)
     X1 = with_ones_column(sp.csr_matrix(X) if sparse else X)
-    logits = forward(X1, params.layers, outputs)
+    logits = forward(X1, params.layers, outputs, activation=activation)
     expected = X
     for i, (W, b) in enumerate(zip(params.coefs, params.intercepts)):
         expected = expected @ W + b
         if i < len(params.coefs) - 1:
-            expected = np.maximum(expected, 0)
+            expected = REFERENCE_ACTIVATIONS[activation](expected)
     np.testing.assert_allclose(logits, expected, rtol=1e-12)
     for hidden in outputs.hidden:
         np.testing.assert_array_equal(hidden[:, -1], 1.0)
@@ -102,6 +158,108 @@ def test_backward_pass_matches_finite_differences(n_classes, lambd, keep_prob, w
     cost()
     analytic = buffers.grads.flat.copy()
     assert relative_error(analytic, numerical_gradient(cost, params.flat)) < 1e-6
+
+
+TARGETS = {"binary": (2, "logistic"), "multiclass": (4, "softmax"), "multilabel": (3, "logistic")}
+
+
+def random_targets(target, n_samples, rng):
+    """``(Y, loss)``: one 0/1 column (binary), one-hot rows of 4 classes (multiclass) or 3
+    independent 0/1 labels (multilabel)."""
+    n, loss = TARGETS[target]
+    if target == "binary":
+        return rng.randint(2, size=(n_samples, 1)).astype(float), loss
+    if target == "multiclass":
+        return np.eye(n)[rng.randint(n, size=n_samples)], loss
+    return rng.randint(2, size=(n_samples, n)).astype(float), loss
+
+
+def assert_gradient_matches_finite_differences(cost, analytic, flat):
+    numeric = numerical_gradient(cost, flat)
+    relative_error = np.linalg.norm(analytic - numeric) / (
+        np.linalg.norm(analytic) + np.linalg.norm(numeric)
+    )
+    assert relative_error < 1e-6
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize("target", list(TARGETS))
+@pytest.mark.parametrize("keep_prob", [1.0, 0.6])
+def test_every_activation_backpropagates_its_gradient(activation, target, keep_prob):
+    """The NumPy engine's gradient for every hidden activation and every kind of target, with
+    an L2 penalty and sample weights, and with dropout (tanh and the logistic function then
+    differentiate their outputs before the masks)."""
+    rng = np.random.RandomState(1)
+    n_samples, n_features = 30, 4
+    X = rng.standard_normal((n_samples, n_features))
+    Y, loss = random_targets(target, n_samples, rng)
+    layer_units = [n_features, 6, 5, Y.shape[1]]
+    params = init_parameters(layer_units, rng, activation=activation)
+    params.flat += 0.1 * rng.standard_normal(params.flat.size)
+    buffers = Workspace(n_samples, layer_units, np.float64, activation=activation).rows(n_samples)
+    weights = rng.uniform(0, 2, n_samples)
+    weights /= weights.sum()
+    masks = None
+    if keep_prob < 1:
+        masks = buffers.masks
+        draw_dropout_masks(stream(), [keep_prob, keep_prob], masks)
+
+    def cost():
+        return cost_and_gradients(
+            with_ones_column(X), Y, params, buffers, loss, Penalty(l2=0.7), n_samples, masks,
+            weights,
+        )  # fmt: skip
+
+    cost()
+    assert_gradient_matches_finite_differences(cost, buffers.grads.flat.copy(), params.flat)
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize("dropout", [False, True])
+def test_outputs_before_the_masks_are_kept_only_when_needed(activation, dropout):
+    """Only dropout with a bounded activation costs the extra hidden-sized buffers."""
+    outputs = Workspace(10, [3, 4, 5, 2], np.float64, dropout, activation).rows(6).layer_outputs
+    needed = dropout and activation in BOUNDED_ACTIVATIONS
+    assert [U.shape for U in outputs.unmasked] == ([(6, 4), (6, 5)] if needed else [])
+    assert LayerOutputs.allocate(6, [3, 4, 5, 2], np.float64).unmasked == []
+
+
+def test_dropout_with_a_bounded_activation_needs_the_outputs_before_the_masks():
+    params = init_parameters([2, 3, 1], np.random.RandomState(0), activation="tanh")
+    buffers = Workspace(4, [2, 3, 1], np.float64).rows(4)  # allocated for ReLU
+    with pytest.raises(ValueError, match=r"Workspace\(\.\.\., activation='tanh'\)"):
+        forward(with_ones_column(np.ones((4, 2))), params.layers, buffers.layer_outputs,
+                buffers.masks, "tanh")  # fmt: skip
+
+
+@pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize("target", list(TARGETS))
+@pytest.mark.parametrize("keep_prob", [1.0, 0.6])
+def test_numba_engine_backpropagates_every_activation(activation, target, keep_prob):
+    """The compiled engine's gradient for every hidden activation and every kind of target, with
+    input noise, sample weights, L2 and dropout (the same masks and noise at every evaluation)."""
+    from skreg._numba_engine import cost_and_gradients as compiled_cost_and_gradients
+
+    rng = np.random.RandomState(2)
+    n_samples, n_features = 30, 4
+    X = rng.standard_normal((n_samples, n_features))
+    Y, loss = random_targets(target, n_samples, rng)
+    params = init_parameters([n_features, 6, 5, Y.shape[1]], rng, activation=activation)
+    params.flat += 0.1 * rng.standard_normal(params.flat.size)
+    weights = rng.uniform(0, 2, n_samples)
+    regularization = Regularization(Penalty(l2=0.7), (keep_prob,) * 2, input_noise=0.3)
+
+    def cost_and_gradient():
+        return compiled_cost_and_gradients(
+            X, Y, params, loss=loss, regularization=regularization, stream=stream(),
+            sample_weight=weights,
+        )  # fmt: skip
+
+    analytic = cost_and_gradient()[1]
+    assert_gradient_matches_finite_differences(
+        lambda: cost_and_gradient()[0], analytic, params.flat
+    )
 
 
 @pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
@@ -277,3 +435,37 @@ def test_relu_inplace_is_max_with_zero(dtype, shape):
     expected = np.maximum(view, 0)
     relu_inplace(view[:, :-1])  # not contiguous
     np.testing.assert_array_equal(view[:, :-1], expected[:, :-1])
+
+
+@pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_compiled_tanh_is_within_two_ulps(dtype):
+    """The compiled engine's vectorised tanh, on a dense grid, random points, tiny and huge
+    inputs, against tanh in extended precision where the platform has it (else NumPy's, itself
+    within about an ulp)."""
+    from numba import njit
+
+    from skreg._numba_engine import _tanh
+
+    @njit(error_model="numpy")
+    def compiled_tanh(x, out):
+        for i in range(x.size):
+            out[i] = _tanh(x[i])
+
+    rng = np.random.RandomState(0)
+    x = np.concatenate([
+        rng.standard_normal(100_000) * 3, np.linspace(-25, 25, 100_001),
+        np.logspace(-320, 1.5, 20_000), -np.logspace(-40, 1.5, 20_000),
+        [0.625, np.nextafter(0.625, 0)],
+    ]).astype(dtype)  # fmt: skip
+    x = np.append(x, [np.finfo(dtype).max, -np.finfo(dtype).max / 3]).astype(dtype)
+    out = np.empty_like(x)
+    compiled_tanh(x, out)
+    extended = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
+    exact = np.tanh(x.astype(np.longdouble if extended else np.float64))
+    ulps = np.abs(out - exact) / np.spacing(np.abs(exact).astype(dtype))
+    assert ulps.max() <= (2 if extended else 3)
+    special = np.array([0.0, -0.0, np.inf, -np.inf], dtype=dtype)
+    compiled_tanh(special, out[:4])
+    np.testing.assert_array_equal(out[:4], [0.0, -0.0, 1.0, -1.0])
+    assert np.signbit(out[1]) and not np.signbit(out[0])

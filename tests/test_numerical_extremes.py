@@ -4,6 +4,8 @@ errors, so no overflow or invalid-value warning escapes either)."""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+import scipy.special
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
@@ -267,3 +269,99 @@ def test_sample_weights_near_the_float_range(dtype, weight, class_weight, fits):
             model.fit(X, Y_BINARY, sample_weight=weights)
         with pytest.raises(NotFittedError):
             check_is_fitted(model)
+
+
+# -- every hidden activation at predict time ----------------------------------------------------
+
+ACTIVATIONS = ["relu", "tanh", "logistic", "identity", "leaky_relu"]
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(output, act) for output in ("sigmoid", "softmax") for act in ACTIVATIONS],
+    ids=lambda param: "-".join(param),
+)
+def activation_model(request):
+    output, activation = request.param
+    y = Y_BINARY if output == "sigmoid" else Y_MULTI
+    return RegularizedMLPClassifier(
+        hidden_layer_sizes=(50, 50), activation=activation, max_iter=300, random_state=0
+    ).fit(X_BASE, y)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e307, LARGEST_SCALE])
+def test_every_activation_predicts_huge_inputs_finitely_and_silently(activation_model, scale):
+    """Huge inputs, up to the float range: valid probabilities, no warning (pytest turns every
+    RuntimeWarning into an error), the same as at 1e250 where nothing overflows. Piecewise-linear
+    networks saturate to one-hot probabilities; tanh and logistic networks saturate their first
+    layer, whose units then sit at the activation's limits."""
+    model = activation_model
+    proba = assert_valid_proba(model, X_BASE * scale)
+    saturated = model.predict_proba(X_BASE * 1e250)
+    logits = model.decision_function(X_BASE * scale).reshape(len(X_BASE), -1)
+    assert np.isfinite(logits).all()
+    # Rows whose logits went beyond the float range saturate at the largest float, where two
+    # classes may tie; the others are those at 1e250. (Bounded activations: the rows at risk of
+    # overflow are evaluated apart, in products whose rounding may differ in the last bit.)
+    kept = (np.abs(logits) < np.finfo(np.float64).max).all(axis=1)
+    assert kept.any()
+    np.testing.assert_allclose(proba[kept], saturated[kept], rtol=1e-13, atol=0)
+    np.testing.assert_array_equal(
+        model.predict(X_BASE * scale)[kept], model.predict(X_BASE * 1e250)[kept]
+    )
+    if model.activation in ("tanh", "logistic"):
+        signs = np.sign(X_BASE @ model.coefs_[0])
+        first = signs if model.activation == "tanh" else (signs > 0).astype(float)
+        rest = Parameters.from_arrays(
+            model.coefs_[1:], model.intercepts_[1:], activation=model.activation
+        )
+        outputs = LayerOutputs.allocate(len(X_BASE), rest.layer_units, np.float64)
+        logits = forward(with_ones_column(first), rest.layers, outputs, activation=model.activation)
+        np.testing.assert_allclose(model.decision_function(X_BASE * scale).reshape(logits.shape),
+                                   logits, rtol=1e-12)  # fmt: skip
+    else:
+        assert set(np.unique(saturated)) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_activation_predicts_huge_float32_inputs(activation):
+    model = RegularizedMLPClassifier(activation=activation, max_iter=100, random_state=0)
+    model.fit(X_BASE.astype(np.float32), Y_MULTI)
+    X = (X_BASE * (np.finfo(np.float32).max / np.abs(X_BASE).max())).astype(np.float32)
+    assert_valid_proba(model, X)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "logistic"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_first_layer_sum_that_overflows_midway_is_not_saturated_to_the_wrong_limit(
+    activation, sparse
+):
+    """The first unit's pre-activation is 1e308 + 1e308 - 1.5e308 - 1.5e308 = -1e308, within the
+    float range, but summed in this order it overflows to +inf on the way: a bounded activation
+    would map that to its upper limit, and the logits would stay finite and wrong. Rows whose
+    first-layer sums could overflow are evaluated at a safe scale, where none does."""
+    model = RegularizedMLPClassifier(
+        hidden_layer_sizes=(3,), activation=activation, max_iter=20, random_state=0
+    ).fit(X_BASE, Y_BINARY)
+    model.coefs_[0][:, 0] = 1.0
+    model.intercepts_[0][0] = 0.0
+    model.coefs_[1][...] = [[5.0], [0.0], [0.0]]  # the logit is 5 times the first unit's output
+    model.intercepts_[1][...] = 0.0
+    X = np.array([[1e308, 1e308, -1.5e308, -1.5e308], [1.0, 1.0, -1.5, -1.5]])
+    with np.errstate(over="ignore"):
+        assert np.isinf(X[0, 0] + X[0, 1] + X[0, 2] + X[0, 3])  # the overflow is real
+    logits = model.decision_function(sp.csr_matrix(X) if sparse else X)
+    f = {"tanh": np.tanh, "logistic": scipy.special.expit}[activation]
+    np.testing.assert_allclose(logits, [5 * f(-1e308), 5 * f(-1.0)], rtol=1e-15)
+    assert logits[0] == (-5.0 if activation == "tanh" else 0.0)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("scale", [1e30, 1e150])
+def test_every_activation_trains_or_diverges_on_huge_features(activation, scale):
+    X = X_BASE * scale
+    model = RegularizedMLPClassifier(activation=activation, max_iter=100, random_state=0)
+    model = fit_or_diverge(model, X, Y_MULTI)
+    if model is not None:
+        assert np.isfinite(model.loss_curve_).all()
+        assert_valid_proba(model, X)

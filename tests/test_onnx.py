@@ -117,3 +117,17 @@ def test_regressor_predictions_match_predict(loss, n_outputs):
     assert predictions.shape == (len(X), n_outputs)  # skl2onnx's regressors: always 2-D
     expected = model.predict(X).reshape(len(X), n_outputs)
     np.testing.assert_allclose(predictions, expected, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity", "leaky_relu"])
+def test_every_hidden_activation_exports(activation):
+    X, y = multiclass()
+    model = fitted(X, y, activation=activation)
+    labels, proba = run(model, X, zipmap=False)
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(labels, model.predict(X))
+    regressor = make_pipeline(
+        StandardScaler(), RegularizedMLPRegressor(activation=activation, max_iter=100)
+    ).fit(X, X[:, 0] * y)
+    (predictions,) = run(regressor, X)
+    np.testing.assert_allclose(predictions[:, 0], regressor.predict(X), rtol=1e-9, atol=1e-9)
