@@ -48,6 +48,7 @@ sphinx_gallery_conf = {
             "plot_early_stopping.py",
             "plot_compare_remedies.py",
             "plot_tune_lambd.py",
+            "plot_callbacks.py",
             "plot_quantile_regression.py",
             "plot_mc_dropout.py",
             "plot_dask_search.py",
