@@ -84,9 +84,10 @@ def run(args):
         f"Single-thread DGEMM rate ({sizes.dgemm}^3, best of 5): {flops_rate / 1e9:.1f} GFLOP/s"
     )
     n_w1 = len(football_training_set()[1])
-    for title, rows in w1(sizes, repeats, flops_rate):
+    for i, (title, rows) in enumerate(w1(sizes, repeats, flops_rate)):
         report.section(title, rows)
-    report.note(auto_estimate(rows, n_w1, [2, 20, 3, 1], None, sizes.w1_iterations))
+        if i == 0:  # plain W1, the default fit
+            report.note(auto_estimate(rows, n_w1, [2, 20, 3, 1], None, sizes.w1_iterations))
     title, rows, dropout_ratio = w1_options(sizes, repeats)
     report.section(title, rows)
     if dropout_ratio:
@@ -396,7 +397,7 @@ from skreg import RegularizedMLPClassifier
 from skreg.datasets import make_football
 X, _, y, _ = make_football()
 RegularizedMLPClassifier(random_state=3, engine=sys.argv[1]).fit(X, y)
-print(time.perf_counter() - start)
+print(time.perf_counter() - start, "numba" in sys.modules)
 """
 
 
@@ -409,13 +410,18 @@ def cold_start(quick):
     if quick:
         return "skipped in --quick runs (compiling into an empty cache takes tens of seconds)."
 
+    imported_numba = set()
+
     def first_fit(engine, cache):
         environment = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": python_path()}
-        return float(run_python(["-c", COLD_START_PROBE, engine], environment))
+        seconds, numba = run_python(["-c", COLD_START_PROBE, engine], environment).split()
+        if numba == "True":
+            imported_numba.add(engine)
+        return float(seconds)
 
     runs = {"auto": [], "numpy": []}
-    for _ in range(3):  # the two short fits alternate, each in a new environment
-        for engine in runs:
+    for round_ in range(5):  # the two short fits alternate, in either order, each in a new
+        for engine in sorted(runs, reverse=round_ % 2 == 1):  # environment
             with tempfile.TemporaryDirectory() as cache:
                 runs[engine].append(first_fit(engine, cache))
     seconds = {engine: statistics.median(times) for engine, times in runs.items()}
@@ -425,7 +431,8 @@ def cold_start(quick):
     message = (
         "RegularizedMLPClassifier(random_state=3).fit on make_football's 211 samples (W1) in a "
         f"new process, imports included, with an empty numba cache (a new environment; median "
-        f"of 3): engine='auto' (the default) {seconds['auto']:.1f} s; engine='numba' "
+        f"of 5, alternating): engine='auto' (the default) {seconds['auto']:.1f} s "
+        f"({'imports' if 'auto' in imported_numba else 'does not import'} numba); engine='numba' "
         f"{seconds['empty']:.1f} s (compiling), {seconds['cached']:.1f} s with the cache filled; "
         f"engine='numpy' {seconds['numpy']:.1f} s. First default fit / NumPy engine's fit: "
         f"{seconds['auto'] / seconds['numpy']:.2f}x."
