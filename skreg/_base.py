@@ -284,3 +284,8 @@ def softmax_log_proba(logits):
 
 PROBA_FUNCTIONS = {"logistic": logistic_proba, "softmax": softmax_proba}
 LOG_PROBA_FUNCTIONS = {"logistic": logistic_log_proba, "softmax": softmax_log_proba}
+
+
+def identity(logits):
+    """The logits themselves: the decision function, and the regressor's identity output."""
+    return logits

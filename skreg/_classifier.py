@@ -11,7 +11,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import LOG_PROBA_FUNCTIONS, PROBA_FUNCTIONS
+from ._base import LOG_PROBA_FUNCTIONS, PROBA_FUNCTIONS, identity
 from ._estimator import BaseRegularizedMLP
 from ._training import accuracy_score
 
@@ -533,7 +533,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
             otherwise one logit per class. Logits beyond the floating-point range (from inputs
             of the order of the range itself) saturate at the largest finite float.
         """
-        logits = self._map_logits(X, _identity)
+        logits = self._map_logits(X, identity)
         return logits.ravel() if self.n_outputs_ == 1 else logits
 
     def predict(self, X):
@@ -683,7 +683,3 @@ def _unsortable_labels(name, error):
         f"{name} mixes labels that cannot be compared, such as strings with numbers or None; "
         f"use labels of one type ({error})."
     )
-
-
-def _identity(logits):
-    return logits

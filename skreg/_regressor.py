@@ -8,6 +8,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import identity
 from ._estimator import BaseRegularizedMLP
 from ._training import negative_loss_score, r2_score
 
@@ -514,12 +515,8 @@ def _predictions(out_activation):
     """Predictions from logits: the identity, or the exponential saturating at the largest
     float."""
     if out_activation == "identity":
-        return _identity
+        return identity
     return _saturating_exp
-
-
-def _identity(logits):
-    return logits
 
 
 def _saturating_exp(logits):

@@ -75,6 +75,7 @@ def train_epochs(
     m = n_samples if sample_weight is None else float(sample_weight.sum())
     step = _Step(params, optimizer, workspace, loss, regularization, m, stream)
     X1 = with_ones_column(X)
+    full_batch_weights = normalised(sample_weight)
     loss_curve = []
     # Overflow only comes with divergence, so any overflow is one: even a pre-activation at -inf,
     # which ReLU would clamp to 0 (and tanh or the logistic function saturate) while the cost
@@ -83,7 +84,7 @@ def train_epochs(
         for epoch in range(max_iter):
             try:
                 if batch_size == n_samples:
-                    cost = step(X1, Y, normalised(sample_weight))
+                    cost = step(X1, Y, full_batch_weights)
                 else:
                     cost = _minibatch_epoch(
                         step, X1, Y, sample_weight, batch_size, m, stream if shuffle else None
