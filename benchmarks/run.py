@@ -1,9 +1,11 @@
-"""skreg's benchmark suite (issues 4, 11): python benchmarks/run.py [--quick] [--repeats N].
+"""skreg's benchmark suite (issues 4, 11, 14): python benchmarks/run.py [--quick] [--repeats N].
 
 Measures every workload side by side in this process, alternating the contenders round after
 round, and reports the median time of each; prints the ratios and writes a Markdown table to
-benchmarks/RESULTS.md (or --output). Peak memory is measured in one subprocess per contender.
-See benchmarks/README.md for what each workload is.
+benchmarks/RESULTS.md (or --output). W2, W2 adam and P run again at 1 thread and at all cores,
+against the SGEMM floor at that thread count, and on a busy machine (CPU-bound processes started
+by the script). Peak memory is measured in one subprocess per contender. See
+benchmarks/README.md for what each workload is.
 """
 
 import argparse
@@ -18,7 +20,7 @@ import sys
 import tempfile
 import time
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -46,7 +48,12 @@ TARGETS = (
     "(issue 11): W1 with keep_prob=0.86 on the compiled engine at most 1.5x W1 without dropout; "
     "W1 with class_weight='balanced', penalty='l1', max_norm=3 and input_noise=0.1 each >= 10x "
     "faster than MLPClassifier on W1; first default fit in a fresh environment no slower than "
-    "the NumPy engine's."
+    "the NumPy engine's. "
+    "(issue 14): at all cores of this machine, W2 full batch within 1.5x of the all-core SGEMM "
+    "floor, W2 adam and P within 1.3x; at one thread they stay where they are (<= 1.3x except W2 "
+    "full batch <= 1.6x). Busy machine (one CPU-bound process on every core but one): P and an "
+    "adam epoch each within 1.25x of their own single-thread time on a quiet machine, and no "
+    "slower than MLPClassifier under the same load."
 )
 
 
@@ -63,15 +70,17 @@ def main():
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    with threadpool_limits(args.blas_threads) if args.blas_threads else nullcontext():
-        run(args)
+    if args.memory_child:
+        with thread_limit(args.blas_threads):
+            print(json.dumps(memory_child(args.memory_child, Sizes(args.quick))))
+        return
+    run(args)
 
 
 def run(args):
+    """Every section; --blas-threads applies to those up to P (the threads and busy-machine
+    sections set their own thread counts)."""
     sizes = Sizes(args.quick)
-    if args.memory_child:
-        print(json.dumps(memory_child(args.memory_child, sizes)))
-        return
     repeats = args.repeats or (1 if args.quick else 5)
     warnings.simplefilter("ignore", ConvergenceWarning)
 
@@ -79,30 +88,39 @@ def run(args):
     print(report.machine_description(), flush=True)
     report.section("Cold start: the first fit in a new environment", cold_start(args.quick))
     warm_up()
-    flops_rate = dgemm_rate(sizes.dgemm)
+    flops_rate = gemm_rate(sizes.dgemm, np.float64)
+    sgemm = gemm_rate(sizes.sgemm, np.float32)
     report.note(
-        f"Single-thread DGEMM rate ({sizes.dgemm}^3, best of 5): {flops_rate / 1e9:.1f} GFLOP/s"
+        f"Single-thread DGEMM rate ({sizes.dgemm}^3, best of 5): {flops_rate / 1e9:.1f} GFLOP/s; "
+        f"SGEMM rate ({sizes.sgemm}^3, best of 5): {sgemm / 1e9:.1f} GFLOP/s"
     )
-    n_w1 = len(football_training_set()[1])
-    for i, (title, rows) in enumerate(w1(sizes, repeats, flops_rate)):
+    with thread_limit(args.blas_threads):
+        n_w1 = len(football_training_set()[1])
+        for i, (title, rows) in enumerate(w1(sizes, repeats, flops_rate)):
+            report.section(title, rows)
+            if i == 0:  # plain W1, the default fit
+                report.note(auto_estimate(rows, n_w1, [2, 20, 3, 1], None, sizes.w1_iterations))
+        title, rows, dropout_ratio = w1_options(sizes, repeats)
         report.section(title, rows)
-        if i == 0:  # plain W1, the default fit
-            report.note(auto_estimate(rows, n_w1, [2, 20, 3, 1], None, sizes.w1_iterations))
-    title, rows, dropout_ratio = w1_options(sizes, repeats)
-    report.section(title, rows)
-    if dropout_ratio:
-        report.note(f"Compiled engine, W1 with keep_prob=0.86 / W1 plain: {dropout_ratio:.2f}x")
-    units = [sizes.n_features, *sizes.hidden, sizes.n_classes]
-    title, rows = w2(sizes, repeats)
-    report.section(title, rows)
-    report.note(auto_estimate(rows, sizes.w2_samples, units, None, sizes.w2_steps))
-    title, rows = w2_adam(sizes, repeats)
-    report.section(title, rows)
-    report.note(auto_estimate(rows, sizes.w2_samples, units, 256, W2_ADAM_EPOCHS))
-    report.section(*prediction(sizes, repeats))
+        if dropout_ratio:
+            ratio = f"{dropout_ratio:.2f}x"
+            report.note(f"Compiled engine, W1 with keep_prob=0.86 / W1 plain: {ratio}")
+        title, rows = timed(w2(sizes), repeats)
+        report.section(title, rows)
+        report.note(auto_estimate(rows, sizes.w2_samples, sizes.units, None, sizes.w2_steps))
+        title, rows = timed(w2_adam(sizes), repeats)
+        report.section(title, rows)
+        report.note(auto_estimate(rows, sizes.w2_samples, sizes.units, 256, W2_ADAM_EPOCHS))
+        report.section(*timed(prediction(sizes), repeats))
+    for workload in (w2, w2_adam, prediction):
+        title, contenders, flops = workload(sizes)
+        report.section(f"Threads, {title}", threads(contenders, flops, sgemm, repeats))
+    for title, rows in busy_machine(sizes, min(repeats, 3)):
+        report.section(title, rows, BUSY_HEADER)
     report.section(
         "Memory: peak resident memory of the W2 fit, one subprocess each",
         memory(args.quick, args.blas_threads),
+        MEMORY_HEADER,
     )
     report.write(args.output)
 
@@ -114,7 +132,9 @@ class Sizes:
         self.w2_steps = 2 if quick else 8
         self.p_samples = 20_000 if quick else 1_000_000
         self.dgemm = 256 if quick else 1024
+        self.sgemm = 256 if quick else 2048
         self.n_features, self.hidden, self.n_classes = 64, (256, 128), 10
+        self.units = [self.n_features, *self.hidden, self.n_classes]
 
 
 # -- contenders ----------------------------------------------------------------------------------
@@ -149,17 +169,29 @@ def football_training_set():
     return X, y, f"built-in football-like data (make_football, {len(y)} samples)"
 
 
-def w1_flops(n_samples, layer_units, n_iter):
-    """Matrix-product FLOPs of full-batch training: forward, weight gradients, backpropagation."""
-    weights = [n_in * n_out for n_in, n_out in zip(layer_units[:-1], layer_units[1:])]
-    per_iteration = 2 * n_samples * (2 * sum(weights) + sum(weights[1:]))
-    return per_iteration * n_iter
+def training_flops(rows, units, steps=1):
+    """Matrix-product FLOPs of ``steps`` training steps on ``rows`` rows, layer sizes ``units =
+    (n_features, *hidden, n_outputs)``, ``w_i = n_in * n_out`` the weights of layer i:
+
+        per step: forward 2 * rows * sum(w_i), weight gradients the same again, and the deltas
+        propagated back to every layer but the first 2 * rows * sum(w_i for i >= 1).
+
+    Full batch (W1, W2): ``steps`` steps on all rows. An adam epoch: one step over all rows (its
+    batches add up to the rows), so ``steps`` = epochs.
+    """
+    weights = [n_in * n_out for n_in, n_out in zip(units[:-1], units[1:])]
+    return 2 * rows * (2 * sum(weights) + sum(weights[1:])) * steps
+
+
+def forward_flops(rows, units):
+    """Matrix-product FLOPs of a forward pass (P): 2 * rows * sum(n_in * n_out)."""
+    return 2 * rows * sum(n_in * n_out for n_in, n_out in zip(units[:-1], units[1:]))
 
 
 def w1(sizes, repeats, flops_rate):
     X, y, data = football_training_set()
     n_iter = sizes.w1_iterations
-    floor = w1_flops(len(y), [X.shape[1], 20, 3, 1], n_iter) / flops_rate
+    floor = training_flops(len(y), [X.shape[1], 20, 3, 1], n_iter) / flops_rate
     for label, lambd, keep_prob in [
         ("", 0.0, 1.0),
         (", lambd=0.7", 0.7, 1.0),
@@ -224,7 +256,8 @@ def w2_data(sizes, n_samples):
     return X, (X @ teacher).argmax(axis=1)
 
 
-def w2(sizes, repeats):
+def w2(sizes):
+    """W2 full batch: ``(title, contenders, matrix-product FLOPs)``, as every W2 and P workload."""
     X, y = w2_data(sizes, sizes.w2_samples)
     steps = sizes.w2_steps
     contenders = {
@@ -240,16 +273,17 @@ def w2(sizes, repeats):
         f"W2: large data, {len(y)} x {sizes.n_features} float32, {sizes.n_classes} classes, "
         f"hidden {sizes.hidden}, {steps} full-batch steps"
     )
-    return title, ratios(compare(contenders, repeats))
+    return title, contenders, training_flops(len(y), sizes.units, steps)
 
 
 W2_ADAM_EPOCHS = 3
 
 
-def w2_adam(sizes, repeats):
-    """3 epochs of mini-batch Adam, shuffled every epoch, MLPClassifier's hyperparameters."""
+def w2_adam(sizes, engines=ENGINES, epochs=W2_ADAM_EPOCHS):
+    """3 epochs (or ``epochs``) of mini-batch Adam, shuffled every epoch, MLPClassifier's
+    hyperparameters."""
     X, y = w2_data(sizes, sizes.w2_samples)
-    epochs, batch_size, learning_rate = W2_ADAM_EPOCHS, 256, 0.001
+    batch_size, learning_rate = 256, 0.001
     contenders = {
         f"skreg, engine={engine!r}": fit(
             skreg_model(
@@ -258,7 +292,7 @@ def w2_adam(sizes, repeats):
             ),
             X, y,
         )
-        for engine in ENGINES
+        for engine in engines
     }  # fmt: skip
     contenders["MLPClassifier"] = fit(
         MLPClassifier(
@@ -270,24 +304,104 @@ def w2_adam(sizes, repeats):
     )  # fmt: skip
     title = (
         f"W2, mini-batch: {len(y)} x {sizes.n_features} float32, hidden {sizes.hidden}, "
-        f"{epochs} epochs of adam, batch_size={batch_size}, shuffled"
+        f"{epochs} epoch{'s' if epochs > 1 else ''} of adam, batch_size={batch_size}, shuffled"
     )
-    return title, ratios(compare(contenders, repeats))
+    return title, contenders, training_flops(len(y), sizes.units, epochs)
 
 
-def prediction(sizes, repeats):
+def prediction(sizes, engines=("numpy",)):
+    """P: predict_proba of models fitted (one step) with each of ``engines``, and MLPClassifier."""
     X_train, y_train = w2_data(sizes, 2000)
     X, _ = w2_data(sizes, sizes.p_samples)
     models = {
-        "skreg": skreg_model("numpy", hidden_layer_sizes=sizes.hidden, max_iter=1),
-        "MLPClassifier": mlp_full_batch(len(y_train), sizes.hidden, 1),
+        f"skreg, engine={engine!r}": skreg_model(
+            engine, hidden_layer_sizes=sizes.hidden, max_iter=1
+        )
+        for engine in engines
     }
+    models["MLPClassifier"] = mlp_full_batch(len(y_train), sizes.hidden, 1)
     contenders = {}
     for name, model in models.items():
         model.fit(X_train, y_train)
         contenders[name] = lambda model=model: (model.predict_proba(X), None)
     title = f"P: predict_proba on {len(X)} x {sizes.n_features} float32 rows, hidden {sizes.hidden}"
-    return title, ratios(compare(contenders, repeats))
+    return title, contenders, forward_flops(len(X), sizes.units)
+
+
+def threads(contenders, flops, sgemm_rate, repeats):
+    """Each contender at 1 thread (``threadpool_limits(1)``) and at all cores (no limit: the
+    libraries' own), alternating; speed-up vs MLPClassifier and "x floor" at the same thread
+    count, the floor at k threads being ``flops / (sgemm_rate * k)``."""
+    counts = sorted({1, cores()})
+    runs, limits = {}, {}
+    for count in counts:
+        for name, run in contenders.items():
+            label = f"{name}, {n_threads(count)}"
+            runs[label], limits[label] = run, 1 if count == 1 else None
+    rows = compare(runs, repeats, limits)
+    cells = []
+    for i, count in enumerate(counts):
+        floor = flops / (sgemm_rate * count)
+        group = rows[i * len(contenders) : (i + 1) * len(contenders)]
+        floor_name = f"floor, {n_threads(count)}: matmul FLOPs / (1-thread SGEMM rate x {count})"
+        cells += ratios([*group, Row(floor_name, [floor], None)], floor)
+    return cells
+
+
+def n_threads(count):
+    return f"{count} thread{'s' if count > 1 else ''}"
+
+
+BUSY_ENGINES = ["auto", "numba"] if "numba" in ENGINES else ["auto"]
+
+
+def busy_machine(sizes, repeats):
+    """P and one adam epoch of W2 with a CPU-bound process on every core but one, each contender
+    at the libraries' own thread count, against its single-thread time on the quiet machine
+    (measured first); yields ``(title, cells)`` per workload."""
+    n_cores = cores()
+    if n_cores == 1:
+        yield "Busy machine", "skipped: this process may run on one CPU only."
+        return
+    workloads = [prediction(sizes, BUSY_ENGINES), w2_adam(sizes, BUSY_ENGINES, epochs=1)]
+    quiet = [compare(runs, repeats, dict.fromkeys(runs, 1)) for _, runs, _ in workloads]
+    with cpu_bound_processes(n_cores - 1):
+        busy = [compare(runs, repeats) for _, runs, _ in workloads]
+    for (title, _, _), busy_rows, quiet_rows in zip(workloads, busy, quiet):
+        title = f"Busy machine ({n_cores - 1} CPU-bound process(es) on {n_cores} cores), {title}"
+        yield title, busy_cells(busy_rows, quiet_rows)
+
+
+@contextmanager
+def cpu_bound_processes(count):
+    """``count`` processes spinning on a CPU each for the duration of the block."""
+    processes = []
+    try:
+        for _ in range(count):
+            processes.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+        time.sleep(0.5)
+        yield
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+
+
+def busy_cells(busy_rows, quiet_rows):
+    """Busy rows as table cells, against each one's quiet single-thread median and MLPClassifier's
+    busy median."""
+    reference = next(row.median for row in busy_rows if row.name.startswith("MLPClassifier"))
+    return [
+        [
+            busy.name,
+            f"{busy.median:.3f}",
+            " ".join(f"{t:.3f}" for t in busy.times) if len(busy.times) > 1 else "",
+            f"{quiet.median:.3f}",
+            f"{busy.median / quiet.median:.2f}x",
+            f"{reference / busy.median:.2f}x",
+        ]
+        for busy, quiet in zip(busy_rows, quiet_rows)
+    ]
 
 
 # -- measuring -----------------------------------------------------------------------------------
@@ -320,16 +434,36 @@ def naive(X, y, n_iter, lambd, keep_prob):
     return run
 
 
-def compare(contenders, repeats):
-    """Median wall time of each contender, alternating them round after round."""
+def compare(contenders, repeats, limits=None):
+    """Median wall time of each contender, alternating them round after round; ``limits`` maps a
+    contender to its thread limit, set before its clock starts (none: the current setting)."""
     times = {name: [] for name in contenders}
     costs = {}
     for _ in range(repeats):
         for name, run in contenders.items():
-            start = time.perf_counter()
-            _, costs[name] = run()
-            times[name].append(time.perf_counter() - start)
+            with thread_limit((limits or {}).get(name)):
+                start = time.perf_counter()
+                _, costs[name] = run()
+                times[name].append(time.perf_counter() - start)
     return [Row(name, times[name], costs[name]) for name in contenders]
+
+
+def timed(workload, repeats):
+    """A workload's title and table at the current thread setting."""
+    title, contenders, _ = workload
+    return title, ratios(compare(contenders, repeats))
+
+
+def thread_limit(threads):
+    """Limit BLAS/OpenMP (and skreg's own) threads to ``threads`` in the block; None: no limit."""
+    return threadpool_limits(threads) if threads else nullcontext()
+
+
+def cores():
+    """The CPUs this process may run on: the thread count of "all cores"."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def ratios(rows, floor=None):
@@ -374,10 +508,11 @@ def warm_up():
                 skreg_model(engine, max_iter=2, **params).fit(X.astype(dtype), X[:, 0] > 0)
 
 
-def dgemm_rate(n):
+def gemm_rate(n, dtype):
+    """Single-thread FLOP/s of an n x n matrix product: DGEMM (float64) or SGEMM (float32)."""
     rng = np.random.default_rng(0)
-    a, b = rng.random((n, n)), rng.random((n, n))
-    out = np.empty((n, n))
+    a, b = rng.random((n, n), dtype=dtype), rng.random((n, n), dtype=dtype)
+    out = np.empty((n, n), dtype=dtype)
     with threadpool_limits(1):
         np.matmul(a, b, out=out)
         best = min(timeit(lambda: np.matmul(a, b, out=out)) for _ in range(5))
@@ -527,6 +662,14 @@ TIME_HEADER = [
     "final cost",
 ]
 MEMORY_HEADER = ["contender", "peak RSS MiB", "of which the fit MiB"]
+BUSY_HEADER = [
+    "contender",
+    "busy median s",
+    "busy runs s",
+    "quiet 1-thread median s",
+    "busy / quiet 1-thread",
+    "speed-up vs MLPClassifier (busy)",
+]
 
 
 class Report:
@@ -535,6 +678,11 @@ class Report:
         self.lines = []
 
     def machine_description(self):
+        threads = (
+            f"--blas-threads {self.blas_threads} up to P"
+            if self.blas_threads
+            else "the libraries' own up to P"
+        )
         blas = [
             f"{info['internal_api']} {info.get('version', '?')} ({info.get('architecture', '?')}, "
             f"{info['num_threads']} threads, {Path(info['filepath']).name})"
@@ -564,6 +712,9 @@ class Report:
                 f"Versions: {', '.join(versions)}",
                 f"Method: each workload's contenders alternate, {self.repeats} round(s); median "
                 "wall time. Speed-up = MLPClassifier's median / the contender's.",
+                f"Threads: {threads}; the threads sections run each contender at 1 thread "
+                f"(threadpool_limits(1)) and at all {cores()} cores (no limit), the busy-machine "
+                "sections with no limit.",
             ]
         )
 
@@ -571,13 +722,12 @@ class Report:
         print(f"\n{text}")
         self.lines.append(text)
 
-    def section(self, title, rows):
+    def section(self, title, rows, header=TIME_HEADER):
         print(f"\n{title}")
         self.lines += ["", f"### {title}", ""]
         if isinstance(rows, str):
             self.lines.append(rows)
             return
-        header = MEMORY_HEADER if len(rows[0]) == len(MEMORY_HEADER) else TIME_HEADER
         self.lines += [markdown_row(header), markdown_row(["---"] * len(header))]
         self.lines += [markdown_row(cells) for cells in rows]
         for cells in rows:
