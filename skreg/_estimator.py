@@ -8,7 +8,10 @@ their sample weights (``_combined_sample_weight``), their early-stopping score a
 predictions.
 """
 
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -42,6 +45,7 @@ from ._network import (
 )
 from ._optimizers import make_optimizer
 from ._random import training_stream
+from ._threads import allowed_threads, blas_threads_for_steps, single_threaded_blas
 from ._training import (
     AdaptiveStepSize,
     Regularization,
@@ -366,21 +370,23 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         if callbacks is not None:
             rule = CallbackStopper(callbacks, rule, params, max_iter)
         train = training_function(self.engine, X, params.layer_units, self.batch_size, max_iter)
-        loss_curve = train(
-            X,
-            Y,
-            params,
-            optimizer,
-            loss=loss,
-            regularization=regularization,
-            max_iter=max_iter,
-            stream=training_stream(rng),
-            sample_weight=sample_weight,
-            batch_size=self.batch_size,
-            stopper=rule,
-            verbose=self.verbose,
-            shuffle=self.shuffle,
-        )
+        rows_per_step = min(self.batch_size or X.shape[0], X.shape[0])
+        with blas_threads_for_steps(rows_per_step):
+            loss_curve = train(
+                X,
+                Y,
+                params,
+                optimizer,
+                loss=loss,
+                regularization=regularization,
+                max_iter=max_iter,
+                stream=training_stream(rng),
+                sample_weight=sample_weight,
+                batch_size=self.batch_size,
+                stopper=rule,
+                verbose=self.verbose,
+                shuffle=self.shuffle,
+            )
         # Early stopping restores its best weights, unless a callback stopped training: then
         # the weights are those of that moment.
         stopped_by_callback = callbacks is not None and callbacks.stop_requested
@@ -529,6 +535,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         ``dropout`` (:class:`DropoutDraws`), each chunk's rows are evaluated ``dropout.n_draws``
         times in one pass, each copy under fresh dropout masks, and ``output`` receives the
         logits of the copies stacked copy after copy (one row per row of the chunk).
+
+        Dense inputs of several chunks are predicted on every thread allowed (see
+        :mod:`skreg._threads`), chunks side by side, each thread with buffers of its own: the
+        result is the serial loop's, bit for bit, and the temporaries take that many chunks.
         """
         check_is_fitted(self)
         X = _validate_data(
@@ -547,30 +557,25 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         working_memory = min(PREDICT_WORKING_MEMORY_MB, get_config()["working_memory"])
         chunk_rows = get_chunk_n_rows(copies * row_bytes, working_memory=working_memory)
         chunk_rows = min(chunk_rows, X.shape[0])
-        # Buffers reused by every chunk: the inputs with their column of ones, the layer outputs.
-        X1 = None if sp.issparse(X) else np.ones((copies * chunk_rows, X.shape[1] + 1), dtype)
-        outputs = LayerOutputs.allocate(copies * chunk_rows, params.layer_units, dtype)
-        if dropout is not None:
-            dropout.allocate(copies * chunk_rows, params.layer_units, dtype)
-
-        def chunk_output(rows):
-            n_rows = copies * (rows.stop - rows.start)
-            if X1 is None:
-                inputs = with_ones_column(X[rows])
-                inputs = inputs if copies == 1 else sp.vstack([inputs] * copies, format="csr")
+        chunks = list(gen_batches(X.shape[0], chunk_rows))
+        workers = 1
+        if len(chunks) > 1 and dropout is None and not sp.issparse(X):
+            workers = min(len(chunks), allowed_threads())
+        evaluators = [
+            _ChunkEvaluator(self, X, output, params, copies * chunk_rows, dropout)
+            for _ in range(workers)
+        ]
+        # Every chunk on single-threaded BLAS when threads share them, which BLAS's own threads
+        # might round differently.
+        with single_threaded_blas() if workers > 1 else nullcontext():
+            head = evaluators[0](chunks[0])
+            result = np.empty((X.shape[0], *head.shape[1:]), dtype=head.dtype)
+            result[chunks[0]] = head
+            if workers == 1:
+                for rows in chunks[1:]:
+                    result[rows] = evaluators[0](rows)
             else:
-                inputs = X1[:n_rows]
-                inputs.reshape(copies, -1, X1.shape[1])[:, :, :-1] = X[rows]
-            masks = None if dropout is None else dropout.masks(n_rows)
-            return output(self._chunk_logits(inputs, params, outputs.rows(n_rows), masks))
-
-        chunks = gen_batches(X.shape[0], chunk_rows)
-        first = next(chunks)
-        head = chunk_output(first)
-        result = np.empty((X.shape[0], *head.shape[1:]), dtype=head.dtype)
-        result[first] = head
-        for rows in chunks:
-            result[rows] = chunk_output(rows)
+                _fill_in_parallel(result, evaluators, chunks[1:])
         return result
 
     def _dropout_mean_and_std(self, X, output, n_draws, random_state):
@@ -661,6 +666,57 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             logits = np.ldexp(logits, exponents)
         largest = np.finfo(dtype).max
         return np.clip(logits, -largest, largest, out=logits)
+
+
+class _ChunkEvaluator:
+    """``output(logits)`` of chunks of rows of ``X``, in buffers of its own (one per thread)."""
+
+    def __init__(self, estimator, X, output, params, max_rows, dropout=None):
+        self.estimator, self.X, self.output, self.params = estimator, X, output, params
+        self.dropout = dropout
+        dtype = params.flat.dtype
+        # Buffers reused by every chunk: the inputs with their column of ones, the layer outputs.
+        self.X1 = None if sp.issparse(X) else np.ones((max_rows, X.shape[1] + 1), dtype)
+        self.outputs = LayerOutputs.allocate(max_rows, params.layer_units, dtype)
+        if dropout is not None:
+            dropout.allocate(max_rows, params.layer_units, dtype)
+
+    def __call__(self, rows):
+        copies = 1 if self.dropout is None else self.dropout.n_draws
+        n_rows = copies * (rows.stop - rows.start)
+        if self.X1 is None:
+            inputs = with_ones_column(self.X[rows])
+            inputs = inputs if copies == 1 else sp.vstack([inputs] * copies, format="csr")
+        else:
+            inputs = self.X1[:n_rows]
+            inputs.reshape(copies, -1, self.X1.shape[1])[:, :, :-1] = self.X[rows]
+        masks = None if self.dropout is None else self.dropout.masks(n_rows)
+        logits = self.estimator._chunk_logits(inputs, self.params, self.outputs.rows(n_rows), masks)
+        return self.output(logits)
+
+
+def _fill_in_parallel(result, evaluators, chunks):
+    """``result[rows] = evaluator(rows)`` for every chunk of ``chunks``, each evaluator on a
+    thread of its own taking the next chunk as soon as it is free (see :mod:`skreg._threads`)."""
+    pending = iter(chunks)
+    lock = threading.Lock()
+    failed = threading.Event()
+
+    def work(evaluate):
+        while not failed.is_set():
+            with lock:
+                rows = next(pending, None)
+            if rows is None:
+                return
+            try:
+                result[rows] = evaluate(rows)
+            except BaseException:
+                failed.set()
+                raise
+
+    with ThreadPoolExecutor(len(evaluators)) as pool:
+        for future in [pool.submit(work, evaluate) for evaluate in evaluators]:
+            future.result()
 
 
 def _first_layer_may_overflow(X1, layer):

@@ -1,0 +1,73 @@
+"""How many threads skreg's own parallel code may use, and regions of single-threaded BLAS.
+
+skreg runs its parallel work (chunks of rows predicted side by side, the compiled engine's shards
+of a batch) on threads of its own, each calling single-threaded BLAS: independent pieces of work
+that a free thread picks up as soon as it is done, instead of every matrix product waiting for
+all of BLAS's threads. That keeps every core busy on a quiet machine and degrades gracefully on
+a busy one, where a thread the scheduler lends to another process holds up only its own piece.
+
+It never uses more threads than the user allows: the CPUs this process may run on, capped by the
+BLAS libraries' thread counts, which ``threadpoolctl.threadpool_limits``, ``OMP_NUM_THREADS`` or
+``OPENBLAS_NUM_THREADS``, and joblib's workers (which set those for nested parallelism) lower.
+"""
+
+import os
+import threading
+from contextlib import contextmanager, nullcontext
+from functools import cache
+
+from threadpoolctl import ThreadpoolController
+
+#: Training steps on fewer rows than this run on single-threaded BLAS. Their products are too
+#: small to repay splitting: each split product waits for all of BLAS's threads, and on a busy
+#: machine a thread lent to another process makes it wait for a whole time slice (an epoch of
+#: mini-batches then took 4-6 times as long as on one thread).
+BLAS_THREADS_MIN_ROWS = 4096
+
+
+@cache
+def _controller():
+    # Inspecting the loaded libraries takes milliseconds: once per process, after skreg's imports
+    # have loaded NumPy's and SciPy's BLAS.
+    return ThreadpoolController()
+
+
+def allowed_threads():
+    """The number of threads skreg may run its parallel work on (at least 1)."""
+    if hasattr(os, "sched_getaffinity"):
+        cpus = len(os.sched_getaffinity(0))
+    else:  # pragma: no cover (macOS, Windows)
+        cpus = os.cpu_count() or 1
+    blas = [lib.num_threads for lib in _controller().select(user_api="blas").lib_controllers]
+    return max(1, min([cpus, *blas]))
+
+
+# Regions of single-threaded BLAS may overlap, on several threads of a user's (threadpoolctl's
+# limits are process-wide): the first to enter sets the limit, the last to leave restores it.
+_region_lock = threading.Lock()
+_regions = {"depth": 0, "limiter": None}
+
+
+@contextmanager
+def single_threaded_blas():
+    """Within the block, BLAS runs on the calling thread only. The limit is process-wide, as
+    threadpoolctl's are, and overlapping blocks (from several threads) restore the user's own
+    limits when the last one ends."""
+    with _region_lock:
+        if _regions["depth"] == 0:
+            _regions["limiter"] = _controller().limit(limits=1, user_api="blas")
+        _regions["depth"] += 1
+    try:
+        yield
+    finally:
+        with _region_lock:
+            _regions["depth"] -= 1
+            if _regions["depth"] == 0:
+                _regions.pop("limiter").restore_original_limits()
+                _regions["limiter"] = None
+
+
+def blas_threads_for_steps(rows):
+    """The BLAS threads for training steps on ``rows`` rows: one below
+    :data:`BLAS_THREADS_MIN_ROWS`, else as many as allowed."""
+    return single_threaded_blas() if rows < BLAS_THREADS_MIN_ROWS else nullcontext()

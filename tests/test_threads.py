@@ -1,0 +1,156 @@
+"""skreg's own threads (issue 14): chunks of rows predicted side by side, the compiled engine's
+shards of a full batch, rows hashed in chunks. Each gives the serial result: bit for bit where the
+arithmetic is the same, and the thread count never changes the model."""
+
+import threading
+
+import numpy as np
+import pytest
+from sklearn import config_context
+from sklearn.datasets import make_blobs
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _estimator, _threads
+
+SEEDS = range(4)
+
+
+def blas_threads():
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """``threads(n)``: let skreg's parallel code use ``n`` threads, whatever this machine has."""
+
+    def set_threads(n):
+        for module in (_threads, _estimator):
+            monkeypatch.setattr(module, "allowed_threads", lambda: n)
+
+    return set_threads
+
+
+def blobs(seed, n_samples=400, n_features=6, centers=3):
+    X, y = make_blobs(n_samples, n_features, centers=centers, random_state=seed)
+    return StandardScaler().fit_transform(X), y
+
+
+# -- prediction ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_chunks_predicted_side_by_side_give_the_serial_result(threads, seed, dtype):
+    X, y = blobs(seed)
+    X = X.astype(dtype)
+    model = RegularizedMLPClassifier(hidden_layer_sizes=(40, 20), max_iter=50, random_state=seed)
+    model.fit(X, y)
+    rows = np.random.default_rng(seed).standard_normal((3000, X.shape[1])).astype(dtype)
+    results = {}
+    for n in (1, 2, 3):
+        threads(n)
+        with config_context(working_memory=0.05), threadpool_limits(1):  # about 40 chunks
+            results[n] = [
+                model.predict_proba(rows), model.decision_function(rows), model.predict(rows)
+            ]  # fmt: skip
+    for n in (2, 3):
+        for parallel, serial in zip(results[n], results[1]):
+            np.testing.assert_array_equal(parallel, serial)
+
+
+def test_parallel_prediction_runs_on_several_threads_and_restores_the_blas_limits(threads):
+    X, y = blobs(0)
+    model = RegularizedMLPRegressor(hidden_layer_sizes=(30,), max_iter=20).fit(X, y)
+    seen = set()
+    original = _estimator._ChunkEvaluator.__call__
+
+    def spy(self, rows):
+        seen.add((threading.get_ident(), tuple(blas_threads())))
+        return original(self, rows)
+
+    before = blas_threads()
+    threads(2)
+    with config_context(working_memory=0.05):
+        _estimator._ChunkEvaluator.__call__ = spy
+        try:
+            model.predict(np.tile(X, (5, 1)))
+        finally:
+            _estimator._ChunkEvaluator.__call__ = original
+    # The first chunk on the calling thread (it sizes the result), the others on two threads.
+    assert len({ident for ident, _ in seen} - {threading.get_ident()}) == 2
+    assert {limits for _, limits in seen} == {(1,) * len(before)}  # single-threaded BLAS
+    assert blas_threads() == before
+
+
+def test_prediction_uses_no_more_threads_than_the_user_allows():
+    X, y = blobs(0)
+    model = RegularizedMLPClassifier(hidden_layer_sizes=(30,), max_iter=20).fit(X, y)
+    idents = set()
+    original = _estimator._ChunkEvaluator.__call__
+
+    def spy(self, rows):
+        idents.add(threading.get_ident())
+        return original(self, rows)
+
+    _estimator._ChunkEvaluator.__call__ = spy
+    try:
+        with config_context(working_memory=0.05), threadpool_limits(1):
+            assert _threads.allowed_threads() == 1
+            model.predict_proba(np.tile(X, (5, 1)))
+    finally:
+        _estimator._ChunkEvaluator.__call__ = original
+    assert idents == {threading.get_ident()}
+
+
+def test_overlapping_single_threaded_regions_restore_the_user_limits():
+    before = blas_threads()
+    first, second = _threads.single_threaded_blas(), _threads.single_threaded_blas()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the other region still runs: the limit stays
+    assert set(blas_threads()) == {1}
+    second.__exit__(None, None, None)
+    assert blas_threads() == before
+
+
+def test_allowed_threads_follow_threadpool_limits():
+    assert 1 <= _threads.allowed_threads()
+    with threadpool_limits(1):
+        assert _threads.allowed_threads() == 1
+
+
+@pytest.fixture
+def blas_threads_in_training(monkeypatch):
+    """The BLAS libraries' thread counts while each fit trains, as a list."""
+    seen = []
+    training_function = _estimator.training_function
+
+    def spy(*args):
+        train = training_function(*args)
+
+        def spied(*args, **kwargs):
+            seen.append(blas_threads())
+            return train(*args, **kwargs)
+
+        return spied
+
+    monkeypatch.setattr(_estimator, "training_function", spy)
+    return seen
+
+
+@pytest.mark.parametrize("batch_size", [64, None])
+def test_small_training_steps_run_on_single_threaded_blas(blas_threads_in_training, batch_size):
+    """Steps on fewer rows than BLAS_THREADS_MIN_ROWS: one BLAS thread, on either engine."""
+    X, y = blobs(0)
+    RegularizedMLPClassifier(
+        max_iter=2, batch_size=batch_size, solver="adam", learning_rate=0.01
+    ).fit(X, y)
+    assert [set(counts) for counts in blas_threads_in_training] == [{1}]
+
+
+def test_large_training_steps_keep_the_blas_threads(blas_threads_in_training, monkeypatch):
+    monkeypatch.setattr(_threads, "BLAS_THREADS_MIN_ROWS", 100)
+    X, y = blobs(0)
+    RegularizedMLPClassifier(max_iter=2, engine="numpy").fit(X, y)
+    assert blas_threads_in_training == [blas_threads()]
