@@ -2,6 +2,7 @@
 stopping, and L-BFGS. Plain NumPy/SciPy, no scikit-learn glue."""
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +23,10 @@ from ._network import (
     with_ones_column,
 )
 from ._random import standard_normals
+from ._threads import allowed_threads
+
+#: Rows hashed at a time by _row_keys.
+HASH_CHUNK_ROWS = 4096
 
 
 @dataclass
@@ -139,17 +144,28 @@ def _row_keys(X, Y):
         X = X.copy()
         X.sum_duplicates()
     keys = np.zeros((2, n_rows), dtype=np.uint64)
-    for k, seed in enumerate((0x9E3779B97F4A7C15, 0xD1B54A32D192ED03)):
-        columns = _mix(np.arange(n_features + Y.shape[1], dtype=np.uint64) + np.uint64(seed))
-        if sp.issparse(X):
-            terms = _entry_terms(X.data, columns[X.indices])
+    seeds = (0x9E3779B97F4A7C15, 0xD1B54A32D192ED03)
+    columns = [_mix(np.arange(n_features + Y.shape[1], dtype=np.uint64) + np.uint64(seed))
+               for seed in seeds]  # fmt: skip
+    if sp.issparse(X):
+        for k in range(2):
+            terms = _entry_terms(X.data, columns[k][X.indices])
             sums = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(terms)])
             keys[k] = sums[X.indptr[1:]] - sums[X.indptr[:-1]]
-        else:
-            for j in range(n_features):
-                keys[k] += _entry_terms(X[:, j], columns[j])
+    else:
+        # Chunks of rows, whose terms stay in cache, side by side on the threads allowed: sums
+        # modulo 2**64 are exact in any order.
+        def add_chunk(rows):
+            for k in range(2):
+                keys[k, rows] += _entry_terms(X[rows], columns[k][:n_features]).sum(axis=1)
+
+        chunks = [slice(i, i + HASH_CHUNK_ROWS) for i in range(0, n_rows, HASH_CHUNK_ROWS)]
+        with ThreadPoolExecutor(max(1, min(len(chunks), allowed_threads()))) as pool:
+            for _ in pool.map(add_chunk, chunks):
+                pass
+    for k in range(2):
         for j in range(Y.shape[1]):
-            keys[k] += _entry_terms(Y[:, j], columns[n_features + j])
+            keys[k] += _entry_terms(Y[:, j], columns[k][n_features + j])
     return keys
 
 

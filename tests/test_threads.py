@@ -6,12 +6,14 @@ import threading
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.datasets import make_blobs
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _estimator, _threads
+from skreg._training import _row_keys
 
 SEEDS = range(4)
 
@@ -154,3 +156,21 @@ def test_large_training_steps_keep_the_blas_threads(blas_threads_in_training, mo
     X, y = blobs(0)
     RegularizedMLPClassifier(max_iter=2, engine="numpy").fit(X, y)
     assert blas_threads_in_training == [blas_threads()]
+
+
+# -- hashing rows --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 4096])
+def test_row_keys_do_not_depend_on_chunks_or_threads(threads, monkeypatch, chunk_rows):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 5))
+    X[X < 0] = 0
+    X[3] = -0.0
+    Y = rng.integers(0, 2, (500, 2)).astype(float)
+    threads(1)
+    expected = _row_keys(sp.csr_matrix(X), Y)  # the sparse path takes no chunks
+    monkeypatch.setattr("skreg._training.HASH_CHUNK_ROWS", chunk_rows)
+    for n in (1, 3):
+        threads(n)
+        np.testing.assert_array_equal(_row_keys(X, Y), expected)
