@@ -12,6 +12,13 @@ generator the compiled steps advance natively. The training steps run inside com
 in buffers allocated once per fit; Python only shuffles (``Generator.permutation``) and calls the
 stopping rule between epochs.
 
+A full batch of more than :data:`SHARD_ROWS` rows is split into shards of rows (how, by its size
+only): each step, the shards' gradients are computed side by side on the threads allowed (see
+:mod:`skreg._threads`), the compiled code releasing the GIL, each shard on single-threaded BLAS
+and in cache-sized buffers of its thread's, then summed in shard order. So every core works on
+the products and on the element-wise passes alike, and the model is the same, bit for bit, on any
+number of threads. Smaller batches run whole, on one thread.
+
 Everything lives in flat, C-contiguous buffers: the parameters, their gradients and the optimizer's
 state in the :class:`~skreg._network.Parameters` layout (layer after layer, its coefficients
 ``(n_in, n_out)`` row-major, then its intercepts), a batch's activations and deltas of layer ``i``
@@ -27,6 +34,9 @@ numba is an optional dependency: import this module only when the numba engine i
 """
 
 import math
+import queue
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,12 +46,18 @@ from ._base import BOUNDED_ACTIVATIONS, LEAKY_RELU_SLOPE
 from ._network import print_cost, raise_divergence
 from ._optimizers import Adam, GradientDescent, Momentum
 from ._random import keep_threshold, set_sfc64_state, sfc64_state
+from ._threads import allowed_threads, single_threaded_blas
 from ._training import normalised
 
 #: Full-batch epochs per compiled call, at most (also the verbose printing period).
 BLOCK_ITERATIONS = 1000
 #: Matrix products with at least this many weights go to BLAS; smaller ones run as loops.
 BLAS_MIN_WEIGHTS = 1024
+#: A full batch of more rows than this is split into shards of at most about as many rows...
+SHARD_ROWS = 2048
+#: ... but into at most this many shards, whose gradients take at most SHARD_GRADIENT_BYTES.
+MAX_SHARDS = 64
+SHARD_GRADIENT_BYTES = 2**27
 
 _OPTIMIZER_KINDS = {GradientDescent: 0, Momentum: 1, Adam: 2}
 
@@ -82,7 +98,8 @@ def train_epochs(
         X, Y, params, optimizer, loss, regularization, sample_weight, batch_size, stream
     )
     if batch_size == n_samples:
-        loss_curve = _full_batch_epochs(problem, params, max_iter, stopper, verbose)
+        with _Shards.of(problem) as shards:
+            loss_curve = _full_batch_epochs(problem, shards, params, max_iter, stopper, verbose)
     else:
         loss_curve = _minibatch_epochs(
             problem, params, max_iter, stream if shuffle else None, stopper, verbose
@@ -93,13 +110,17 @@ def train_epochs(
     return loss_curve
 
 
-def _full_batch_epochs(problem, params, max_iter, stopper, verbose):
-    """Blocks of epochs per compiled call (one with a stopper, which decides after each)."""
+def _full_batch_epochs(problem, shards, params, max_iter, stopper, verbose):
+    """Blocks of epochs per compiled call (one with a stopper, which decides after each); with
+    ``shards`` (a :class:`_Shards`), a step at a time, its shards side by side."""
     block = 1 if stopper is not None else BLOCK_ITERATIONS
     loss_curve = np.empty(max_iter)
     for start in range(0, max_iter, block):
         stop = min(start + block, max_iter)
-        done = _train_block(*problem.arguments(params), loss_curve, start, stop)
+        if shards is None:
+            done = _train_block(*problem.arguments(params), loss_curve, start, stop)
+        else:
+            done = _train_sharded_block(problem, shards, params, loss_curve, start, stop)
         _print_costs(loss_curve, start, done, verbose)
         if done < stop:
             raise_divergence(done, float(loss_curve[done]), problem.learning_rate)
@@ -145,7 +166,10 @@ def cost_and_gradients(X, Y, params, *, loss, regularization, stream, sample_wei
     arguments = problem.arguments(params)
     n_words = problem.random[1].shape[0] - 1
     inputs = _draw_step(problem.XT, problem.random, n_words, problem.penalty[3])
-    step = (problem.random[1],) + problem.dropout
+    with _Shards.of(problem) as shards:
+        if shards is not None:
+            return shards.cost_and_gradients(inputs, problem, params.flat), problem.grads.copy()
+    step = (problem.random[1],) + problem.dropout + (0, X.shape[0])
     cost = _cost_and_gradients(inputs, *arguments[1:9], problem.scalars[0], step, problem.weights)
     return cost, problem.grads.copy()
 
@@ -330,7 +354,7 @@ def _train_block(
 ):  # fmt: skip
     """Full-batch epochs ``start`` to ``stop``; returns the first with a non-finite cost, else
     ``stop``."""
-    step = (random[1],) + dropout
+    step = (random[1],) + dropout + (0, layout[4])
     n_words = random[1].shape[0] - 1
     for iteration in range(start, stop):
         inputs = _draw_step(XT, random, n_words, penalty[3])
@@ -341,10 +365,171 @@ def _train_block(
         loss_curve[iteration] = cost
         if not np.isfinite(cost):
             return iteration
-        _update(flat, grads, optimizer)
-        _constrain(flat, layout, penalty, rounded, optimizer[1])
-        _epoch_ends(optimizer, penalty[2])
+        _finish_step(flat, grads, layout, penalty, rounded, optimizer)
     return stop
+
+
+@njit(cache=True)
+def _finish_step(flat, grads, layout, penalty, rounded, optimizer):
+    """After a full-batch step's gradient: the update, the constraints, the epoch's end."""
+    _update(flat, grads, optimizer)
+    _constrain(flat, layout, penalty, rounded, optimizer[1])
+    _epoch_ends(optimizer, penalty[2])
+
+
+def _train_sharded_block(problem, shards, params, loss_curve, start, stop):
+    """:func:`_train_block` for a full batch in shards: the same steps, each step's gradient
+    summed from its shards' (:meth:`_Shards.cost_and_gradients`)."""
+    n_words = problem.random[1].shape[0] - 1
+    for iteration in range(start, stop):
+        inputs = _draw_step(problem.XT, problem.random, n_words, problem.penalty[3])
+        cost = shards.cost_and_gradients(inputs, problem, params.flat)
+        loss_curve[iteration] = cost
+        if not np.isfinite(cost):
+            return iteration
+        _finish_step(
+            params.flat, problem.grads, problem.layout, problem.penalty, problem.rounded,
+            problem.optimizer,
+        )  # fmt: skip
+    return stop
+
+
+def shard_bounds(n_rows, n_params, itemsize):
+    """Where the shards of a full batch of ``n_rows`` rows start and stop (``n_shards + 1``
+    bounds), or None for a batch kept whole: from the sizes only, never from the threads, so
+    the model does not depend on how many threads train it."""
+    n_shards = min(
+        -(-n_rows // SHARD_ROWS), MAX_SHARDS, SHARD_GRADIENT_BYTES // (n_params * itemsize)
+    )
+    if n_shards < 2:
+        return None
+    return [k * n_rows // n_shards for k in range(n_shards + 1)]
+
+
+class _Shards:
+    """A full batch in shards of rows: a step's gradient is the sum of its shards' gradients, in
+    shard order, the shards computed side by side on the threads allowed (see
+    :mod:`skreg._threads`), each on single-threaded BLAS in buffers of its own (a shard's
+    activations stay in cache). The sums, and so the model, are the same on any number of
+    threads, bit for bit."""
+
+    @classmethod
+    @contextmanager
+    def of(cls, problem):
+        """The shards of ``problem``'s full batch, their threads running for the block; None if
+        the batch is kept whole."""
+        n_params = problem.grads.size
+        bounds = shard_bounds(problem.n_samples, n_params, problem.grads.itemsize)
+        if bounds is None:
+            yield None
+            return
+        workers = min(allowed_threads(), len(bounds) - 1)
+        with single_threaded_blas(), ThreadPoolExecutor(workers) as pool:
+            yield cls(problem, bounds, workers, pool if workers > 1 else None)
+
+    def __init__(self, problem, bounds, workers, pool):
+        self.bounds, self.pool = bounds, pool
+        dtype = problem.grads.dtype
+        rows = max(stop - start for start, stop in zip(bounds, bounds[1:]))
+        units = problem.layout[0]
+        self.layout = _layout(units, rows, problem.layout[5])
+        n_units = int(units[1:].sum())
+        unmasked = problem.dropout[3].size > 0
+        self.free = queue.SimpleQueue()  # each thread's buffers, while it computes a shard
+        for _ in range(workers):
+            self.free.put((
+                np.empty(problem.XT.shape[0] * rows, dtype),
+                np.empty(problem.YT.shape[0] * rows, dtype),
+                np.empty(n_units * rows, dtype),
+                np.empty(n_units * rows, dtype),
+                np.empty(n_units * rows if unmasked else 0, dtype),
+            ))  # fmt: skip
+        self.grads = np.empty((len(bounds) - 1, problem.grads.size), dtype)
+        self.costs = np.empty(len(bounds) - 1)
+        self.penalty = problem.penalty.copy()
+        self.penalty[:2] = (
+            0  # the shards' gradients are the data term's; the penalty's is added once
+        )
+        # The sum of the shards' gradients, in slices of the parameters, one per thread.
+        slices = np.linspace(0, problem.grads.size, workers + 1).astype(int)
+        self.slices = list(zip(slices[:-1], slices[1:]))
+
+    def cost_and_gradients(self, inputs, problem, flat):
+        """The full batch's cost at ``flat`` and its gradient into ``problem.grads``, from the
+        step's ``inputs`` (the data, or with the step's input noise) and dropout words."""
+        dropout = problem.dropout[:3]
+
+        def shard(k):
+            XT, YT, activations, deltas, unmasked = buffers = self.free.get()
+            try:
+                step = (problem.random[1], *dropout, unmasked, self.bounds[k], problem.n_samples)
+                self.costs[k] = _shard_cost_and_gradients(
+                    inputs, problem.YT, self.bounds[k], self.bounds[k + 1], flat, self.grads[k],
+                    XT, YT, activations, deltas, self.layout, problem.loss, self.penalty,
+                    problem.scalars[0], step, problem.weights,
+                )  # fmt: skip
+            finally:
+                self.free.put(buffers)
+
+        def add(bounds):
+            _sum_shards(self.grads, problem.grads, *bounds)
+
+        self._run(shard, range(len(self.costs)))
+        self._run(add, self.slices)
+        cost = 0.0
+        for shard_cost in self.costs:  # in shard order
+            cost += shard_cost
+        return _add_penalty(
+            cost, flat, problem.grads, problem.layout, problem.penalty, problem.scalars[0][0]
+        )
+
+    def _run(self, function, tasks):
+        if self.pool is None:
+            for task in tasks:
+                function(task)
+        else:
+            for _ in self.pool.map(function, tasks):
+                pass
+
+
+@njit(cache=True, nogil=True)
+def _shard_cost_and_gradients(
+    inputs, YT, first, stop, flat, grads, XT_buffer, YT_buffer, activations, deltas, layout,
+    loss, penalty, scalars, step, weights,
+):  # fmt: skip
+    """A shard's part of the full batch's cost (as float64), and its gradient into ``grads``:
+    rows ``first`` to ``stop`` of the step's units-major ``inputs, YT``, copied into the
+    shard's buffers; ``layout`` is laid out for the largest shard, ``penalty`` has no L2 or L1
+    term and ``step`` says where the shard starts."""
+    rows = stop - first
+    n_features, n_outputs = inputs.shape[0], YT.shape[0]
+    XT = XT_buffer[: n_features * rows].reshape((n_features, rows))
+    shard_YT = YT_buffer[: n_outputs * rows].reshape((n_outputs, rows))
+    for k in range(n_features):
+        for s in range(rows):
+            XT[k, s] = inputs[k, first + s]
+    for k in range(n_outputs):
+        for s in range(rows):
+            shard_YT[k, s] = YT[k, first + s]
+    shard_layout = (layout[0], layout[1], layout[2], layout[3], rows, layout[5])
+    weighted = weights.shape[0] > 0
+    cost = _cost_and_gradients(
+        XT, shard_YT, flat, grads, activations, deltas, shard_layout, loss, penalty, scalars,
+        step, weights[first:stop] if weighted else weights,
+    )  # fmt: skip
+    # A weighted cost is already the shard's part (the weights sum to 1 over the batch); a mean
+    # over the shard's rows is not.
+    return cost if weighted else cost * rows / step[6]
+
+
+@njit(cache=True, nogil=True)
+def _sum_shards(shard_grads, grads, start, stop):
+    """``grads[start:stop]``: the shards' gradients summed in shard order."""
+    for k in range(start, stop):
+        grads[k] = shard_grads[0, k]
+    for shard in range(1, shard_grads.shape[0]):
+        for k in range(start, stop):
+            grads[k] += shard_grads[shard, k]
 
 
 @njit(cache=True)
@@ -428,7 +613,6 @@ def _train_batches(
     n_features, n_outputs = X.shape[1], Y.shape[1]
     weighted = sample_weight.shape[0] > 0
     words_per_row = (random[1].shape[0] - 1) // batch_size
-    step = (random[1],) + dropout
     total = 0.0
     for start in range(0, n_samples, batch_size):
         rows = min(batch_size, n_samples - start)
@@ -455,6 +639,7 @@ def _train_batches(
                 YT[k, s] = Y[order[start + s], k]
         batch_layout = (layout[0], layout[1], layout[2], layout[3], rows, layout[5])
         inputs = _draw_step(XT, random, words_per_row * rows, penalty[3])
+        step = (random[1],) + dropout + (0, rows)
         cost = _cost_and_gradients(
             inputs, YT, flat, grads, activations, deltas, batch_layout, loss, penalty,
             scalars[0 if rows == batch_size else 1], step, batch_weights,
@@ -566,16 +751,17 @@ def _cost_and_gradients(
     ``loss`` is ``(code, level)`` (see :func:`_loss_arguments`); ``penalty`` is
     ``(l2, l1, m, ...)`` with ``m`` the training set's total weight, which the penalty divides
     by, and ``scalars`` is ``(l2 / m, 1 / n_rows, LEAKY_RELU_SLOPE)`` in the parameters' dtype.
-    ``step`` is ``(words, unit_offsets, thresholds, scales, unmasked)``: this step's dropout
-    words, then one entry per hidden layer, then a buffer laid out as ``activations`` for the
-    outputs of dropped layers before their masks (empty unless the activation is bounded).
+    ``step`` is ``(words, unit_offsets, thresholds, scales, unmasked, first_row, step_rows)``:
+    this step's dropout words, then one entry per hidden layer, then a buffer laid out as
+    ``activations`` for the outputs of dropped layers before their masks (empty unless the
+    activation is bounded), then where the batch's rows start among the ``step_rows`` rows the
+    words were drawn for (a shard of a step's rows starts after the others).
     ``weights``, if not empty, are the batch's sample weights, summing to 1.
     """
     lambd_over_m, inv_rows, slope = scalars[0], scalars[1], scalars[2]
     zero = inv_rows - inv_rows  # in the parameters' dtype
     n_layers = layout[0].shape[0] - 1
     activation = layout[5]
-    lambd, l1, m = penalty[0], penalty[1], penalty[2]
     unmasked = step[4]
 
     A = XT
@@ -623,6 +809,15 @@ def _cost_and_gradients(
                 outputs = _block(unmasked, layout, i - 1) if dropped else A_in
                 _activation_gradient(D_in, outputs, zero, activation, slope)
 
+    return _add_penalty(cost, flat, grads, layout, penalty, lambd_over_m)
+
+
+@njit(cache=True)
+def _add_penalty(cost, flat, grads, layout, penalty, lambd_over_m):
+    """The L2 and L1 penalties' terms: the cost plus them, and the L2 term's gradient added to
+    ``grads`` (the L1 term's is the proximal step of :func:`_constrain`)."""
+    lambd, l1, m = penalty[0], penalty[1], penalty[2]
+    n_layers = layout[0].shape[0] - 1
     if lambd:
         squares = 0.0
         for i in range(n_layers):
@@ -929,11 +1124,11 @@ def _apply_dropout(Z, step, i):
     words, offset, threshold, scale = step[0], step[1][i], step[2][i], step[3][i]
     if offset < 0:
         return
-    n_rows = Z.shape[1]
+    first_row, step_rows = step[5], step[6]
     zero = scale - scale
     for u in range(Z.shape[0]):
-        first = (offset + u) * n_rows
-        for s in range(n_rows):
+        first = (offset + u) * step_rows + first_row
+        for s in range(Z.shape[1]):
             Z[u, s] *= scale if words[first + s] < threshold else zero
 
 

@@ -3,6 +3,7 @@ shards of a full batch, rows hashed in chunks. Each gives the serial result: bit
 arithmetic is the same, and the thread count never changes the model."""
 
 import threading
+from importlib.util import find_spec
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _estimator, _threads
 from skreg._training import _row_keys
 
+needs_numba = pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
 SEEDS = range(4)
 
 
@@ -29,6 +31,10 @@ def threads(monkeypatch):
     def set_threads(n):
         for module in (_threads, _estimator):
             monkeypatch.setattr(module, "allowed_threads", lambda: n)
+        if find_spec("numba") is not None:
+            from skreg import _numba_engine
+
+            monkeypatch.setattr(_numba_engine, "allowed_threads", lambda: n)
 
     return set_threads
 
@@ -174,3 +180,96 @@ def test_row_keys_do_not_depend_on_chunks_or_threads(threads, monkeypatch, chunk
     for n in (1, 3):
         threads(n)
         np.testing.assert_array_equal(_row_keys(X, Y), expected)
+
+
+# -- the compiled engine's shards ----------------------------------------------------------------
+
+SHARDED_OPTIONS = [
+    {},
+    {"lambd": 0.7, "keep_prob": 0.8},
+    {"activation": "tanh", "keep_prob": (0.7, 0.9), "input_noise": 0.1},
+    {"penalty": "l1", "lambd": 0.05, "max_norm": 2.0, "class_weight": "balanced"},
+    {"solver": "adam", "learning_rate": 0.01, "activation": "logistic"},
+    {"solver": "momentum", "nesterovs_momentum": True, "learning_rate_schedule": "invscaling"},
+]
+
+
+@pytest.fixture
+def small_shards(monkeypatch):
+    from skreg import _numba_engine
+
+    monkeypatch.setattr(_numba_engine, "SHARD_ROWS", 64)  # 400 rows: 7 shards
+    return _numba_engine
+
+
+@needs_numba
+def test_shard_bounds_depend_on_the_sizes_only(small_shards):
+    assert small_shards.shard_bounds(64, 100, 8) is None
+    bounds = small_shards.shard_bounds(400, 100, 8)
+    assert bounds[0] == 0 and bounds[-1] == 400 and len(bounds) == 8
+    assert np.all(np.diff(bounds) > 0) and np.diff(bounds).max() <= 64
+    assert len(small_shards.shard_bounds(10**6, 100, 8)) == small_shards.MAX_SHARDS + 1
+    # Gradients too large to keep one per shard: fewer shards, or the batch kept whole.
+    too_many = small_shards.SHARD_GRADIENT_BYTES // (3 * 8)
+    assert len(small_shards.shard_bounds(10**6, too_many, 8)) == 4
+    assert small_shards.shard_bounds(10**6, 10**9, 8) is None
+
+
+@needs_numba
+@pytest.mark.parametrize("options", SHARDED_OPTIONS)
+def test_shards_train_the_same_model_on_any_number_of_threads(threads, small_shards, options):
+    """Bit for bit, over several seeds; and the sharded steps agree with the NumPy engine's to
+    rounding (the shards sum the gradient in another order)."""
+    for seed in SEEDS:
+        X, y = blobs(seed)
+        weights = np.random.default_rng(seed).uniform(0.5, 2, len(y))
+        models = {}
+        for n in (1, 2, 3):
+            threads(n)
+            models[n] = RegularizedMLPClassifier(
+                hidden_layer_sizes=(40, 20), max_iter=15, engine="numba", random_state=seed,
+                **options,
+            ).fit(X, y, sample_weight=weights)  # fmt: skip
+        for n in (2, 3):
+            assert models[n].loss_curve_ == models[1].loss_curve_
+            for W, W_serial in zip(models[n].coefs_, models[1].coefs_):
+                np.testing.assert_array_equal(W, W_serial)
+        reference = RegularizedMLPClassifier(
+            hidden_layer_sizes=(40, 20), max_iter=15, engine="numpy", random_state=seed, **options
+        ).fit(X, y, sample_weight=weights)
+        np.testing.assert_allclose(models[1].loss_curve_, reference.loss_curve_, rtol=1e-12)
+        for W, W_numpy in zip(models[1].coefs_, reference.coefs_):
+            np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
+
+
+@needs_numba
+@pytest.mark.parametrize("loss", ["squared_error", "poisson", "quantile"])
+def test_sharded_regression_agrees_with_the_numpy_engine(threads, small_shards, loss):
+    X, y = blobs(1)
+    y = np.abs(X[:, 0] + 0.5 * X[:, 1]) + 0.1
+    threads(2)
+    models = [
+        RegularizedMLPRegressor(
+            hidden_layer_sizes=(30,), max_iter=10, solver="gd", learning_rate=0.05, loss=loss,
+            lambd=0.5, engine=engine, random_state=0,
+        ).fit(X, y)
+        for engine in ("numba", "numpy")
+    ]  # fmt: skip
+    np.testing.assert_allclose(models[0].loss_curve_, models[1].loss_curve_, rtol=1e-12)
+    for W, W_numpy in zip(models[0].coefs_, models[1].coefs_):
+        np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
+
+
+@needs_numba
+def test_a_sharded_step_diverges_as_a_whole_one_does(threads, small_shards):
+    X, y = blobs(2)
+    threads(2)
+    messages = []
+    for engine in ("numba", "numpy"):
+        model = RegularizedMLPClassifier(
+            hidden_layer_sizes=(40,), learning_rate=1e200, max_iter=50, engine=engine
+        )
+        with pytest.raises(ValueError, match="Training diverged at iteration") as error:
+            model.fit(X, y)
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]
