@@ -1124,11 +1124,19 @@ def _apply_dropout(Z, step, i):
     words, offset, threshold, scale = step[0], step[1][i], step[2][i], step[3][i]
     if offset < 0:
         return
-    first_row, step_rows = step[5], step[6]
+    n_rows, first_row, step_rows = Z.shape[1], step[5], step[6]
     zero = scale - scale
-    for u in range(Z.shape[0]):
+    # The same loop twice: with the words of consecutive units n_rows apart, LLVM vectorises it
+    # (the general form took W1 with dropout from 0.36 s to 0.47 s).
+    if step_rows == n_rows:  # the whole step's rows
+        for u in range(Z.shape[0]):
+            first = (offset + u) * n_rows
+            for s in range(n_rows):
+                Z[u, s] *= scale if words[first + s] < threshold else zero
+        return
+    for u in range(Z.shape[0]):  # a shard of them
         first = (offset + u) * step_rows + first_row
-        for s in range(Z.shape[1]):
+        for s in range(n_rows):
             Z[u, s] *= scale if words[first + s] < threshold else zero
 
 
