@@ -273,3 +273,15 @@ def test_a_sharded_step_diverges_as_a_whole_one_does(threads, small_shards):
             model.fit(X, y)
         messages.append(str(error.value))
     assert messages[0] == messages[1]
+
+
+def test_joblib_workers_get_their_share_of_the_cores():
+    """In a process of joblib's (as GridSearchCV(n_jobs=k) runs fits), skreg's threads are capped
+    by the BLAS limit joblib sets there: the cores divided among the jobs."""
+    from joblib import Parallel, cpu_count, delayed
+
+    n_jobs = 2
+    allowed = Parallel(n_jobs=n_jobs, backend="loky")(
+        delayed(_threads.allowed_threads)() for _ in range(n_jobs)
+    )
+    assert max(allowed) <= max(1, cpu_count() // n_jobs)
