@@ -603,9 +603,12 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         Rows are processed in chunks: beyond the returned array, the memory used is bounded by
         ``PREDICT_WORKING_MEMORY_MB`` = 4 MiB (or by scikit-learn's ``working_memory`` setting
         if smaller; at least one row's temporaries, ``n_draws`` times with ``return_std=True``)
-        whatever the number of rows, for ``X`` given as a float64 or float32 array or CSR matrix
-        (other inputs are first converted to one). With ``return_std=True`` each chunk's rows are
-        evaluated ``n_draws`` times in one batched pass.
+        per thread, whatever the number of rows, for ``X`` given as a float64 or float32 array
+        or CSR matrix (other inputs are first converted to one). A dense ``X`` of several chunks
+        is predicted on every thread allowed (``threadpoolctl`` limits and the CPUs; see the user
+        guide), chunks side by side, giving bit for bit the result computed on one thread. With
+        ``return_std=True`` each chunk's rows are evaluated ``n_draws`` times in one batched
+        pass, on one thread.
 
         Examples
         --------
