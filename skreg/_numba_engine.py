@@ -163,12 +163,13 @@ def cost_and_gradients(X, Y, params, *, loss, regularization, stream, sample_wei
     problem = _Problem(
         X, Y, params, optimizer, loss, regularization, sample_weight, X.shape[0], stream
     )
-    arguments = problem.arguments(params)
     n_words = problem.random[1].shape[0] - 1
-    inputs = _draw_step(problem.XT, problem.random, n_words, problem.penalty[3])
     with _Shards.of(problem) as shards:
         if shards is not None:
+            inputs = _draw_rows_step(problem.X, problem.random, n_words, problem.penalty[3])
             return shards.cost_and_gradients(inputs, problem, params.flat), problem.grads.copy()
+    arguments = problem.arguments(params)
+    inputs = _draw_step(problem.XT, problem.random, n_words, problem.penalty[3])
     step = (problem.random[1],) + problem.dropout + (0, X.shape[0])
     cost = _cost_and_gradients(inputs, *arguments[1:9], problem.scalars[0], step, problem.weights)
     return cost, problem.grads.copy()
@@ -176,7 +177,8 @@ def cost_and_gradients(X, Y, params, *, loss, regularization, stream, sample_wei
 
 class _Problem:
     """The compiled functions' arguments for one training run: units-major batch buffers (the full
-    batch's holds the data), layout, penalties, dropout, random stream, weights, optimizer."""
+    batch's holds the data, unless it is in shards, which take their rows from the row-major
+    data as the mini-batches do), layout, penalties, dropout, random stream, weights, optimizer."""
 
     def __init__(self, X, Y, params, optimizer, loss, regularization, sample_weight, batch_size,
                  stream):  # fmt: skip
@@ -186,18 +188,24 @@ class _Problem:
         units = np.array(params.layer_units, dtype=np.int64)
         self.layout = _layout(units, batch_size, _ACTIVATION_CODES[params.activation])
         dropout, self.words_per_row = _dropout(units[1:-1], regularization.keep_probs, dtype)
-        if full_batch:  # the batch is the data, once and for all
+        self.shard_bounds = None
+        if full_batch:
+            self.shard_bounds = shard_bounds(self.n_samples, params.flat.size, dtype.itemsize)
+        whole_rows = 0 if self.shard_bounds else batch_size  # rows of a step's own buffers
+        if full_batch and whole_rows:  # the batch is the data, once and for all
             self.XT = np.array(X.T, dtype=dtype, order="C")
             self.YT = np.array(Y.T, dtype=dtype, order="C")
-        else:  # each batch's rows are gathered, units-major, into the start of these
+        else:  # each batch's (or shard's) rows are gathered, units-major, into the start of these
             self.X, self.Y = np.ascontiguousarray(X, dtype), np.ascontiguousarray(Y, dtype)
-            self.XT = np.empty(X.shape[1] * batch_size, dtype=dtype)
-            self.YT = np.empty(Y.shape[1] * batch_size, dtype=dtype)
-        self.activations = np.empty(batch_size * units[1:].sum(), dtype=dtype)
+            self.XT = np.empty(X.shape[1] * whole_rows, dtype=dtype)
+            self.YT = np.empty(Y.shape[1] * whole_rows, dtype=dtype)
+        self.activations = np.empty(whole_rows * units[1:].sum(), dtype=dtype)
         self.deltas = np.empty_like(self.activations)
         # Under dropout, a bounded activation's derivative needs its outputs before the masks.
-        unmasked = regularization.dropout and params.activation in BOUNDED_ACTIVATIONS
-        self.dropout = dropout + (np.empty(self.activations.size if unmasked else 0, dtype),)
+        self.unmasked = regularization.dropout and params.activation in BOUNDED_ACTIVATIONS
+        self.dropout = dropout + (
+            np.empty(self.activations.size if self.unmasked else 0, dtype),
+        )  # fmt: skip
         self.grads = np.empty_like(params.flat)
         self.loss = _loss_arguments(loss, dtype)
         penalty = regularization.penalty
@@ -382,7 +390,7 @@ def _train_sharded_block(problem, shards, params, loss_curve, start, stop):
     summed from its shards' (:meth:`_Shards.cost_and_gradients`)."""
     n_words = problem.random[1].shape[0] - 1
     for iteration in range(start, stop):
-        inputs = _draw_step(problem.XT, problem.random, n_words, problem.penalty[3])
+        inputs = _draw_rows_step(problem.X, problem.random, n_words, problem.penalty[3])
         cost = shards.cost_and_gradients(inputs, problem, params.flat)
         loss_curve[iteration] = cost
         if not np.isfinite(cost):
@@ -418,8 +426,7 @@ class _Shards:
     def of(cls, problem):
         """The shards of ``problem``'s full batch, their threads running for the block; None if
         the batch is kept whole."""
-        n_params = problem.grads.size
-        bounds = shard_bounds(problem.n_samples, n_params, problem.grads.itemsize)
+        bounds = problem.shard_bounds
         if bounds is None:
             yield None
             return
@@ -434,15 +441,14 @@ class _Shards:
         units = problem.layout[0]
         self.layout = _layout(units, rows, problem.layout[5])
         n_units = int(units[1:].sum())
-        unmasked = problem.dropout[3].size > 0
         self.free = queue.SimpleQueue()  # each thread's buffers, while it computes a shard
         for _ in range(workers):
             self.free.put((
-                np.empty(problem.XT.shape[0] * rows, dtype),
-                np.empty(problem.YT.shape[0] * rows, dtype),
+                np.empty(problem.X.shape[1] * rows, dtype),
+                np.empty(problem.Y.shape[1] * rows, dtype),
                 np.empty(n_units * rows, dtype),
                 np.empty(n_units * rows, dtype),
-                np.empty(n_units * rows if unmasked else 0, dtype),
+                np.empty(n_units * rows if problem.unmasked else 0, dtype),
             ))  # fmt: skip
         self.grads = np.empty((len(bounds) - 1, problem.grads.size), dtype)
         self.costs = np.empty(len(bounds) - 1)
@@ -456,7 +462,8 @@ class _Shards:
 
     def cost_and_gradients(self, inputs, problem, flat):
         """The full batch's cost at ``flat`` and its gradient into ``problem.grads``, from the
-        step's ``inputs`` (the data, or with the step's input noise) and dropout words."""
+        step's row-major ``inputs`` (the data, or with the step's input noise) and dropout
+        words."""
         dropout = problem.dropout[:3]
 
         def shard(k):
@@ -464,7 +471,7 @@ class _Shards:
             try:
                 step = (problem.random[1], *dropout, unmasked, self.bounds[k], problem.n_samples)
                 self.costs[k] = _shard_cost_and_gradients(
-                    inputs, problem.YT, self.bounds[k], self.bounds[k + 1], flat, self.grads[k],
+                    inputs, problem.Y, self.bounds[k], self.bounds[k + 1], flat, self.grads[k],
                     XT, YT, activations, deltas, self.layout, problem.loss, self.penalty,
                     problem.scalars[0], step, problem.weights,
                 )  # fmt: skip
@@ -494,28 +501,30 @@ class _Shards:
 
 @njit(cache=True, nogil=True)
 def _shard_cost_and_gradients(
-    inputs, YT, first, stop, flat, grads, XT_buffer, YT_buffer, activations, deltas, layout,
+    inputs, Y, first, stop, flat, grads, XT_buffer, YT_buffer, activations, deltas, layout,
     loss, penalty, scalars, step, weights,
 ):  # fmt: skip
     """A shard's part of the full batch's cost (as float64), and its gradient into ``grads``:
-    rows ``first`` to ``stop`` of the step's units-major ``inputs, YT``, copied into the
-    shard's buffers; ``layout`` is laid out for the largest shard, ``penalty`` has no L2 or L1
-    term and ``step`` says where the shard starts."""
+    rows ``first`` to ``stop`` of the step's row-major ``inputs, Y``, copied units-major into
+    the shard's buffers (in cache, on the shard's thread); ``layout`` is laid out for the
+    largest shard, ``penalty`` has no L2 or L1 term and ``step`` says where the shard starts."""
     rows = stop - first
-    n_features, n_outputs = inputs.shape[0], YT.shape[0]
+    n_features, n_outputs = inputs.shape[1], Y.shape[1]
     XT = XT_buffer[: n_features * rows].reshape((n_features, rows))
-    shard_YT = YT_buffer[: n_outputs * rows].reshape((n_outputs, rows))
-    for k in range(n_features):
-        for s in range(rows):
-            XT[k, s] = inputs[k, first + s]
-    for k in range(n_outputs):
-        for s in range(rows):
-            shard_YT[k, s] = YT[k, first + s]
+    YT = YT_buffer[: n_outputs * rows].reshape((n_outputs, rows))
+    for block in range(0, rows, 16):  # a transposition, 16 rows (a cache line of XT) at a time
+        end = min(block + 16, rows)
+        for k in range(n_features):
+            for s in range(block, end):
+                XT[k, s] = inputs[first + s, k]
+        for k in range(n_outputs):
+            for s in range(block, end):
+                YT[k, s] = Y[first + s, k]
     shard_layout = (layout[0], layout[1], layout[2], layout[3], rows, layout[5])
     weighted = weights.shape[0] > 0
     cost = _cost_and_gradients(
-        XT, shard_YT, flat, grads, activations, deltas, shard_layout, loss, penalty, scalars,
-        step, weights[first:stop] if weighted else weights,
+        XT, YT, flat, grads, activations, deltas, shard_layout, loss, penalty, scalars, step,
+        weights[first:stop] if weighted else weights,
     )  # fmt: skip
     # A weighted cost is already the shard's part (the weights sum to 1 over the batch); a mean
     # over the shard's rows is not.
@@ -537,18 +546,41 @@ def _draw_step(XT, random, n_words, noise_std):
     """A step's draws from the training stream: ``n_words`` dropout words, then the input noise.
     Returns the step's inputs: ``XT``, or with noise ``XT`` plus noise, in the noisy buffer if
     there is one (full batch: ``XT`` is the data), else in place (a gathered mini-batch)."""
-    state, words, normals, noisy = random
-    _fill_words(state, words, n_words)
+    n_features, n_rows = XT.shape
+    normals = _draw(random, n_words, n_features * n_rows if noise_std else 0)
     if noise_std == 0:
         return XT
-    n_features, n_rows = XT.shape
-    normals = normals[: n_features * n_rows]
-    _fill_normals(state, normals)
+    noisy = random[3]
     inputs = noisy[: n_features * n_rows].reshape((n_features, n_rows)) if noisy.size else XT
     for k in range(n_features):  # the normals are drawn rows-major
         for s in range(n_rows):
             inputs[k, s] = XT[k, s] + noise_std * normals[s * n_features + k]
     return inputs
+
+
+@njit(cache=True)
+def _draw_rows_step(X, random, n_words, noise_std):
+    """:func:`_draw_step` for a full batch in shards, whose inputs are row-major: ``X``, or with
+    noise ``X`` plus noise, in the noisy buffer."""
+    n_rows, n_features = X.shape
+    normals = _draw(random, n_words, n_rows * n_features if noise_std else 0)
+    if noise_std == 0:
+        return X
+    inputs = random[3][: n_rows * n_features].reshape((n_rows, n_features))
+    for s in range(n_rows):
+        for k in range(n_features):
+            inputs[s, k] = X[s, k] + noise_std * normals[s * n_features + k]
+    return inputs
+
+
+@njit(cache=True)
+def _draw(random, n_words, n_normals):
+    """The next ``n_words`` dropout words, then ``n_normals`` standard normals, from the training
+    stream ``random``; returns the normals."""
+    state, words, normals = random[0], random[1], random[2][:n_normals]
+    _fill_words(state, words, n_words)
+    _fill_normals(state, normals)
+    return normals
 
 
 @njit(cache=True)
