@@ -452,10 +452,9 @@ class _Shards:
             ))  # fmt: skip
         self.grads = np.empty((len(bounds) - 1, problem.grads.size), dtype)
         self.costs = np.empty(len(bounds) - 1)
+        # The shards' gradients are the data term's; the penalty's is added once, to their sum.
         self.penalty = problem.penalty.copy()
-        self.penalty[:2] = (
-            0  # the shards' gradients are the data term's; the penalty's is added once
-        )
+        self.penalty[:2] = 0
         # The sum of the shards' gradients, in slices of the parameters, one per thread.
         slices = np.linspace(0, problem.grads.size, workers + 1).astype(int)
         self.slices = list(zip(slices[:-1], slices[1:]))
