@@ -8,7 +8,6 @@ their sample weights (``_combined_sample_weight``), their early-stopping score a
 predictions.
 """
 
-import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -45,7 +44,12 @@ from ._network import (
 )
 from ._optimizers import make_optimizer
 from ._random import training_stream
-from ._threads import allowed_threads, blas_threads_for_steps, single_threaded_blas
+from ._threads import (
+    allowed_threads,
+    blas_threads_for_steps,
+    run_side_by_side,
+    single_threaded_blas,
+)
 from ._training import (
     AdaptiveStepSize,
     Regularization,
@@ -565,17 +569,21 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             _ChunkEvaluator(self, X, output, params, copies * chunk_rows, dropout)
             for _ in range(workers)
         ]
-        # Every chunk on single-threaded BLAS when threads share them, which BLAS's own threads
-        # might round differently.
-        with single_threaded_blas() if workers > 1 else nullcontext():
+        # Threads share the chunks on single-threaded BLAS (which BLAS's own threads might round
+        # differently): the first chunk too, which sizes the result.
+        parallel = workers > 1
+        with (
+            single_threaded_blas() if parallel else nullcontext(),
+            ThreadPoolExecutor(workers) if parallel else nullcontext() as pool,
+        ):
             head = evaluators[0](chunks[0])
             result = np.empty((X.shape[0], *head.shape[1:]), dtype=head.dtype)
             result[chunks[0]] = head
-            if workers == 1:
-                for rows in chunks[1:]:
-                    result[rows] = evaluators[0](rows)
-            else:
-                _fill_in_parallel(result, evaluators, chunks[1:])
+
+            def fill(rows, evaluate):
+                result[rows] = evaluate(rows)
+
+            run_side_by_side(pool, fill, chunks[1:], evaluators)
         return result
 
     def _dropout_mean_and_std(self, X, output, n_draws, random_state):
@@ -693,30 +701,6 @@ class _ChunkEvaluator:
         masks = None if self.dropout is None else self.dropout.masks(n_rows)
         logits = self.estimator._chunk_logits(inputs, self.params, self.outputs.rows(n_rows), masks)
         return self.output(logits)
-
-
-def _fill_in_parallel(result, evaluators, chunks):
-    """``result[rows] = evaluator(rows)`` for every chunk of ``chunks``, each evaluator on a
-    thread of its own taking the next chunk as soon as it is free (see :mod:`skreg._threads`)."""
-    pending = iter(chunks)
-    lock = threading.Lock()
-    failed = threading.Event()
-
-    def work(evaluate):
-        while not failed.is_set():
-            with lock:
-                rows = next(pending, None)
-            if rows is None:
-                return
-            try:
-                result[rows] = evaluate(rows)
-            except BaseException:
-                failed.set()
-                raise
-
-    with ThreadPoolExecutor(len(evaluators)) as pool:
-        for future in [pool.submit(work, evaluate) for evaluate in evaluators]:
-            future.result()
 
 
 def _first_layer_may_overflow(X1, layer):

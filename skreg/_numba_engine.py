@@ -34,7 +34,6 @@ numba is an optional dependency: import this module only when the numba engine i
 """
 
 import math
-import queue
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -46,7 +45,7 @@ from ._base import BOUNDED_ACTIVATIONS, LEAKY_RELU_SLOPE
 from ._network import print_cost, raise_divergence
 from ._optimizers import Adam, GradientDescent, Momentum
 from ._random import keep_threshold, set_sfc64_state, sfc64_state
-from ._threads import allowed_threads, single_threaded_blas
+from ._threads import allowed_threads, run_side_by_side, single_threaded_blas
 from ._training import normalised
 
 #: Full-batch epochs per compiled call, at most (also the verbose printing period).
@@ -441,15 +440,16 @@ class _Shards:
         units = problem.layout[0]
         self.layout = _layout(units, rows, problem.layout[5])
         n_units = int(units[1:].sum())
-        self.free = queue.SimpleQueue()  # each thread's buffers, while it computes a shard
-        for _ in range(workers):
-            self.free.put((
+        self.buffers = [  # each thread's, while it computes a shard
+            (
                 np.empty(problem.X.shape[1] * rows, dtype),
                 np.empty(problem.Y.shape[1] * rows, dtype),
                 np.empty(n_units * rows, dtype),
                 np.empty(n_units * rows, dtype),
                 np.empty(n_units * rows if problem.unmasked else 0, dtype),
-            ))  # fmt: skip
+            )
+            for _ in range(workers)
+        ]
         self.grads = np.empty((len(bounds) - 1, problem.grads.size), dtype)
         self.costs = np.empty(len(bounds) - 1)
         # The shards' gradients are the data term's; the penalty's is added once, to their sum.
@@ -465,37 +465,26 @@ class _Shards:
         words."""
         dropout = problem.dropout[:3]
 
-        def shard(k):
-            XT, YT, activations, deltas, unmasked = buffers = self.free.get()
-            try:
-                step = (problem.random[1], *dropout, unmasked, self.bounds[k], problem.n_samples)
-                self.costs[k] = _shard_cost_and_gradients(
-                    inputs, problem.Y, self.bounds[k], self.bounds[k + 1], flat, self.grads[k],
-                    XT, YT, activations, deltas, self.layout, problem.loss, self.penalty,
-                    problem.scalars[0], step, problem.weights,
-                )  # fmt: skip
-            finally:
-                self.free.put(buffers)
+        def shard(k, buffers):
+            XT, YT, activations, deltas, unmasked = buffers
+            step = (problem.random[1], *dropout, unmasked, self.bounds[k], problem.n_samples)
+            self.costs[k] = _shard_cost_and_gradients(
+                inputs, problem.Y, self.bounds[k], self.bounds[k + 1], flat, self.grads[k], XT,
+                YT, activations, deltas, self.layout, problem.loss, self.penalty,
+                problem.scalars[0], step, problem.weights,
+            )  # fmt: skip
 
-        def add(bounds):
+        def add(bounds, _):
             _sum_shards(self.grads, problem.grads, *bounds)
 
-        self._run(shard, range(len(self.costs)))
-        self._run(add, self.slices)
+        run_side_by_side(self.pool, shard, range(len(self.costs)), self.buffers)
+        run_side_by_side(self.pool, add, self.slices, self.buffers)
         cost = 0.0
         for shard_cost in self.costs:  # in shard order
             cost += shard_cost
         return _add_penalty(
             cost, flat, problem.grads, problem.layout, problem.penalty, problem.scalars[0][0]
         )
-
-    def _run(self, function, tasks):
-        if self.pool is None:
-            for task in tasks:
-                function(task)
-        else:
-            for _ in self.pool.map(function, tasks):
-                pass
 
 
 @njit(cache=True, nogil=True)

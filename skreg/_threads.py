@@ -71,3 +71,36 @@ def blas_threads_for_steps(rows):
     """The BLAS threads for training steps on ``rows`` rows: one below
     :data:`BLAS_THREADS_MIN_ROWS`, else as many as allowed."""
     return single_threaded_blas() if rows < BLAS_THREADS_MIN_ROWS else nullcontext()
+
+
+def run_side_by_side(pool, function, tasks, buffers):
+    """``function(task, buffer)`` for every task: on as many threads of ``pool`` (a
+    ``ThreadPoolExecutor``) as there are ``buffers``, each holding its buffer and taking the next
+    task as soon as it is free; in the calling thread, with the first buffer, if ``pool`` is None.
+    Tasks finish in any order, so ``function`` writes its results where they belong. Tasks are
+    taken one at a time (memory does not grow with their number); the first error is raised, and
+    the threads stop at their next task."""
+    pending = iter(tasks)
+    lock = threading.Lock()
+    failed = threading.Event()
+
+    def work(buffer):
+        while not failed.is_set():
+            with lock:
+                task = next(pending, _DONE)
+            if task is _DONE:
+                return
+            try:
+                function(task, buffer)
+            except BaseException:
+                failed.set()
+                raise
+
+    if pool is None:
+        work(buffers[0])
+        return
+    for future in [pool.submit(work, buffer) for buffer in buffers]:
+        future.result()
+
+
+_DONE = object()

@@ -285,3 +285,28 @@ def test_joblib_workers_get_their_share_of_the_cores():
         delayed(_threads.allowed_threads)() for _ in range(n_jobs)
     )
     assert max(allowed) <= max(1, cpu_count() // n_jobs)
+
+
+@pytest.mark.parametrize("n_threads", [1, 3])
+def test_side_by_side_tasks_hold_a_buffer_each_and_stop_at_the_first_error(n_threads):
+    from concurrent.futures import ThreadPoolExecutor
+
+    held, done = set(), []
+    lock = threading.Lock()
+
+    def run(task, buffer):
+        with lock:
+            assert buffer not in held  # no two running tasks share a buffer
+            held.add(buffer)
+        if task == 5:
+            raise ValueError("task 5")
+        done.append(task)
+        with lock:
+            held.discard(buffer)
+
+    with ThreadPoolExecutor(n_threads) as pool:
+        with pytest.raises(ValueError, match="task 5"):
+            _threads.run_side_by_side(
+                pool if n_threads > 1 else None, run, range(1000), list(range(n_threads))
+            )
+    assert len(done) < 999  # the tasks after the error were not all run
