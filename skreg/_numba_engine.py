@@ -17,7 +17,11 @@ only): each step, the shards' gradients are computed side by side on the threads
 :mod:`skreg._threads`), the compiled code releasing the GIL, each shard on single-threaded BLAS
 and in cache-sized buffers of its thread's, then summed in shard order. So every core works on
 the products and on the element-wise passes alike, and the model is the same, bit for bit, on any
-number of threads. Smaller batches run whole, on one thread.
+number of threads. A mini-batch of at least twice :data:`BATCH_SHARD_ROWS` rows is split into
+shards too: the threads take its shards, then slices of the parameters (the shards' gradients
+summed, the update), from one queue of tasks in compiled code (:func:`_train_batch_range`), a
+segment of batches at a time, on all the threads allowed or on one, whichever :class:`_Pace`
+last measured faster. Smaller batches run whole, on one thread.
 
 Everything lives in flat, C-contiguous buffers: the parameters, their gradients and the optimizer's
 state in the :class:`~skreg._network.Parameters` layout (layer after layer, its coefficients
@@ -34,6 +38,7 @@ numba is an optional dependency: import this module only when the numba engine i
 """
 
 import math
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -43,6 +48,7 @@ from numba import njit
 
 from ._base import BOUNDED_ACTIVATIONS, LEAKY_RELU_SLOPE
 from ._network import print_cost, raise_divergence
+from ._numba_atomics import fetch_add, load_acquire, spin_pause
 from ._optimizers import Adam, GradientDescent, Momentum
 from ._random import keep_threshold, set_sfc64_state, sfc64_state
 from ._threads import allowed_threads, run_side_by_side, single_threaded_blas
@@ -57,6 +63,21 @@ SHARD_ROWS = 2048
 #: ... but into at most this many shards, whose gradients take at most SHARD_GRADIENT_BYTES.
 MAX_SHARDS = 64
 SHARD_GRADIENT_BYTES = 2**27
+#: A mini-batch of at least twice this many rows is split into shards of about as many rows.
+BATCH_SHARD_ROWS = 128
+#: The update after a sharded mini-batch runs in slices of about this many parameters (at most
+#: MAX_SLICES), side by side.
+SLICE_PARAMS = 2048
+MAX_SLICES = 64
+#: Sharded mini-batches run in segments of this many batches, on all the threads allowed or on
+#: one (see _Pace); the other is tried on PROBE_BATCHES batches after FIRST_PROBE_INTERVAL
+#: segments, then after twice as many each time it loses clearly (takes CLEAR_LOSS times as
+#: long), up to MAX_PROBE_INTERVAL.
+SEGMENT_BATCHES = 16
+PROBE_BATCHES = 4
+FIRST_PROBE_INTERVAL = 2
+MAX_PROBE_INTERVAL = 64
+CLEAR_LOSS = 1.5
 
 _OPTIMIZER_KINDS = {GradientDescent: 0, Momentum: 1, Adam: 2}
 
@@ -100,9 +121,10 @@ def train_epochs(
         with _Shards.of(problem) as shards:
             loss_curve = _full_batch_epochs(problem, shards, params, max_iter, stopper, verbose)
     else:
-        loss_curve = _minibatch_epochs(
-            problem, params, max_iter, stream if shuffle else None, stopper, verbose
-        )
+        with _BatchShards.of(problem) as shards:
+            loss_curve = _minibatch_epochs(
+                problem, shards, params, max_iter, stream if shuffle else None, stopper, verbose
+            )
     problem.store_states(optimizer, stream)
     if not np.isfinite(params.flat).all():
         raise_divergence(len(loss_curve), math.nan, optimizer.learning_rate)
@@ -128,9 +150,10 @@ def _full_batch_epochs(problem, shards, params, max_iter, stopper, verbose):
     return loss_curve.tolist()
 
 
-def _minibatch_epochs(problem, params, max_iter, stream, stopper, verbose):
+def _minibatch_epochs(problem, shards, params, max_iter, stream, stopper, verbose):
     """One compiled call per epoch, after the epoch's shuffle (none if ``stream`` is None: the
-    batches then take the rows in order)."""
+    batches then take the rows in order); with ``shards`` (a :class:`_BatchShards`), a segment
+    of batches per call, their shards side by side."""
     loss_curve = np.empty(max_iter)
     order = np.arange(problem.n_samples)
     for epoch in range(max_iter):
@@ -138,7 +161,10 @@ def _minibatch_epochs(problem, params, max_iter, stream, stopper, verbose):
             set_sfc64_state(stream, problem.random_state)  # the shuffle draws from the stream too
             order = stream.permutation(problem.n_samples)
             problem.random_state[...] = sfc64_state(stream)
-        cost = _train_batches(*problem.arguments(params), problem.X, problem.Y, order)
+        if shards is None:
+            cost = _train_batches(*problem.arguments(params), problem.X, problem.Y, order)
+        else:
+            cost = shards.epoch(problem, params, order)
         if not np.isfinite(cost):
             raise_divergence(epoch, cost, problem.learning_rate)
         loss_curve[epoch] = cost
@@ -452,6 +478,7 @@ class _Shards:
         ]
         self.grads = np.empty((len(bounds) - 1, problem.grads.size), dtype)
         self.costs = np.empty(len(bounds) - 1)
+        self.rows = np.arange(problem.n_samples)  # the step's rows are the data's, in order
         # The shards' gradients are the data term's; the penalty's is added once, to their sum.
         self.penalty = problem.penalty.copy()
         self.penalty[:2] = 0
@@ -469,9 +496,9 @@ class _Shards:
             XT, YT, activations, deltas, unmasked = buffers
             step = (problem.random[1], *dropout, unmasked, self.bounds[k], problem.n_samples)
             self.costs[k] = _shard_cost_and_gradients(
-                inputs, problem.Y, self.bounds[k], self.bounds[k + 1], flat, self.grads[k], XT,
-                YT, activations, deltas, self.layout, problem.loss, self.penalty,
-                problem.scalars[0], step, problem.weights,
+                inputs, self.rows, problem.Y, self.rows, self.bounds[k], self.bounds[k + 1], flat,
+                self.grads[k], XT, YT, activations, deltas, self.layout, problem.loss,
+                self.penalty, problem.scalars[0], step, problem.weights,
             )  # fmt: skip
 
         def add(bounds, _):
@@ -487,15 +514,166 @@ class _Shards:
         )
 
 
-@njit(cache=True, nogil=True)
+def batch_shard_count(batch_size, n_params, itemsize):
+    """How many shards a mini-batch of ``batch_size`` rows is split into: about
+    :data:`BATCH_SHARD_ROWS` rows each, as many as :data:`MAX_SHARDS` and
+    :data:`SHARD_GRADIENT_BYTES` allow; None for batches kept whole (fewer than 2). From the
+    sizes only, never from the threads."""
+    n_shards = min(
+        batch_size // BATCH_SHARD_ROWS, MAX_SHARDS, SHARD_GRADIENT_BYTES // (n_params * itemsize)
+    )
+    return n_shards if n_shards >= 2 else None
+
+
+class _BatchShards:
+    """Mini-batches in shards of rows, trained by :func:`_train_batch_range` on the threads
+    allowed, each with buffers of its own (a shard's activations stay in cache) and
+    single-threaded BLAS. The batches are trained a segment at a time, on all those threads or
+    on one, whichever :class:`_Pace` finds faster: on a busy machine a thread lent to another
+    process makes the others wait for the task it holds."""
+
+    @classmethod
+    @contextmanager
+    def of(cls, problem):
+        """The shards of ``problem``'s mini-batches, their threads running for the block; None
+        if its batches are kept whole."""
+        flat = problem.grads
+        n_shards = batch_shard_count(problem.batch_size, flat.size, flat.dtype.itemsize)
+        if n_shards is None:
+            yield None
+            return
+        workers = min(allowed_threads(), n_shards)
+        with single_threaded_blas(), ThreadPoolExecutor(max(1, workers - 1)) as pool:
+            yield cls(problem, n_shards, workers, pool)
+
+    def __init__(self, problem, n_shards, workers, pool):
+        self.pool, self.pace = pool, _Pace(workers)
+        dtype = problem.grads.dtype
+        batch_size, n_params = problem.batch_size, problem.grads.size
+        # The largest shard: of a whole batch or of the shorter last one.
+        last_rows = problem.n_samples - (-(-problem.n_samples // batch_size) - 1) * batch_size
+        rows = max(
+            -(-size // max(1, min(n_shards, size // BATCH_SHARD_ROWS)))
+            for size in (batch_size, last_rows)
+        )
+        units = problem.layout[0]
+        n_units = int(units[1:].sum())
+        n_features, n_outputs = problem.X.shape[1], problem.Y.shape[1]
+        n_slices = min(max(1, n_params // SLICE_PARAMS), MAX_SLICES)
+        shard_penalty = problem.penalty.copy()
+        shard_penalty[:2] = 0  # the penalty's terms are added to the sum of the shards'
+        noised = problem.penalty[3] != 0
+        state = np.zeros(6, dtype=np.int64)
+        state[ROWS_PER_SHARD] = BATCH_SHARD_ROWS
+        self.shards = (
+            np.empty((workers, n_features * rows), dtype),
+            np.empty((workers, n_outputs * rows), dtype),
+            np.empty((workers, n_units * rows), dtype),
+            np.empty((workers, n_units * rows), dtype),
+            np.empty((workers, n_units * rows if problem.unmasked else 0), dtype),
+            _layout(units, rows, problem.layout[5]),
+            shard_penalty,
+            np.empty((n_shards, n_params), dtype),
+            np.zeros(n_shards),
+            np.zeros((n_slices, 2)),
+            np.linspace(0, n_params, n_slices + 1).astype(np.int64),
+            np.arange(batch_size),
+            np.empty((batch_size if noised else 0, n_features), dtype),
+            state,
+            np.zeros(4),
+            np.zeros(1, dtype),
+        )
+        self.sync = np.zeros(16, dtype=np.int64)
+        self.warm = False
+
+    def epoch(self, problem, params, order):
+        """:func:`_train_batches` in shards: the epoch's cost, or the first that is not
+        finite."""
+        state, results = self.shards[13], self.shards[14]
+        results[TOTAL] = 0.0
+        arguments = problem.arguments(params)
+        arguments = (self.shards, *arguments[2:4], *arguments[6:11], problem.dropout[:3],
+                     *arguments[12:], problem.X, problem.Y, order)  # fmt: skip
+        n_batches = -(-problem.n_samples // problem.batch_size)
+        if not self.warm:  # start the pool's threads: an empty range, which has nothing to do
+            for worker in range(1, self.pace.workers):
+                self.pool.submit(_train_batch_range, worker, self.sync, 0, 0, *arguments).result()
+            self.warm = True
+        batch = 0
+        while batch < n_batches:
+            workers, length = self.pace.next_segment()
+            stop = min(batch + length, n_batches)
+            began = time.perf_counter()
+            self.sync[:] = 0
+            futures = [
+                self.pool.submit(_train_batch_range, worker, self.sync, batch, stop, *arguments)
+                for worker in range(1, workers)
+            ]
+            _train_batch_range(0, self.sync, batch, stop, *arguments)
+            for future in futures:
+                future.result()
+            self.pace.record(workers, (time.perf_counter() - began) / (stop - batch))
+            if state[STOPPED]:
+                return results[STOP_COST]
+            batch = stop
+        _epoch_ends(problem.optimizer, problem.penalty[2])
+        return results[TOTAL] / problem.penalty[2]
+
+
+class _Pace:
+    """How many threads to train the next mini-batches on: all those allowed, or one, whichever
+    trained faster when last measured (the model is the same either way). Each is first tried
+    on a few batches; then the faster runs segments of batches and the other is tried again on
+    a few batches now and then (less often while it keeps losing), or at once if the faster
+    becomes slower than the other was."""
+
+    def __init__(self, workers):
+        self.workers = workers
+        self.seconds = {}  # per batch, as last measured, by number of threads
+        self.choice = workers
+        self.interval = self.countdown = FIRST_PROBE_INTERVAL
+
+    def next_segment(self):
+        """``(threads, batches)`` for the next segment."""
+        if self.workers == 1:
+            return 1, SEGMENT_BATCHES
+        if len(self.seconds) < 2:
+            return (self.workers if not self.seconds else 1), PROBE_BATCHES
+        if self.countdown <= 0:
+            return self._other(), PROBE_BATCHES
+        return self.choice, SEGMENT_BATCHES
+
+    def record(self, workers, seconds_per_batch):
+        """How long a batch took in the segment just run on ``workers`` threads."""
+        self.seconds[workers] = seconds_per_batch
+        if len(self.seconds) < 2:
+            return
+        if workers == self.choice and self.countdown > 0:  # a segment of the faster
+            faster = seconds_per_batch <= self.seconds[self._other()]
+            self.countdown = self.countdown - 1 if faster else 0
+            return
+        best = min(self.seconds, key=self.seconds.get)
+        clear = max(self.seconds.values()) > CLEAR_LOSS * self.seconds[best]
+        if best == self.choice and clear:
+            self.interval = min(2 * self.interval, MAX_PROBE_INTERVAL)
+        else:  # a close call (or a change) is tried again soon: it cost little
+            self.choice, self.interval = best, FIRST_PROBE_INTERVAL
+        self.countdown = self.interval
+
+    def _other(self):
+        return 1 if self.choice == self.workers else self.workers
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _shard_cost_and_gradients(
-    inputs, Y, first, stop, flat, grads, XT_buffer, YT_buffer, activations, deltas, layout,
-    loss, penalty, scalars, step, weights,
+    inputs, input_rows, Y, target_rows, first, stop, flat, grads, XT_buffer, YT_buffer,
+    activations, deltas, layout, loss, penalty, scalars, step, weights,
 ):  # fmt: skip
-    """A shard's part of the full batch's cost (as float64), and its gradient into ``grads``:
-    rows ``first`` to ``stop`` of the step's row-major ``inputs, Y``, copied units-major into
-    the shard's buffers (in cache, on the shard's thread); ``layout`` is laid out for the
-    largest shard, ``penalty`` has no L2 or L1 term and ``step`` says where the shard starts."""
+    """A shard's part of a step's cost (as float64), and its gradient into ``grads``: the step's
+    rows ``first`` to ``stop``, row ``s`` being ``inputs[input_rows[s]], Y[target_rows[s]]``
+    (row-major), copied units-major into the shard's buffers (in cache, on the shard's thread);
+    ``layout`` is laid out for the largest shard, ``penalty`` has no L2 or L1 term and ``step``
+    says where the shard starts among the step's rows."""
     rows = stop - first
     n_features, n_outputs = inputs.shape[1], Y.shape[1]
     XT = XT_buffer[: n_features * rows].reshape((n_features, rows))
@@ -504,10 +682,10 @@ def _shard_cost_and_gradients(
         end = min(block + 16, rows)
         for k in range(n_features):
             for s in range(block, end):
-                XT[k, s] = inputs[first + s, k]
+                XT[k, s] = inputs[input_rows[first + s], k]
         for k in range(n_outputs):
             for s in range(block, end):
-                YT[k, s] = Y[first + s, k]
+                YT[k, s] = Y[target_rows[first + s], k]
     shard_layout = (layout[0], layout[1], layout[2], layout[3], rows, layout[5])
     weighted = weights.shape[0] > 0
     cost = _cost_and_gradients(
@@ -522,11 +700,12 @@ def _shard_cost_and_gradients(
 @njit(cache=True, nogil=True)
 def _sum_shards(shard_grads, grads, start, stop):
     """``grads[start:stop]``: the shards' gradients summed in shard order."""
-    for k in range(start, stop):
-        grads[k] = shard_grads[0, k]
+    grads = grads[start:stop]  # a view from 0: see _update_slice
+    grads[:] = shard_grads[0, start:stop]
     for shard in range(1, shard_grads.shape[0]):
-        for k in range(start, stop):
-            grads[k] += shard_grads[shard, k]
+        shard_grad = shard_grads[shard, start:stop]
+        for k in range(grads.shape[0]):
+            grads[k] += shard_grad[k]
 
 
 @njit(cache=True)
@@ -640,15 +819,9 @@ def _train_batches(
         batch_weights = weights[:0]
         if weighted:
             batch_weights = weights[:rows]
-            summed = scalars[0][1] - scalars[0][1]
-            for s in range(rows):
-                batch_weights[s] = sample_weight[order[start + s]]
-                summed += batch_weights[s]
-            if summed == 0:
+            batch_weight = _batch_weights(sample_weight, order[start : start + rows], batch_weights)
+            if batch_weight == 0:
                 continue  # only zero-weight rows: nothing to learn from
-            for s in range(rows):
-                batch_weights[s] /= summed
-            batch_weight = float(summed)
         XT = XT_buffer[: n_features * rows].reshape((n_features, rows))
         YT = YT_buffer[: n_outputs * rows].reshape((n_outputs, rows))
         for k in range(n_features):  # (the rows stay in cache from one feature to the next)
@@ -673,6 +846,180 @@ def _train_batches(
     return total / penalty[2]
 
 
+# State of the batch in progress, shared by the threads of _train_batch_range: int64 entries...
+STOPPED, START, ROWS, SHARDS, SKIPPED, ROWS_PER_SHARD = range(6)
+# ... and float64 entries.
+TOTAL, STOP_COST, BATCH_WEIGHT, ADAM_STEP_SIZE = range(4)
+# The counters of _train_batch_range, a cache line apart: tasks taken, tasks done.
+TAKEN, DONE = 0, 8
+
+
+@njit(cache=True, nogil=True)
+def _train_batch_range(
+    worker, sync, first_batch, stop_batch, shards, flat, grads, layout, loss, penalty, rounded,
+    scalars, dropout, random, optimizer, weights, sample_weight, X, Y, order,
+):  # fmt: skip
+    """Mini-batches ``first_batch`` to ``stop_batch`` of the epoch over ``X, Y`` in ``order``, in
+    shards, run by any number of threads at once (``worker`` numbers this one's buffers in
+    ``shards``, see :class:`_BatchShards`); the epoch's cost adds up in ``shards``' results.
+
+    The work is a sequence of tasks which the threads take in turn from the counter
+    ``sync[TAKEN]``, each waiting until ``sync[DONE]`` says the tasks it depends on are done.
+    Per batch: one task begins it (ends the one before: its cost, the constraints; then the
+    batch's weights and random draws), one per shard computes the shard's gradient, one per slice
+    of the parameters sums the shards' gradients there and updates them. A thread that is slow or
+    descheduled holds up at most the task it took; the others take the rest. Which thread runs a
+    task changes nothing in the arithmetic: the model is the same on any number of threads."""
+    (
+        XT_buffers, YT_buffers, activation_buffers, delta_buffers, unmasked_buffers,
+        shard_layout, shard_penalty, shard_grads, costs, partials, slices, identity, noisy,
+        state, results, adam_step_size,
+    ) = shards  # fmt: skip
+    max_shards, n_slices = shard_grads.shape[0], slices.shape[0] - 1
+    per_batch = 1 + max_shards + n_slices
+    n_batches = stop_batch - first_batch
+    n_tasks = n_batches * per_batch + 1  # and a last task, which ends the last batch
+    while True:
+        task = fetch_add(sync, TAKEN, 1)
+        if task >= n_tasks:
+            return
+        j, part = task // per_batch, task % per_batch
+        ready = j * per_batch + (0 if part == 0 else 1 if part <= max_shards else 1 + max_shards)
+        while load_acquire(sync, DONE) < ready:
+            spin_pause()
+        if state[STOPPED] == 0:
+            if part == 0:
+                if j > 0:
+                    _end_batch(costs, partials, state, results, flat, layout, penalty, rounded,
+                               optimizer)  # fmt: skip
+                if j < n_batches:
+                    _begin_batch(first_batch + j, max_shards, state, results, noisy,
+                                 adam_step_size, layout, penalty, random, optimizer, weights,
+                                 sample_weight, X, order)  # fmt: skip
+            elif state[SKIPPED] == 0 and part <= max_shards:
+                k = part - 1
+                if k < state[SHARDS]:
+                    costs[k] = _batch_shard(
+                        k, worker, shards, flat, layout[4], loss, scalars, dropout, random,
+                        weights, sample_weight, X, Y, order,
+                    )  # fmt: skip
+            elif state[SKIPPED] == 0:
+                u = part - 1 - max_shards
+                n_shards = state[SHARDS]
+                _sum_shards(shard_grads[:n_shards], grads, slices[u], slices[u + 1])
+                partials[u, 0], partials[u, 1] = _penalty_sums(
+                    flat, grads, layout, penalty, scalars[0][0], slices[u], slices[u + 1]
+                )
+                if np.isfinite(costs[:n_shards].sum()):
+                    _update_slice(flat, grads, optimizer, adam_step_size[0], slices[u],
+                                  slices[u + 1])  # fmt: skip
+        fetch_add(sync, DONE, 1)
+
+
+@njit(cache=True)
+def _begin_batch(
+    batch, max_shards, state, results, noisy, adam_step_size, layout, penalty, random, optimizer,
+    weights, sample_weight, X, order,
+):  # fmt: skip
+    """A batch's weights (skipped if they sum to 0), random draws (noisy inputs, if input noise,
+    into ``noisy``), number of shards, and Adam's step size for its update."""
+    batch_size = layout[4]
+    start = batch * batch_size
+    rows = min(batch_size, X.shape[0] - start)
+    state[START], state[ROWS], state[SKIPPED] = start, rows, 0
+    results[BATCH_WEIGHT] = rows
+    if sample_weight.shape[0] > 0:
+        results[BATCH_WEIGHT] = _batch_weights(
+            sample_weight, order[start : start + rows], weights[:rows]
+        )
+        if results[BATCH_WEIGHT] == 0:
+            state[SKIPPED] = 1  # only zero-weight rows: nothing to learn from
+            return
+    n_features, noise_std = X.shape[1], penalty[3]
+    words_per_row = (random[1].shape[0] - 1) // batch_size
+    normals = _draw(random, words_per_row * rows, n_features * rows if noise_std else 0)
+    if noise_std:
+        for s in range(rows):
+            for k in range(n_features):
+                noisy[s, k] = X[order[start + s], k] + noise_std * normals[s * n_features + k]
+    state[SHARDS] = max(1, min(max_shards, rows // state[ROWS_PER_SHARD]))
+    kind, hyper, _, _, _, t, _ = optimizer
+    if kind == 2:
+        results[ADAM_STEP_SIZE] = _adam_step_size(hyper, t[0] + 1)
+        adam_step_size[0] = results[ADAM_STEP_SIZE]
+
+
+@njit(cache=True, inline="always")
+def _batch_shard(
+    k, worker, shards, flat, batch_size, loss, scalars, dropout, random, weights, sample_weight,
+    X, Y, order,
+):  # fmt: skip
+    """Shard ``k`` of the batch in progress: its cost, its gradient into ``shards``' gradients,
+    in ``worker``'s buffers."""
+    (
+        XT_buffers, YT_buffers, activation_buffers, delta_buffers, unmasked_buffers,
+        shard_layout, shard_penalty, shard_grads, _, _, _, identity, noisy, state, _,
+        _,
+    ) = shards  # fmt: skip
+    start, rows, n_shards = state[START], state[ROWS], state[SHARDS]
+    batch_rows = order[start : start + rows]
+    noised = noisy.shape[0] > 0
+    inputs = noisy if noised else X
+    input_rows = identity[:rows] if noised else batch_rows
+    step = (random[1],) + dropout + (unmasked_buffers[worker], k * rows // n_shards, rows)
+    return _shard_cost_and_gradients(
+        inputs, input_rows, Y, batch_rows, k * rows // n_shards, (k + 1) * rows // n_shards,
+        flat, shard_grads[k], XT_buffers[worker], YT_buffers[worker], activation_buffers[worker],
+        delta_buffers[worker], shard_layout, loss, shard_penalty,
+        scalars[0 if rows == batch_size else 1], step,
+        weights[:rows] if sample_weight.shape[0] > 0 else weights,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def _end_batch(costs, partials, state, results, flat, layout, penalty, rounded, optimizer):
+    """After a batch's update: its cost (the shards' in shard order, plus the penalty's terms
+    from the slices', in slice order), Adam's step count, the constraints; stops at a cost that
+    is not finite."""
+    if state[SKIPPED]:
+        return
+    cost = 0.0
+    for k in range(state[SHARDS]):
+        cost += costs[k]
+    if np.isfinite(cost):
+        squares = absolute = 0.0
+        for u in range(partials.shape[0]):
+            squares += partials[u, 0]
+            absolute += partials[u, 1]
+        cost = _penalty_cost(cost, penalty, squares, absolute)
+    if not np.isfinite(cost):
+        state[STOPPED] = 1
+        results[STOP_COST] = cost
+        return
+    kind, hyper, scalars, _, _, t, _ = optimizer
+    if kind == 2:
+        t[0] += 1
+        hyper[6] = results[ADAM_STEP_SIZE]
+        scalars[6] = hyper[6]
+    _constrain(flat, layout, penalty, rounded, hyper)
+    results[TOTAL] += results[BATCH_WEIGHT] * cost
+
+
+@njit(cache=True)
+def _batch_weights(sample_weight, rows, weights):
+    """The weights of the batch's ``rows`` into ``weights``, normalised to sum to 1 (unless they
+    sum to 0); returns their sum (as float64), summed in their dtype as the NumPy engine sums
+    them."""
+    summed = sample_weight[rows[0]] - sample_weight[rows[0]]  # 0 in their dtype
+    for s in range(rows.shape[0]):
+        weights[s] = sample_weight[rows[s]]
+        summed += weights[s]
+    if summed != 0:
+        for s in range(rows.shape[0]):
+            weights[s] /= summed
+    return float(summed)
+
+
 @njit(cache=True)
 def _epoch_ends(optimizer, n_samples):
     """:meth:`skreg._optimizers.GradientDescent.epoch_ends`: count the epoch's ``n_samples``
@@ -688,48 +1035,65 @@ def _epoch_ends(optimizer, n_samples):
             scalars[scalars.shape[0] - 1] = hyper[0]
 
 
-# error_model="numpy": a division is IEEE's, not Python's, which checks for zero and keeps the loop
-# from being vectorised (7x slower here).
-@njit(cache=True, error_model="numpy")
+@njit(cache=True)
 def _update(flat, grads, optimizer):
     """One optimizer step on ``flat`` from ``grads``, rounded as the NumPy optimizers round it:
     ``kind`` 0 is gradient descent, 1 momentum, 2 Adam, 3 Nesterov momentum (see
     :func:`_optimizer_arguments`)."""
-    kind, hyper, scalars, first, second, t, _ = optimizer
+    kind, hyper, scalars, _, _, t, _ = optimizer
+    if kind == 2:
+        t[0] += 1
+        hyper[6] = _adam_step_size(hyper, t[0])
+        scalars[6] = hyper[6]
+    _update_slice(flat, grads, optimizer, scalars[scalars.shape[0] - 1], 0, flat.shape[0])
+
+
+@njit(cache=True)
+def _adam_step_size(hyper, steps):
+    """Adam.effective_learning_rate at step ``steps``, in float64."""
+    return hyper[0] * math.sqrt(1 - hyper[3] ** steps) / (1 - hyper[1] ** steps)
+
+
+# error_model="numpy": a division is IEEE's, not Python's, which checks for zero and keeps the loop
+# from being vectorised (7x slower here).
+@njit(cache=True, error_model="numpy")
+def _update_slice(flat, grads, optimizer, adam_step_size, start, stop):
+    """:func:`_update` of the parameters ``start`` to ``stop``, Adam's step count already
+    advanced and its step size (in the parameters' dtype) given (unused by the others)."""
+    kind, _, scalars, first, second, _, _ = optimizer
+    # Loops over views from 0: with indices from ``start``, which might be negative as far as
+    # LLVM knows, numba's wraparound check stays in the loop and keeps it from being vectorised
+    # (10x slower).
+    flat, grads = flat[start:stop], grads[start:stop]
     learning_rate = scalars[0]
     if kind == 0:
         for k in range(flat.shape[0]):
             flat[k] -= learning_rate * grads[k]
     elif kind == 1:
-        momentum = scalars[1]
+        first, momentum = first[start:stop], scalars[1]
         for k in range(flat.shape[0]):
             velocity = first[k] * momentum - learning_rate * grads[k]
             first[k] = velocity
             flat[k] += velocity
     elif kind == 3:
-        momentum = scalars[1]
+        first, momentum = first[start:stop], scalars[1]
         for k in range(flat.shape[0]):
             step = learning_rate * grads[k]
             velocity = first[k] * momentum - step
             first[k] = velocity
             flat[k] += velocity * momentum - step
     else:
-        t[0] += 1
-        steps = float(t[0])
+        first, second = first[start:stop], second[start:stop]
         beta_1, one_minus_beta_1, beta_2, one_minus_beta_2 = (
             scalars[1], scalars[2], scalars[3], scalars[4]
         )  # fmt: skip
         epsilon = scalars[5]
-        # Adam.effective_learning_rate, in float64, then rounded to the parameters' dtype.
-        hyper[6] = hyper[0] * math.sqrt(1 - hyper[3] ** steps) / (1 - hyper[1] ** steps)
-        scalars[6] = hyper[6]
-        step_size = scalars[6]
         for k in range(flat.shape[0]):
             g = grads[k]
             moment = first[k] * beta_1 + one_minus_beta_1 * g
             square = second[k] * beta_2 + one_minus_beta_2 * (g * g)
             first[k], second[k] = moment, square
-            flat[k] -= moment / (np.sqrt(square) + epsilon) * step_size
+            flat[k] -= moment / (np.sqrt(square) + epsilon) * adam_step_size
 
 
 @njit(cache=True)
@@ -836,20 +1200,36 @@ def _cost_and_gradients(
 def _add_penalty(cost, flat, grads, layout, penalty, lambd_over_m):
     """The L2 and L1 penalties' terms: the cost plus them, and the L2 term's gradient added to
     ``grads`` (the L1 term's is the proximal step of :func:`_constrain`)."""
-    lambd, l1, m = penalty[0], penalty[1], penalty[2]
+    squares, absolute = _penalty_sums(flat, grads, layout, penalty, lambd_over_m, 0, flat.shape[0])
+    return _penalty_cost(cost, penalty, squares, absolute)
+
+
+@njit(cache=True)
+def _penalty_sums(flat, grads, layout, penalty, lambd_over_m, start, stop):
+    """Over the parameters ``start`` to ``stop``: the sums of the coefficients' squares (if L2)
+    and absolute values (if L1), as float64, and the L2 term's gradient added to ``grads``."""
+    lambd, l1 = penalty[0], penalty[1]
     n_layers = layout[0].shape[0] - 1
-    if lambd:
-        squares = 0.0
-        for i in range(n_layers):
-            for k in range(layout[1][i], layout[2][i]):  # the coefficients of layer i
+    squares = absolute = 0.0
+    for i in range(n_layers):
+        first, last = max(layout[1][i], start), min(layout[2][i], stop)  # layer i's coefficients
+        if lambd:
+            for k in range(first, last):
                 squares += flat[k] * flat[k]
                 grads[k] += lambd_over_m * flat[k]
+        if l1:
+            for k in range(first, last):
+                absolute += abs(flat[k])
+    return squares, absolute
+
+
+@njit(cache=True)
+def _penalty_cost(cost, penalty, squares, absolute):
+    """The cost plus the L2 and L1 penalties' terms, from :func:`_penalty_sums`'."""
+    lambd, l1, m = penalty[0], penalty[1], penalty[2]
+    if lambd:
         cost += 0.5 * lambd / m * squares
     if l1:
-        absolute = 0.0
-        for i in range(n_layers):
-            for k in range(layout[1][i], layout[2][i]):
-                absolute += abs(flat[k])
         cost += l1 / m * absolute
     return cost
 

@@ -33,7 +33,13 @@ def _controller():
 
 
 def allowed_threads():
-    """The number of threads skreg may run its parallel work on (at least 1)."""
+    """The number of threads skreg may run its parallel work on (at least 1): within
+    :func:`single_threaded_blas`, as many as before it."""
+    allowed = _regions["allowed"]
+    return allowed if allowed is not None else _allowed_by_limits()
+
+
+def _allowed_by_limits():
     if hasattr(os, "sched_getaffinity"):
         cpus = len(os.sched_getaffinity(0))
     else:  # pragma: no cover (macOS, Windows)
@@ -45,7 +51,7 @@ def allowed_threads():
 # Regions of single-threaded BLAS may overlap, on several threads of a user's (threadpoolctl's
 # limits are process-wide): the first to enter sets the limit, the last to leave restores it.
 _region_lock = threading.Lock()
-_regions = {"depth": 0, "limiter": None}
+_regions = {"depth": 0, "limiter": None, "allowed": None}
 
 
 @contextmanager
@@ -55,6 +61,7 @@ def single_threaded_blas():
     limits when the last one ends."""
     with _region_lock:
         if _regions["depth"] == 0:
+            _regions["allowed"] = _allowed_by_limits()
             _regions["limiter"] = _controller().limit(limits=1, user_api="blas")
         _regions["depth"] += 1
     try:
@@ -64,7 +71,7 @@ def single_threaded_blas():
             _regions["depth"] -= 1
             if _regions["depth"] == 0:
                 _regions.pop("limiter").restore_original_limits()
-                _regions["limiter"] = None
+                _regions["limiter"] = _regions["allowed"] = None
 
 
 def blas_threads_for_steps(rows):

@@ -260,19 +260,167 @@ def test_sharded_regression_agrees_with_the_numpy_engine(threads, small_shards, 
         np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
 
 
+# -- the compiled engine's shards of mini-batches --------------------------------------------------
+
+
+@pytest.fixture
+def small_batch_shards(monkeypatch):
+    from skreg import _numba_engine
+
+    # Batches of 96 rows in shards of 16 rows: 6 shards, and the last batch of 400 rows (16 rows)
+    # whole.
+    monkeypatch.setattr(_numba_engine, "BATCH_SHARD_ROWS", 16)
+    monkeypatch.setattr(_numba_engine, "SLICE_PARAMS", 100)  # 1143 parameters: 11 slices
+    return _numba_engine
+
+
+def fit_in_batch_shards(engine, seed, options, **params):
+    X, y = blobs(seed)
+    weights = np.random.default_rng(seed).uniform(0.5, 2, len(y))
+    return RegularizedMLPClassifier(
+        hidden_layer_sizes=(40, 20), batch_size=96, engine=engine, random_state=seed,
+        **{"solver": "gd", "max_iter": 4, **options, **params},
+    ).fit(X, y, sample_weight=weights)  # fmt: skip
+
+
+def assert_same_model(model, expected):
+    assert model.loss_curve_ == expected.loss_curve_
+    for W, W_expected in zip(
+        model.coefs_ + model.intercepts_, expected.coefs_ + expected.intercepts_
+    ):
+        np.testing.assert_array_equal(W, W_expected)
+
+
+def assert_agrees_to_rounding(model, reference):
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-12)
+    for W, W_numpy in zip(model.coefs_, reference.coefs_):
+        np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
+
+
 @needs_numba
-def test_a_sharded_step_diverges_as_a_whole_one_does(threads, small_shards):
+@pytest.mark.parametrize("options", SHARDED_OPTIONS)
+def test_batch_shards_train_the_same_model_on_any_number_of_threads(
+    threads, small_batch_shards, options
+):
+    """Bit for bit over several seeds, however many threads take the shards and the slices; and
+    the same as the NumPy engine's to rounding."""
+    for seed in SEEDS:
+        models = {}
+        for n in (1, 2, 3):
+            threads(n)
+            models[n] = fit_in_batch_shards("numba", seed, options)
+        for n in (2, 3):
+            assert_same_model(models[n], models[1])
+        assert_agrees_to_rounding(models[1], fit_in_batch_shards("numpy", seed, options))
+
+
+@needs_numba
+def test_batch_shards_give_the_same_model_whatever_segments_and_threads_run_them(
+    threads, small_batch_shards, monkeypatch
+):
+    """Segments of any length, each on any number of threads (as the pace chooses them on a
+    quiet or a busy machine), all give the model trained on one thread."""
+    options = {"solver": "adam", "learning_rate": 0.01, "keep_prob": 0.8, "lambd": 0.3}
+    threads(1)
+    expected = fit_in_batch_shards("numba", 0, options, max_iter=6)
+    rng = np.random.default_rng(0)
+    threads(3)
+    segments = []
+
+    def next_segment(self):
+        segments.append((int(rng.integers(1, 4)), int(rng.integers(1, 4))))
+        return segments[-1]
+
+    monkeypatch.setattr(small_batch_shards._Pace, "next_segment", next_segment)
+    assert_same_model(fit_in_batch_shards("numba", 0, options, max_iter=6), expected)
+    assert {threads for threads, _ in segments} == {1, 2, 3}
+
+
+@needs_numba
+def test_a_batch_of_zero_weights_is_skipped_in_shards_as_the_numpy_engine_skips_it(
+    threads, small_batch_shards
+):
+    X, y = blobs(3)
+    weights = np.ones(len(y))
+    weights[96:192] = 0  # the second batch, in order
+    threads(2)
+    models = [
+        RegularizedMLPClassifier(
+            hidden_layer_sizes=(40, 20), max_iter=3, batch_size=96, shuffle=False, solver="adam",
+            learning_rate=0.01, engine=engine, random_state=0,
+        ).fit(X, y, sample_weight=weights)
+        for engine in ("numba", "numpy")
+    ]  # fmt: skip
+    assert_agrees_to_rounding(*models)
+
+
+@needs_numba
+@pytest.mark.parametrize("batch_size", [None, 96])
+def test_a_step_in_shards_diverges_as_a_whole_one_does(
+    threads, small_shards, small_batch_shards, batch_size
+):
     X, y = blobs(2)
     threads(2)
     messages = []
     for engine in ("numba", "numpy"):
         model = RegularizedMLPClassifier(
-            hidden_layer_sizes=(40,), learning_rate=1e200, max_iter=50, engine=engine
-        )
+            hidden_layer_sizes=(40,), batch_size=batch_size, learning_rate=1e200, max_iter=50,
+            engine=engine,
+        )  # fmt: skip
         with pytest.raises(ValueError, match="Training diverged at iteration") as error:
             model.fit(X, y)
         messages.append(str(error.value))
     assert messages[0] == messages[1]
+
+
+@needs_numba
+def test_batch_shard_count_depends_on_the_sizes_only(small_batch_shards):
+    count = small_batch_shards.batch_shard_count
+    assert count(31, 100, 8) is None  # one shard: the batch is kept whole
+    assert count(32, 100, 8) == 2 and count(96, 100, 8) == 6
+    assert count(10**6, 100, 8) == small_batch_shards.MAX_SHARDS
+    too_many = small_batch_shards.SHARD_GRADIENT_BYTES // (3 * 8)
+    assert count(10**6, too_many, 8) == 3
+
+
+@needs_numba
+def test_the_pace_runs_the_faster_thread_count_and_tries_the_other_again(small_batch_shards):
+    pace = small_batch_shards._Pace(workers=2)
+    SEGMENT, PROBE = small_batch_shards.SEGMENT_BATCHES, small_batch_shards.PROBE_BATCHES
+
+    def run(seconds_per_batch):
+        workers, batches = pace.next_segment()
+        pace.record(workers, seconds_per_batch[workers])
+        return workers, batches
+
+    quiet, busy = {1: 1.0, 2: 0.5}, {1: 1.0, 2: 4.0}
+    assert [run(quiet) for _ in range(3)] == [(2, PROBE), (1, PROBE), (2, SEGMENT)]
+    # One thread loses clearly: it is tried again less and less often.
+    trials = [workers for workers, _ in (run(quiet) for _ in range(100))]
+    assert 2 <= trials.count(1) <= 6
+    gaps = np.diff(np.flatnonzero(np.array(trials) == 1))
+    assert np.all(np.diff(gaps) >= 0)
+    # The machine becomes busy: the next segment on two threads is slower than one thread was,
+    # so one thread is tried at once, and wins.
+    assert run(busy) == (2, SEGMENT)
+    assert run(busy) == (1, PROBE)
+    first = small_batch_shards.FIRST_PROBE_INTERVAL
+    assert [run(busy) for _ in range(first + 1)] == [(1, SEGMENT)] * first + [(2, PROBE)]
+    assert [run(busy) for _ in range(2 * first)] == [(1, SEGMENT)] * (2 * first)
+    # A single thread allowed: never anything else.
+    single = small_batch_shards._Pace(workers=1)
+    assert {single.next_segment() for _ in range(5)} == {(1, SEGMENT)}
+
+
+def test_allowed_threads_are_the_users_within_single_threaded_blas():
+    """skreg's own single-threaded regions do not lower its thread count (the user's limits do)."""
+    allowed = _threads.allowed_threads()
+    with _threads.single_threaded_blas():
+        assert _threads.allowed_threads() == allowed
+        with threadpool_limits(1):
+            assert _threads.allowed_threads() == allowed
+    with threadpool_limits(1), _threads.single_threaded_blas():
+        assert _threads.allowed_threads() == 1
 
 
 def test_joblib_workers_get_their_share_of_the_cores():
