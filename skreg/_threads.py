@@ -62,7 +62,8 @@ def single_threaded_blas():
     with _region_lock:
         if _regions["depth"] == 0:
             _regions["allowed"] = _allowed_by_limits()
-            _regions["limiter"] = _controller().limit(limits=1, user_api="blas")
+            with _blas_limits_settable():
+                _regions["limiter"] = _controller().limit(limits=1, user_api="blas")
         _regions["depth"] += 1
     try:
         yield
@@ -70,8 +71,33 @@ def single_threaded_blas():
         with _region_lock:
             _regions["depth"] -= 1
             if _regions["depth"] == 0:
-                _regions.pop("limiter").restore_original_limits()
+                with _blas_limits_settable():
+                    _regions.pop("limiter").restore_original_limits()
                 _regions["limiter"] = _regions["allowed"] = None
+
+
+@contextmanager
+def _blas_limits_settable():
+    """Within the block, the calling thread may set OpenBLAS's process-wide limits.
+
+    threadpoolctl (3.8) lets only one thread set them, the first to try, until it gives them up
+    (as ``threadpool_limits`` does at the end of its block), and silently ignores the others: a
+    region entered or left on another thread than the last one to set them (a fit in a Dask or
+    joblib thread, the last of overlapping regions) would leave BLAS on all its threads, or on
+    one for good. The regions are reference-counted and restore what they found, so they set the
+    limits whichever thread enters or leaves last, and give them up at once."""
+    releases = {
+        release
+        for lib in _controller().lib_controllers
+        if (release := getattr(type(lib), "clear_controlling_thread", None)) is not None
+    }
+    for release in releases:
+        release(force=True)
+    try:
+        yield
+    finally:
+        for release in releases:
+            release(force=True)
 
 
 def blas_threads_for_steps(rows):

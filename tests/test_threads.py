@@ -122,6 +122,37 @@ def test_overlapping_single_threaded_regions_restore_the_user_limits():
     assert blas_threads() == before
 
 
+def test_single_threaded_regions_hold_on_any_thread():
+    """threadpoolctl (3.8) lets one thread at a time set OpenBLAS's limits and ignores the
+    others: a region on another thread than the last to set them (a fit in a Dask or joblib
+    thread) still runs BLAS on one thread, and overlapping regions left in any order on any
+    threads restore the limits."""
+    before = blas_threads()
+    with _threads.single_threaded_blas():  # the main thread sets the limits first
+        pass
+    seen = []
+    entered, leave = threading.Event(), threading.Event()
+
+    def region():
+        with _threads.single_threaded_blas():
+            seen.append(blas_threads())
+            entered.set()
+            leave.wait()
+
+    thread = threading.Thread(target=region)
+    thread.start()
+    entered.wait()
+    with _threads.single_threaded_blas():  # overlaps the thread's, left first
+        seen.append(blas_threads())
+    leave.set()
+    thread.join()
+    assert [set(threads) for threads in seen] == [{1}, {1}]
+    assert blas_threads() == before
+    with threadpool_limits(1):  # the user's own limits still work afterwards
+        assert set(blas_threads()) == {1}
+    assert blas_threads() == before
+
+
 def test_allowed_threads_follow_threadpool_limits():
     assert 1 <= _threads.allowed_threads()
     with threadpool_limits(1):
