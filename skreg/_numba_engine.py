@@ -463,25 +463,13 @@ class _Shards:
         self.bounds, self.pool = bounds, pool
         dtype = problem.grads.dtype
         rows = max(stop - start for start, stop in zip(bounds, bounds[1:]))
-        units = problem.layout[0]
-        self.layout = _layout(units, rows, problem.layout[5])
-        n_units = int(units[1:].sum())
-        self.buffers = [  # each thread's, while it computes a shard
-            (
-                np.empty(problem.X.shape[1] * rows, dtype),
-                np.empty(problem.Y.shape[1] * rows, dtype),
-                np.empty(n_units * rows, dtype),
-                np.empty(n_units * rows, dtype),
-                np.empty(n_units * rows if problem.unmasked else 0, dtype),
-            )
-            for _ in range(workers)
-        ]
+        self.layout = _layout(problem.layout[0], rows, problem.layout[5])
+        buffers = _thread_buffers(problem, rows, workers)
+        self.buffers = [tuple(buffer[w] for buffer in buffers) for w in range(workers)]
         self.grads = np.empty((len(bounds) - 1, problem.grads.size), dtype)
         self.costs = np.empty(len(bounds) - 1)
         self.rows = np.arange(problem.n_samples)  # the step's rows are the data's, in order
-        # The shards' gradients are the data term's; the penalty's is added once, to their sum.
-        self.penalty = problem.penalty.copy()
-        self.penalty[:2] = 0
+        self.penalty = _shard_penalty(problem)
         # The sum of the shards' gradients, in slices of the parameters, one per thread.
         slices = np.linspace(0, problem.grads.size, workers + 1).astype(int)
         self.slices = list(zip(slices[:-1], slices[1:]))
@@ -512,6 +500,29 @@ class _Shards:
         return _add_penalty(
             cost, flat, problem.grads, problem.layout, problem.penalty, problem.scalars[0][0]
         )
+
+
+def _thread_buffers(problem, rows, workers):
+    """Each thread's buffers for a shard of up to ``rows`` rows, one row of each array per
+    thread: its inputs and targets units-major, its activations and deltas, and (if needed) its
+    activations before the dropout masks."""
+    dtype = problem.grads.dtype
+    n_units = int(problem.layout[0][1:].sum())
+    return (
+        np.empty((workers, problem.X.shape[1] * rows), dtype),
+        np.empty((workers, problem.Y.shape[1] * rows), dtype),
+        np.empty((workers, n_units * rows), dtype),
+        np.empty((workers, n_units * rows), dtype),
+        np.empty((workers, n_units * rows if problem.unmasked else 0), dtype),
+    )
+
+
+def _shard_penalty(problem):
+    """``problem.penalty`` for the shards: their gradients are the data term's, and the L2 and
+    L1 terms are added once, to their sum."""
+    penalty = problem.penalty.copy()
+    penalty[:2] = 0
+    return penalty
 
 
 def batch_shard_count(batch_size, n_params, itemsize):
@@ -556,23 +567,15 @@ class _BatchShards:
             -(-size // max(1, min(n_shards, size // BATCH_SHARD_ROWS)))
             for size in (batch_size, last_rows)
         )
-        units = problem.layout[0]
-        n_units = int(units[1:].sum())
-        n_features, n_outputs = problem.X.shape[1], problem.Y.shape[1]
+        n_features = problem.X.shape[1]
         n_slices = min(max(1, n_params // SLICE_PARAMS), MAX_SLICES)
-        shard_penalty = problem.penalty.copy()
-        shard_penalty[:2] = 0  # the penalty's terms are added to the sum of the shards'
         noised = problem.penalty[3] != 0
         state = np.zeros(6, dtype=np.int64)
         state[ROWS_PER_SHARD] = BATCH_SHARD_ROWS
         self.shards = (
-            np.empty((workers, n_features * rows), dtype),
-            np.empty((workers, n_outputs * rows), dtype),
-            np.empty((workers, n_units * rows), dtype),
-            np.empty((workers, n_units * rows), dtype),
-            np.empty((workers, n_units * rows if problem.unmasked else 0), dtype),
-            _layout(units, rows, problem.layout[5]),
-            shard_penalty,
+            *_thread_buffers(problem, rows, workers),
+            _layout(problem.layout[0], rows, problem.layout[5]),
+            _shard_penalty(problem),
             np.empty((n_shards, n_params), dtype),
             np.zeros(n_shards),
             np.zeros((n_slices, 2)),
