@@ -352,18 +352,21 @@ def test_batch_shards_give_the_same_model_whatever_segments_and_threads_run_them
     """Segments of any length, each on any number of threads (as the pace chooses them on a
     quiet or a busy machine), all give the model trained on one thread."""
     options = {"solver": "adam", "learning_rate": 0.01, "keep_prob": 0.8, "lambd": 0.3}
-    threads(1)
-    expected = fit_in_batch_shards("numba", 0, options, max_iter=6)
-    rng = np.random.default_rng(0)
-    threads(3)
     segments = []
+    rng = np.random.default_rng(0)
 
     def next_segment(self):
         segments.append((int(rng.integers(1, 4)), int(rng.integers(1, 4))))
         return segments[-1]
 
-    monkeypatch.setattr(small_batch_shards._Pace, "next_segment", next_segment)
-    assert_same_model(fit_in_batch_shards("numba", 0, options, max_iter=6), expected)
+    for seed in SEEDS:  # a data set and a schedule each
+        threads(1)
+        expected = fit_in_batch_shards("numba", seed, options, max_iter=6)
+        threads(3)
+        with monkeypatch.context() as patch:
+            patch.setattr(small_batch_shards._Pace, "next_segment", next_segment)
+            patch.setattr(small_batch_shards._Pace, "record", lambda *args: None)
+            assert_same_model(fit_in_batch_shards("numba", seed, options, max_iter=6), expected)
     assert {threads for threads, _ in segments} == {1, 2, 3}
 
 
