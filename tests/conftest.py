@@ -16,6 +16,49 @@ settings.register_profile("ci", derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+# Tests that train on the compiled engine run on one pytest-xdist worker, the benchmark script's
+# smoke run last: in a new environment only that worker compiles the engine into numba's cache
+# (tens of seconds of CPU per dtype), not every worker and the script's subprocess side by side.
+# The controller, which schedules them, sees only the tests' ids: these are told by a part of
+# their id (a test left out costs time, never correctness). pytest-xdist's own --dist loadgroup
+# cannot group them: it renames the tests, which pytest 9.2 no longer allows.
+BENCHMARK_MODULE = "test_benchmarks.py"
+COMPILED_ENGINE_IDS = (
+    "numba",  # engine="numba", and tests of _numba_engine's functions
+    "solver='adam'",  # test_common's mini-batch estimator: "auto" compiles its long fits
+    "test_activations.py", "test_engines.py", "test_interrupt.py", "test_reference.py",
+    "test_threads.py", BENCHMARK_MODULE,
+)  # fmt: skip
+
+
+def uses_compiled_engine(nodeid):
+    return any(part in nodeid for part in COMPILED_ENGINE_IDS)
+
+
+def pytest_collection_modifyitems(config, items):
+    benchmark_runs = [item for item in items if item.path.name == BENCHMARK_MODULE]
+    items[:] = [item for item in items if item.path.name != BENCHMARK_MODULE] + benchmark_runs
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: run by its controller process
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "load" or find_spec("numba") is None:
+        return None  # pytest-xdist's own scheduler
+
+    try:
+        from xdist.scheduler import LoadGroupScheduling
+    except ImportError:
+        return None
+
+    class CompiledEngineOnOneWorker(LoadGroupScheduling):
+        """The load schedule, but the compiled engine's tests as one unit of work."""
+
+        def _split_scope(self, nodeid):
+            return "compiled engine" if uses_compiled_engine(nodeid) else nodeid
+
+    return CompiledEngineOnOneWorker(config, log)
+
+
 @pytest.fixture(scope="session")
 def moons():
     """Two scaled, overlapping half-moons: a quick binary problem."""
