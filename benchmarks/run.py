@@ -485,17 +485,25 @@ def ratios(rows, floor=None):
 
 
 def auto_estimate(cells, n_samples, layer_units, batch_size, max_iter):
-    """engine="auto"'s estimate of the NumPy engine's time for a workload, against the time just
-    measured (the rule compiles from AUTO_COMPILE_MIN_SECONDS of estimated time)."""
-    measured = next(float(c[1]) for c in cells if c[0] == "skreg, engine='numpy'")
+    """engine="auto"'s estimates for a workload: the NumPy engine's time, against the time just
+    measured, and the time compiling saves (the rule compiles from AUTO_COMPILE_MIN_SECONDS of
+    it), against the time the compiled engine saved."""
+    measured = {c[0]: c[1] for c in cells}
+    numpy_seconds = float(measured["skreg, engine='numpy'"])
     estimate = _engines.estimated_numpy_seconds(n_samples, layer_units, batch_size, max_iter)
+    saved = _engines.estimated_seconds_saved(n_samples, layer_units, batch_size, max_iter)
     compiles = _engines.auto_compiles(
         np.empty((n_samples, layer_units[0])), layer_units, batch_size, max_iter
     )
+    saved_measured = ""
+    if "skreg, engine='numba'" in measured:
+        compiled_seconds = float(measured["skreg, engine='numba'"])
+        saved_measured = f" (measured {numpy_seconds - compiled_seconds:.3g} s)"
     return (
         f"engine='auto' estimates the NumPy engine's time at {estimate:.3g} s (measured "
-        f"{measured:.3g} s, x{estimate / measured:.2f}); it compiles from "
-        f"{_engines.AUTO_COMPILE_MIN_SECONDS:g} s: {'compiled' if compiles else 'NumPy'}."
+        f"{numpy_seconds:.3g} s, x{estimate / numpy_seconds:.2f}) and the time compiling saves at "
+        f"{saved:.3g} s{saved_measured}; it compiles from "
+        f"{_engines.AUTO_COMPILE_MIN_SECONDS:g} s saved: {'compiled' if compiles else 'NumPy'}."
     )
 
 

@@ -170,13 +170,15 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         up to rounding. ``"numpy"`` is pure NumPy; ``"numba"`` runs the training steps as
         compiled code (much faster on small data and with mini-batches; a sparse ``X`` is
         trained on as a dense copy) and needs the optional dependency numba
-        (``pip install "skreg[numba]"``). numba compiles it once per environment (15 to 25 s,
-        then cached), so ``"auto"`` compiles only fits long enough to repay that: those the
-        NumPy engine would take about 30 s or more to train, estimated from the size of the
-        problem (epochs, rows per step, units and weights), never from the other parameters;
-        and never full-batch steps over ``10**7`` products (``n_samples * n_weights``), where
-        both engines spend their time in the same matrix products, nor sparse ``X`` of more
-        than ``2**16`` entries, which keeps its sparse products. A first fit is thus never
+        (``pip install "skreg[numba]"``). numba compiles it once per environment (25 to 35 s
+        per dtype, then cached), so ``"auto"`` compiles only fits long enough to repay that:
+        those in which compiled code would save about 40 s or more of the NumPy engine's time
+        (its overhead per step and a part of its element-wise passes, not the matrix products),
+        estimated from the size of the problem (epochs, rows per step and units), never from
+        the other parameters; and never full-batch steps over ``10**7`` products
+        (``n_samples * n_weights``), where both engines spend their time in the same matrix
+        products, nor sparse ``X`` of more than ``2**16`` entries, which keeps its sparse
+        products. A first fit is thus never
         slower for having numba installed; for many short fits (a grid search on small data),
         ``"numba"`` pays the compilation once and then trains several times faster (see the
         user guide).

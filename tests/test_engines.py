@@ -409,9 +409,9 @@ def numba_calls(monkeypatch):
     return calls
 
 
-def estimated_seconds(X, max_iter, batch_size=None, hidden=(20, 3)):
+def estimated_seconds_saved(X, max_iter, batch_size=None, hidden=(20, 3)):
     units = [X.shape[1], *hidden, 1]
-    return _engines.estimated_numpy_seconds(X.shape[0], units, batch_size, max_iter)
+    return _engines.estimated_seconds_saved(X.shape[0], units, batch_size, max_iter)
 
 
 @needs_numba
@@ -434,15 +434,17 @@ def test_auto_chooses_the_same_engine_whatever_the_options(numba_calls, monkeypa
 
 
 @needs_numba
-def test_auto_compiles_fits_estimated_to_take_the_compile_time(numba_calls, monkeypatch):
-    """The threshold compares the estimated NumPy time, from the number of epochs, rows, units and
-    weights, with ``AUTO_COMPILE_MIN_SECONDS``: longer fits, more rows or wider layers compile."""
+def test_auto_compiles_fits_estimated_to_save_the_compile_time(numba_calls, monkeypatch):
+    """The threshold compares the time compiling is estimated to save, from the number of epochs,
+    rows and units, with ``AUTO_COMPILE_MIN_SECONDS``: longer fits, more rows or wider layers
+    compile."""
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
     X_more = np.vstack([X, X + 0.01])
-    seconds = estimated_seconds(X, max_iter=20)
-    assert estimated_seconds(X, 21) > seconds and estimated_seconds(X_more, 20) > seconds
-    assert estimated_seconds(X, 20, hidden=(21, 3)) > seconds
-    assert estimated_seconds(X, 20, batch_size=16) > seconds  # more steps, each with its overhead
+    seconds = estimated_seconds_saved(X, max_iter=20)
+    assert estimated_seconds_saved(X, 21) > seconds
+    assert estimated_seconds_saved(X_more, 20) > seconds
+    assert estimated_seconds_saved(X, 20, hidden=(21, 3)) > seconds
+    assert estimated_seconds_saved(X, 20, batch_size=16) > seconds  # more steps, more overhead
     monkeypatch.setattr(_engines, "AUTO_COMPILE_MIN_SECONDS", seconds * (1 + 1e-9))
     RegularizedMLPClassifier(max_iter=20).fit(X, y)
     assert numba_calls == []
@@ -457,9 +459,22 @@ def test_the_reference_workload_is_not_worth_compiling_in_a_new_environment():
     """The default fit on the course's 211 samples: the NumPy engine takes about 1.5 s, less than
     compiling the engine (so a first fit is never slower for having numba installed)."""
     X = np.zeros((211, 2))
-    seconds = estimated_seconds(X, max_iter=30000)
-    assert 1.0 < seconds < _engines.AUTO_COMPILE_MIN_SECONDS
+    numpy_seconds = _engines.estimated_numpy_seconds(211, [2, 20, 3, 1], None, 30000)
+    assert 1.0 < numpy_seconds < _engines.AUTO_COMPILE_MIN_SECONDS
+    assert estimated_seconds_saved(X, max_iter=30000) < numpy_seconds
     assert not _engines.auto_compiles(X, [2, 20, 3, 1], None, 30000)
+
+
+def test_long_fits_whose_time_goes_to_matrix_products_are_not_worth_compiling():
+    """W2's mini-batches (100000 x 64, hidden (256, 128), batch 256), 200 epochs: the NumPy
+    engine takes a minute and a half, but the compiled engine would save only its per-step
+    overhead and a part of the element-wise passes (measured: 1.24 s against 1.43 s for 3
+    epochs), less than compiling costs; 3000 epochs would save more."""
+    X, units = np.empty((100_000, 64), dtype=np.float32), [64, 256, 128, 10]
+    numpy_seconds = _engines.estimated_numpy_seconds(len(X), units, 256, 200)
+    assert numpy_seconds > 2 * _engines.AUTO_COMPILE_MIN_SECONDS
+    assert not _engines.auto_compiles(X, units, 256, 200)
+    assert _engines.auto_compiles(X, units, 256, 3000)
 
 
 @needs_numba
