@@ -25,7 +25,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 BENCHMARK_MODULE = "test_benchmarks.py"
 COMPILED_ENGINE_IDS = (
     "numba",  # engine="numba", and tests of _numba_engine's functions
-    "solver='adam'",  # test_common's mini-batch estimator: "auto" compiles its long fits
     "test_activations.py", "test_engines.py", "test_interrupt.py", "test_reference.py",
     "test_threads.py", BENCHMARK_MODULE,
 )  # fmt: skip
