@@ -31,10 +31,11 @@ NUMPY_UNIT_ROW_SECONDS = 3.3e-9
 NUMPY_WEIGHT_ROW_SECONDS = 0.06e-9
 # What the compiled engine saves of them, at least (so that the estimate errs towards NumPy, never
 # towards a compilation that does not pay): most of the fixed cost (W1: 50 us a step against
-# 10 us), a part of the element-wise passes (W1: about 2e-9 s per unit and row; the mini-batches
-# of W2, whose products dominate: about 1.3e-9), nothing of the products.
+# 10 us), a part of the element-wise passes (W1: about 1.6e-9 s per unit and row; the mini-batches
+# of W2, whose products dominate: 0.35e-9 to 1.35e-9 in two benchmark runs), nothing of the
+# products.
 SAVED_STEP_SECONDS = 30e-6
-SAVED_UNIT_ROW_SECONDS = 1e-9
+SAVED_UNIT_ROW_SECONDS = 0.3e-9
 
 #: ... but never full-batch steps over this many products (n_samples * n_weights): there both
 #: engines spend their time in the same BLAS products, and the compiled engine would hold a
