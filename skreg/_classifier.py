@@ -178,10 +178,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         the other parameters; and never full-batch steps over ``10**7`` products
         (``n_samples * n_weights``), where both engines spend their time in the same matrix
         products, nor sparse ``X`` of more than ``2**16`` entries, which keeps its sparse
-        products. A first fit is thus never
-        slower for having numba installed; for many short fits (a grid search on small data),
-        ``"numba"`` pays the compilation once and then trains several times faster (see the
-        user guide).
+        products. A first fit is thus never slower for having numba installed; for many short
+        fits (a grid search on small data), ``"numba"`` pays the compilation once and then
+        trains several times faster (see the user guide).
         Ignored by ``"lbfgs"``.
 
     Attributes

@@ -3,13 +3,12 @@
 The compiled engine must be compiled once per environment (25 to 35 seconds per dtype on the
 benchmark machine, before numba caches it), so ``"auto"`` compiles only fits in which compiled
 code is estimated to save more than that, ``AUTO_COMPILE_MIN_SECONDS``, even in a new
-environment. What it saves is the NumPy engine's per-step
-overhead and part of its element-wise passes, not the matrix products, which both engines run
-through the same BLAS: a long fit of a wide network, whose time goes to products, stays with
-NumPy. A first fit is then never slower for having numba installed. The estimates read the
-number of steps, the rows per step, the units and the weights, never the fit's other options
-(weights, penalties, constraints, noise, solver): two fits that differ only in those run on the
-same engine.
+environment. What it saves is the NumPy engine's per-step overhead and part of its element-wise
+passes, not the matrix products, which both engines run through the same BLAS: a long fit of a
+wide network, whose time goes to products, stays with NumPy. A first fit is then never slower
+for having numba installed. The rule reads the number of steps, the rows per step, the units
+and the weights, never the fit's other options (weights, penalties, constraints, noise,
+solver): two fits that differ only in those run on the same engine.
 """
 
 import math
