@@ -703,9 +703,18 @@ def _shard_cost_and_gradients(
 @njit(cache=True, nogil=True)
 def _sum_shards(shard_grads, grads, start, stop):
     """``grads[start:stop]``: the shards' gradients summed in shard order."""
-    grads = grads[start:stop]  # a view from 0: see _update_slice
-    grads[:] = shard_grads[0, start:stop]
-    for shard in range(1, shard_grads.shape[0]):
+    # Views from 0 (see _update_slice), and no slice assignment, which numba does not vectorise:
+    # copying the first shard with ``grads[:] = ...`` made the sum of two shards 3x slower.
+    grads = grads[start:stop]
+    first = shard_grads[0, start:stop]
+    if shard_grads.shape[0] == 1:
+        for k in range(grads.shape[0]):
+            grads[k] = first[k]
+        return
+    second = shard_grads[1, start:stop]
+    for k in range(grads.shape[0]):
+        grads[k] = first[k] + second[k]
+    for shard in range(2, shard_grads.shape[0]):
         shard_grad = shard_grads[shard, start:stop]
         for k in range(grads.shape[0]):
             grads[k] += shard_grad[k]
