@@ -26,6 +26,7 @@ from pathlib import Path
 
 import notebook_loop
 import numpy as np
+import products
 import scipy
 import sklearn
 from sklearn.exceptions import ConvergenceWarning
@@ -112,9 +113,11 @@ def run(args):
         report.section(title, rows)
         report.note(auto_estimate(rows, sizes.w2_samples, sizes.units, 256, W2_ADAM_EPOCHS))
         report.section(*timed(prediction(sizes), repeats))
+    alone = products_alone(sizes)
     for workload in (w2, w2_adam, prediction):
         title, contenders, flops = workload(sizes)
-        report.section(f"Threads, {title}", threads(contenders, flops, sgemm, repeats))
+        cells = threads(contenders, flops, sgemm, repeats, alone[workload])
+        report.section(f"Threads, {title}", cells)
     for title, rows in busy_machine(sizes, min(repeats, 3)):
         report.section(title, rows, BUSY_HEADER)
     report.section(
@@ -328,24 +331,79 @@ def prediction(sizes, engines=("numpy",)):
     return title, contenders, forward_flops(len(X), sizes.units)
 
 
-def threads(contenders, flops, sgemm_rate, repeats):
+def threads(contenders, flops, sgemm_rate, repeats, products=None):
     """Each contender at 1 thread (``threadpool_limits(1)``) and at all cores (no limit: the
     libraries' own), alternating; speed-up vs MLPClassifier and "x floor" at the same thread
-    count, the floor at k threads being ``flops / (sgemm_rate * k)``."""
+    count, the floor at k threads being ``flops / (sgemm_rate * k)``. ``products(k)``, if
+    given, runs the workload's matrix products alone on k threads (see products.py)."""
     counts = sorted({1, cores()})
     runs, limits = {}, {}
     for count in counts:
-        for name, run in contenders.items():
+        group = dict(contenders)
+        if products is not None:
+            group[PRODUCTS_ALONE] = lambda count=count: (products(count), None)
+        for name, run in group.items():
             label = f"{name}, {n_threads(count)}"
             runs[label], limits[label] = run, 1 if count == 1 else None
     rows = compare(runs, repeats, limits)
     cells = []
+    size = len(contenders) + (products is not None)
     for i, count in enumerate(counts):
         floor = flops / (sgemm_rate * count)
-        group = rows[i * len(contenders) : (i + 1) * len(contenders)]
+        group = rows[i * size : (i + 1) * size]
         floor_name = f"floor, {n_threads(count)}: matmul FLOPs / (1-thread SGEMM rate x {count})"
         cells += ratios([*group, Row(floor_name, [floor], None)], floor)
     return cells
+
+
+PRODUCTS_ALONE = "the matrix products alone, single-threaded BLAS on each thread"
+
+
+def products_alone(sizes):
+    """Per threads workload, ``run(threads)`` of its matrix products alone, split as skreg
+    splits them (products.py): W2 and W2 adam in the compiled engine's shards (None without
+    numba), P in prediction's chunks."""
+    runs = dict.fromkeys((w2, w2_adam), None)
+    units = sizes.units
+    if "numba" in ENGINES:
+        runs[w2] = products.training_products(
+            units, full_batch_shards(sizes.w2_samples, units) * sizes.w2_steps
+        )
+        runs[w2_adam] = products.training_products(
+            units, minibatch_shards(sizes.w2_samples, units, 256) * W2_ADAM_EPOCHS
+        )
+    X, y = w2_data(sizes, 2000)
+    model = skreg_model("numpy", hidden_layer_sizes=sizes.hidden, max_iter=1).fit(X, y)
+    chunk_rows = model._prediction_chunk_rows(X.shape[1], X.dtype)
+    runs[prediction] = products.prediction_products(units, sizes.p_samples, chunk_rows)
+    for run in runs.values():  # first calls: compiling, BLAS's buffers
+        for count in {1, cores()} if run else ():
+            run(count)
+    return runs
+
+
+def n_parameters(units):
+    return sum((n_in + 1) * n_out for n_in, n_out in zip(units[:-1], units[1:]))
+
+
+def full_batch_shards(n_rows, units):
+    """The rows of each shard of a full-batch step, as the compiled engine splits it."""
+    from skreg._numba_engine import shard_bounds
+
+    return list(np.diff(shard_bounds(n_rows, n_parameters(units), 4) or [0, n_rows]))
+
+
+def minibatch_shards(n_rows, units, batch_size):
+    """The rows of each shard of an epoch's mini-batches, as the compiled engine splits them."""
+    from skreg._numba_engine import BATCH_SHARD_ROWS, batch_shard_count
+
+    most = batch_shard_count(batch_size, n_parameters(units), 4) or 1
+    shards = []
+    for start in range(0, n_rows, batch_size):
+        rows = min(batch_size, n_rows - start)
+        n_shards = max(1, min(most, rows // BATCH_SHARD_ROWS))
+        shards += [(k + 1) * rows // n_shards - k * rows // n_shards for k in range(n_shards)]
+    return shards
 
 
 def n_threads(count):

@@ -553,13 +553,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
         params = Parameters.from_arrays(self.coefs_, self.intercepts_, dtype, self.activation)
         copies = 1 if dropout is None else dropout.n_draws
-        n_units = sum(b.shape[0] + 1 for b in self.intercepts_)
-        row_bytes = dtype.itemsize * (2 * X.shape[1] + 2 + 2 * n_units)
-        row_bytes += 8 * 8 * self._n_output_columns()
-        if dropout is not None:  # each unit's mask and 32-bit dropout word
-            row_bytes += (dtype.itemsize + 4) * n_units
-        working_memory = min(PREDICT_WORKING_MEMORY_MB, get_config()["working_memory"])
-        chunk_rows = get_chunk_n_rows(copies * row_bytes, working_memory=working_memory)
+        chunk_rows = self._prediction_chunk_rows(X.shape[1], dtype, dropout)
         chunk_rows = min(chunk_rows, X.shape[0])
         chunks = list(gen_batches(X.shape[0], chunk_rows))
         workers = 1
@@ -585,6 +579,18 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
 
             run_side_by_side(pool, fill, chunks[1:], evaluators)
         return result
+
+    def _prediction_chunk_rows(self, n_features, dtype, dropout=None):
+        """Rows of the input per chunk of prediction (see ``_map_logits``): its temporaries fit
+        in ``PREDICT_WORKING_MEMORY_MB`` MiB, or in scikit-learn's ``working_memory``."""
+        copies = 1 if dropout is None else dropout.n_draws
+        n_units = sum(b.shape[0] + 1 for b in self.intercepts_)
+        row_bytes = dtype.itemsize * (2 * n_features + 2 + 2 * n_units)
+        row_bytes += 8 * 8 * self._n_output_columns()
+        if dropout is not None:  # each unit's mask and 32-bit dropout word
+            row_bytes += (dtype.itemsize + 4) * n_units
+        working_memory = min(PREDICT_WORKING_MEMORY_MB, get_config()["working_memory"])
+        return get_chunk_n_rows(copies * row_bytes, working_memory=working_memory)
 
     def _dropout_mean_and_std(self, X, output, n_draws, random_state):
         """Monte-Carlo dropout: the mean and standard deviation of ``output(logits)`` over

@@ -21,3 +21,4 @@ def test_quick_benchmark_run_writes_a_table(tmp_path):
     assert "| skreg, engine='numpy' |" in table
     assert "| MLPClassifier (same algorithm) |" in table
     assert "| --- |" in table and "### Memory" in table
+    assert "| the matrix products alone, single-threaded BLAS on each thread, 1 thread |" in table
