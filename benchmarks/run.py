@@ -535,7 +535,7 @@ def ratios(rows, floor=None):
                 f"{row.median:.3f}",
                 " ".join(f"{t:.3f}" for t in row.times) if len(row.times) > 1 else "",
                 f"{reference / row.median:.1f}x" if reference else "",
-                f"{row.median / floor:.1f}x" if floor else "",
+                f"{row.median / floor:.2f}x" if floor else "",
                 "" if row.cost is None else f"{row.cost:.6g}",
             ]
         )
