@@ -22,11 +22,10 @@ CALLBACKS_AVAILABLE = hasattr(CallbackSupportMixin, "set_callbacks")
 
 def has_callbacks(estimator):
     """Whether this fit of ``estimator`` has callbacks, its own or propagated from a
-    meta-estimator."""
-    return CALLBACKS_AVAILABLE and (
-        bool(getattr(estimator, "_skl_callbacks", None))
-        or hasattr(estimator, "_parent_callback_ctx")
-    )
+    meta-estimator. A meta-estimator (a search, a pipeline) gives each fit a callback context
+    even when no callback is set anywhere: such a fit has none to call, and trains as fast as
+    alone."""
+    return CALLBACKS_AVAILABLE and bool(getattr(estimator, "_skl_callbacks", None))
 
 
 class FitCallbacks:

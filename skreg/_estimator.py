@@ -118,7 +118,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
-        "engine": [StrOptions({"auto", "numpy", "numba"})],
+        "engine": [StrOptions({"auto", "numpy", "compiled", "numba"}, deprecated={"numba"})],
     }
 
     def __sklearn_tags__(self):
@@ -373,7 +373,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             rule = self._adaptive_step_size(stopper, optimizer, incremental)
         if callbacks is not None:
             rule = CallbackStopper(callbacks, rule, params, max_iter)
-        train = training_function(self.engine, X, params.layer_units, self.batch_size, max_iter)
+        train = training_function(self.engine, X)
         rows_per_step = min(self.batch_size or X.shape[0], X.shape[0])
         with blas_threads_for_steps(rows_per_step):
             loss_curve = train(

@@ -1,5 +1,4 @@
 import os
-from importlib.util import find_spec
 
 import numpy as np
 import pytest
@@ -8,54 +7,13 @@ from hypothesis import strategies as st
 from sklearn.datasets import make_blobs, make_moons
 from sklearn.preprocessing import StandardScaler
 
+from skreg._engines import compiled_engine
 from skreg.datasets import load_football
 
 # CI (.ci/run sets HYPOTHESIS_PROFILE=ci) explores the same examples on every run, so a red build
 # always points at a reproducible failure; elsewhere each run draws new examples.
 settings.register_profile("ci", derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-
-# Tests that train on the compiled engine run on one pytest-xdist worker, the benchmark script's
-# smoke run last: in a new environment only that worker compiles the engine into numba's cache
-# (tens of seconds of CPU per dtype), not every worker and the script's subprocess side by side.
-# The controller, which schedules them, sees only the tests' ids: these are told by a part of
-# their id (a test left out costs time, never correctness). pytest-xdist's own --dist loadgroup
-# cannot group them: it renames the tests, which pytest 9.2 no longer allows.
-BENCHMARK_MODULE = "test_benchmarks.py"
-COMPILED_ENGINE_IDS = (
-    "numba",  # engine="numba", and tests of _numba_engine's functions
-    "test_activations.py", "test_engines.py", "test_interrupt.py", "test_reference.py",
-    "test_threads.py", BENCHMARK_MODULE,
-)  # fmt: skip
-
-
-def uses_compiled_engine(nodeid):
-    return any(part in nodeid for part in COMPILED_ENGINE_IDS)
-
-
-def pytest_collection_modifyitems(config, items):
-    benchmark_runs = [item for item in items if item.path.name == BENCHMARK_MODULE]
-    items[:] = [item for item in items if item.path.name != BENCHMARK_MODULE] + benchmark_runs
-
-
-@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: run by its controller process
-def pytest_xdist_make_scheduler(config, log):
-    if config.getvalue("dist") != "load" or find_spec("numba") is None:
-        return None  # pytest-xdist's own scheduler
-
-    try:
-        from xdist.scheduler import LoadGroupScheduling
-    except ImportError:
-        return None
-
-    class CompiledEngineOnOneWorker(LoadGroupScheduling):
-        """The load schedule, but the compiled engine's tests as one unit of work."""
-
-        def _split_scope(self, nodeid):
-            return "compiled engine" if uses_compiled_engine(nodeid) else nodeid
-
-    return CompiledEngineOnOneWorker(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -85,13 +43,15 @@ def football():
     params=[
         "numpy",
         pytest.param(
-            "numba",
-            marks=pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed"),
+            "compiled",
+            marks=pytest.mark.skipif(
+                compiled_engine() is None, reason="the compiled engine is not built"
+            ),
         ),
     ]
 )
 def engine(request):
-    """Each training engine of RegularizedMLPClassifier; numba's only when numba is installed."""
+    """Each training engine of RegularizedMLPClassifier; the compiled one where it is built."""
     return request.param
 
 
@@ -130,9 +90,7 @@ VALID_HYPERPARAMETERS = {
     "warm_start": st.booleans(),
     "random_state": st.one_of(st.none(), st.integers(0, 2**32 - 1)),
     "verbose": st.sampled_from([0, False]),  # 1 prints the cost; its own test checks that
-    # "auto" picks an engine by the size of the fit (these are small: NumPy); test_engines covers
-    # "numba", whose first compilation these many random settings would multiply.
-    "engine": st.sampled_from(["auto", "numpy"]),
+    "engine": st.sampled_from(["auto", "numpy", "compiled"]),
 }
 
 _NON_FINITE = st.sampled_from([np.nan, np.inf, -np.inf])

@@ -1,7 +1,6 @@
 """The hidden layers' ``activation``, as the estimator's users meet it."""
 
 import warnings
-from importlib.util import find_spec
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skreg import RegularizedMLPClassifier
+from skreg._engines import compiled_engine
 from skreg._network import LayerOutputs, Parameters, forward, init_parameters, with_ones_column
 from skreg._training import ValidationStopper, accuracy_score
 
@@ -140,7 +140,7 @@ def test_the_rising_cost_warning_explains_it_for_the_activation(activation, reas
         assert "ReLU" not in message
 
 
-@pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
+@pytest.mark.skipif(compiled_engine() is None, reason="the compiled engine is not built")
 @pytest.mark.parametrize("activation", ["tanh", "logistic", "leaky_relu"])
 def test_engines_fit_the_same_model_for_every_activation(three_blobs, activation):
     X, y = three_blobs
@@ -148,7 +148,7 @@ def test_engines_fit_the_same_model_for_every_activation(three_blobs, activation
         activation=activation, solver="adam", batch_size=32, learning_rate=0.01, keep_prob=0.8,
         lambd=0.1, early_stopping=True, n_iter_no_change=5, max_iter=100, random_state=0,
     )  # fmt: skip
-    models = [RegularizedMLPClassifier(engine=e, **params).fit(X, y) for e in ("numpy", "numba")]
+    models = [RegularizedMLPClassifier(engine=e, **params).fit(X, y) for e in ("numpy", "compiled")]
     assert models[0].n_iter_ == models[1].n_iter_
     for W, W_numpy in zip(models[1].coefs_, models[0].coefs_):
         np.testing.assert_allclose(W, W_numpy, rtol=1e-8, atol=1e-10)

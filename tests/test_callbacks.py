@@ -13,13 +13,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skreg import RegularizedMLPClassifier
+from skreg._engines import compiled_engine
 
 callback = pytest.importorskip("sklearn.callback")
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-ENGINES = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
-    find_spec("numba") is None, reason="numba is not installed"))]  # fmt: skip
+ENGINES = ["numpy", pytest.param("compiled", marks=pytest.mark.skipif(
+    compiled_engine() is None, reason="the compiled engine is not built"))]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

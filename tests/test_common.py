@@ -1,8 +1,7 @@
-from importlib.util import find_spec
-
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
+from skreg._engines import compiled_engine
 
 MINI_BATCHES = (
     "Mini-batches hold different rows when rows are repeated instead of weighted, and the early "
@@ -20,8 +19,8 @@ FULL_BATCH = [
     RegularizedMLPClassifier(early_stopping=True, max_iter=500),
     RegularizedMLPClassifier(activation="tanh", max_iter=500),  # a bounded hidden activation
 ]
-if find_spec("numba") is not None:
-    FULL_BATCH.append(RegularizedMLPClassifier(engine="numba", max_iter=500))
+if compiled_engine() is not None:
+    FULL_BATCH.append(RegularizedMLPClassifier(engine="compiled", max_iter=500))
 
 
 def expected_failed_checks(estimator):

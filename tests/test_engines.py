@@ -1,10 +1,10 @@
-"""The NumPy and numba engines train the same model (the numba tests skip without numba)."""
+"""The NumPy and compiled engines train the same model (the compiled engine's tests skip where it
+is not built), and ``engine="auto"`` chooses between them."""
 
 import re
 import subprocess
 import sys
 import warnings
-from importlib.util import find_spec
 
 import numpy as np
 import pytest
@@ -14,20 +14,22 @@ from sklearn.datasets import make_blobs, make_moons, make_multilabel_classificat
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _engines, _training
-from skreg._base import ACTIVATIONS
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _codes, _engines, _training
+from skreg._base import ACTIVATIONS, LOSS_FUNCTIONS
 from skreg._network import Penalty, init_parameters
 from skreg._optimizers import make_optimizer
 from skreg._random import training_stream
 from skreg._training import AdaptiveStepSize, Regularization, TrainingLossStopper
 
-needs_numba = pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
+needs_compiled = pytest.mark.skipif(
+    _engines.compiled_engine() is None, reason="the compiled engine is not built"
+)
 
 
-def numba_engine():
-    from skreg import _numba_engine
+def compiled_engine():
+    from skreg import _compiled_engine
 
-    return _numba_engine
+    return _compiled_engine
 
 
 OPTIMIZERS = {
@@ -42,7 +44,7 @@ def train(
     regularization=None, **kwargs,
 ):  # fmt: skip
     """Weights and loss curve of training with ``engine`` ("numpy": the NumPy training loop,
-    "numba": the compiled one) from the reference initialisation; full-batch gradient descent
+    "compiled": the compiled one) from the reference initialisation; full-batch gradient descent
     with an L2 penalty ``lambd`` and dropout ``keep_probs`` unless ``solver``, ``batch_size`` and
     ``regularization`` say otherwise. ``schedule``, ``power_t`` and ``nesterov`` set the
     optimizer's step-size schedule and Nesterov momentum; ``adaptive_tol``, the "adaptive"
@@ -67,7 +69,9 @@ def train(
     )  # fmt: skip
     if adaptive_tol is not None:
         kwargs["stopper"] = AdaptiveStepSize(TrainingLossStopper(adaptive_tol, 2), optimizer)
-    train_epochs = numba_engine().train_epochs if engine == "numba" else _training.train_epochs
+    train_epochs = (
+        compiled_engine().train_epochs if engine == "compiled" else _training.train_epochs
+    )
     curve = train_epochs(
         X, Y, params, optimizer, loss=loss, max_iter=max_iter, stream=training_stream(rng),
         regularization=regularization, **kwargs,
@@ -88,16 +92,22 @@ def synthetic(n_classes, dtype=np.float64):
 def assert_engines_agree(*args, **options):
     """The engines' weights and loss curves agree to rounding for ``train(engine, *args)``."""
     expected, expected_curve = train("numpy", *args, **options)
-    weights, curve = train("numba", *args, **options)
+    weights, curve = train("compiled", *args, **options)
     np.testing.assert_allclose(weights, expected, rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(curve, expected_curve, rtol=1e-12)
+
+
+def blas_min_weights():
+    from skreg._compiled._layers import blas_min_weights
+
+    return blas_min_weights()
 
 
 def relative_difference(a, b):
     return np.linalg.norm(a - b) / np.linalg.norm(a)
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize(
     "lambd, keep_prob, max_iter", [(0.0, 1.0, 30000), (0.7, 1.0, 30000), (0.0, 0.86, 10000)]
 )
@@ -114,12 +124,12 @@ def test_weights_agree_on_the_reference_workload(football, lambd, keep_prob, max
     keep_probs = (keep_prob, keep_prob)
     args = (X, Y, [2, 20, 3, 1], max_iter, lambd, keep_probs)
     expected, expected_curve = train("numpy", *args, seed=3)
-    weights, curve = train("numba", *args, seed=3)
+    weights, curve = train("compiled", *args, seed=3)
     assert relative_difference(expected, weights) < 1e-10
     np.testing.assert_allclose(curve, expected_curve, rtol=1e-10)
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize("lambd", [0.0, 0.5])
 @pytest.mark.parametrize("keep_probs", [(1.0, 1.0, 1.0), (0.7, 1.0, 0.9)])
@@ -129,12 +139,12 @@ def test_engines_agree_step_by_step(n_classes, lambd, keep_probs):
     layer_units = [X.shape[1], 9, 6, 5, Y.shape[1]]
     for max_iter in (1, 200):
         expected, expected_curve = train("numpy", X, Y, layer_units, max_iter, lambd, keep_probs)
-        weights, curve = train("numba", X, Y, layer_units, max_iter, lambd, keep_probs)
+        weights, curve = train("compiled", X, Y, layer_units, max_iter, lambd, keep_probs)
         np.testing.assert_allclose(weights, expected, rtol=1e-11, atol=1e-13)
         np.testing.assert_allclose(curve, expected_curve, rtol=1e-12)
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("solver", ["gd", "momentum", "adam"])
 @pytest.mark.parametrize("batch_size", [None, 32, 50])
 @pytest.mark.parametrize("lambd, keep_probs", [(0.0, (1.0, 1.0)), (0.5, (0.7, 0.9))])
@@ -148,12 +158,12 @@ def test_engines_agree_with_every_solver_and_batch_size(solver, batch_size, lamb
     )  # fmt: skip
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("batch_size", [None, 40])
 def test_stopping_rule_stops_both_engines_at_the_same_epoch(batch_size):
     X, Y = synthetic(2)
     curves = []
-    for engine in ("numpy", "numba"):
+    for engine in ("numpy", "compiled"):
         stopper = TrainingLossStopper(tol=1e-3, n_iter_no_change=3)
         _, curve = train(engine, X, Y, [2, 5, 3, 1], 10_000, stopper=stopper, batch_size=batch_size)
         assert stopper.stopped
@@ -162,21 +172,23 @@ def test_stopping_rule_stops_both_engines_at_the_same_epoch(batch_size):
     np.testing.assert_allclose(curves[1], curves[0], rtol=1e-12)
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("solver", ["momentum", "adam"])
 def test_optimizer_state_continues_alike(solver):
     """Velocity, moments and Adam's step count come out of the compiled loop as the NumPy
     optimizer leaves them, and so does the random stream."""
     X, Y = synthetic(2)
     optimizers, streams = {}, {}
-    for engine in ("numpy", "numba"):
+    for engine in ("numpy", "compiled"):
         rng = np.random.RandomState(0)
         params = init_parameters([2, 5, 3, 1], rng)
         optimizer = make_optimizer(
             solver, params.flat.size, np.float64, learning_rate=0.01, **OPTIMIZERS[solver]
         )
         stream = training_stream(rng)
-        train_epochs = numba_engine().train_epochs if engine == "numba" else _training.train_epochs
+        train_epochs = (
+            compiled_engine().train_epochs if engine == "compiled" else _training.train_epochs
+        )
         for _ in range(2):
             train_epochs(
                 X, Y, params, optimizer, loss="logistic", max_iter=4, stream=stream,
@@ -187,36 +199,36 @@ def test_optimizer_state_continues_alike(solver):
         if name == "plateau":  # ("adaptive" partial_fit's rule, None here)
             continue
         np.testing.assert_allclose(
-            getattr(optimizers["numba"], name), getattr(optimizers["numpy"], name), rtol=1e-12
+            getattr(optimizers["compiled"], name), getattr(optimizers["numpy"], name), rtol=1e-12
         )
     if solver == "adam":
-        assert optimizers["numba"].t == optimizers["numpy"].t == 2 * 4 * 3  # 3 batches an epoch
-    np.testing.assert_array_equal(streams["numba"].random(3), streams["numpy"].random(3))
+        assert optimizers["compiled"].t == optimizers["numpy"].t == 2 * 4 * 3  # 3 batches an epoch
+    np.testing.assert_array_equal(streams["compiled"].random(3), streams["numpy"].random(3))
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_large_layers_go_through_blas_and_agree(activation):
     """ReLU's kernels agree to 1e-11 elementwise. NumPy's tanh is its own (vectorised) one, a few
-    ulps off the C library's that numba calls, for a quarter of the inputs: there Adam, which
+    ulps off the compiled engine's, for a quarter of the inputs: there Adam, which
     divides each gradient by its own magnitude, turns the gradients' rounding into relative
     differences of up to ~1e-9 on a few weights, so the other activations are compared as the
     equivalence matrix compares them."""
     X, Y = synthetic(3)
     layer_units = [X.shape[1], 64, 40, Y.shape[1]]  # 64 * 40 weights: above BLAS_MIN_WEIGHTS
-    assert 64 * 40 >= numba_engine().BLAS_MIN_WEIGHTS
+    assert 64 * 40 >= blas_min_weights()
     for options in ({}, {"solver": "adam", "batch_size": 32}):
         args = (X, Y, layer_units, 3 if options else 50, 0.1, (0.8, 0.9))
         if activation == "relu":
             assert_engines_agree(*args, **options)
             continue
         expected, expected_curve = train("numpy", *args, activation=activation, **options)
-        weights, curve = train("numba", *args, activation=activation, **options)
+        weights, curve = train("compiled", *args, activation=activation, **options)
         assert relative_difference(expected, weights) < 1e-10
         np.testing.assert_allclose(curve, expected_curve, rtol=1e-11)
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_float32_stays_float32_and_agrees(n_classes):
     X, y = synthetic(n_classes, np.float32)
@@ -225,21 +237,23 @@ def test_float32_stays_float32_and_agrees(n_classes):
         engine: RegularizedMLPClassifier(
             max_iter=300, keep_prob=0.9, lambd=0.1, random_state=0, engine=engine
         ).fit(X, y)
-        for engine in ("numpy", "numba")
+        for engine in ("numpy", "compiled")
     }
-    for W, W_numpy in zip(models["numba"].coefs_, models["numpy"].coefs_):
+    for W, W_numpy in zip(models["compiled"].coefs_, models["numpy"].coefs_):
         assert W.dtype == np.float32
         np.testing.assert_allclose(W, W_numpy, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(models["numba"].loss_curve_, models["numpy"].loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(
+        models["compiled"].loss_curve_, models["numpy"].loss_curve_, rtol=1e-5
+    )
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("batch_size", [None, 40])
 def test_divergence_raises_the_same_error(n_classes, batch_size):
     X, Y = synthetic(n_classes)
     messages = []
-    for engine in ("numpy", "numba"):
+    for engine in ("numpy", "compiled"):
         with pytest.raises(ValueError, match="Training diverged at iteration") as error:
             train(
                 engine, X, Y, [X.shape[1], 5, 3, Y.shape[1]], 100, learning_rate=1e200,
@@ -249,11 +263,11 @@ def test_divergence_raises_the_same_error(n_classes, batch_size):
     assert messages[0] == messages[1]
 
 
-@needs_numba
+@needs_compiled
 def test_verbose_output_matches(capsys):
     X, Y = synthetic(2)
     lines = []
-    for engine in ("numpy", "numba"):
+    for engine in ("numpy", "compiled"):
         train(engine, X, Y, [2, 5, 3, 1], 2501, verbose=1)
         lines.append(capsys.readouterr().out.splitlines())
     pattern = re.compile(r"Cost after iteration (\d+): (\S+)")
@@ -264,21 +278,21 @@ def test_verbose_output_matches(capsys):
     np.testing.assert_allclose(costs[1], costs[0], rtol=1e-12)
 
 
-@needs_numba
+@needs_compiled
 def test_engines_fit_the_same_classifier():
     X, y = make_moons(n_samples=100, noise=0.2, random_state=1)
     models = [
         RegularizedMLPClassifier(max_iter=500, random_state=0, engine=engine).fit(X, y)
-        for engine in ("numpy", "numba", "auto")
+        for engine in ("numpy", "compiled", "auto")
     ]
     for model in models[1:]:
         for W, W_numpy in zip(model.coefs_, models[0].coefs_):
             np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
-    # A fit this short is not worth compiling for: auto trains it with NumPy.
-    np.testing.assert_array_equal(models[0].coefs_[0], models[2].coefs_[0])
+    # "auto" trains it on the compiled engine: the same model, bit for bit.
+    np.testing.assert_array_equal(models[1].coefs_[0], models[2].coefs_[0])
 
 
-@needs_numba
+@needs_compiled
 def test_engines_fit_the_same_minibatch_classifier_with_early_stopping():
     X, y = make_blobs(n_samples=300, centers=3, n_features=4, random_state=0)
     X = StandardScaler().fit_transform(X)
@@ -286,7 +300,7 @@ def test_engines_fit_the_same_minibatch_classifier_with_early_stopping():
         solver="adam", batch_size=32, learning_rate=0.01, early_stopping=True, keep_prob=0.9,
         lambd=0.1, max_iter=200, n_iter_no_change=5, random_state=0,
     )  # fmt: skip
-    models = [RegularizedMLPClassifier(engine=e, **params).fit(X, y) for e in ("numpy", "numba")]
+    models = [RegularizedMLPClassifier(engine=e, **params).fit(X, y) for e in ("numpy", "compiled")]
     assert models[0].n_iter_ == models[1].n_iter_ < 200
     assert models[0].validation_scores_ == models[1].validation_scores_
     for W, W_numpy in zip(models[1].coefs_, models[0].coefs_):
@@ -294,7 +308,7 @@ def test_engines_fit_the_same_minibatch_classifier_with_early_stopping():
     assert models[1].optimizer_.t == models[0].optimizer_.t
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("loss", ["squared_error", "poisson", "quantile"])
 def test_engines_fit_the_same_minibatch_regressor_with_early_stopping(loss):
     """Same split, same R² scores epoch by epoch, same stop, same weights, for each loss."""
@@ -305,7 +319,7 @@ def test_engines_fit_the_same_minibatch_regressor_with_early_stopping(loss):
         loss=loss, quantile=0.8, batch_size=32, early_stopping=True, keep_prob=0.9, lambd=0.1,
         max_iter=200, n_iter_no_change=5, random_state=0,
     )  # fmt: skip
-    models = [RegularizedMLPRegressor(engine=e, **params).fit(X, Y) for e in ("numpy", "numba")]
+    models = [RegularizedMLPRegressor(engine=e, **params).fit(X, Y) for e in ("numpy", "compiled")]
     assert models[0].n_iter_ == models[1].n_iter_ < 200
     np.testing.assert_allclose(models[1].validation_scores_, models[0].validation_scores_,
                                rtol=1e-10)  # fmt: skip
@@ -313,38 +327,80 @@ def test_engines_fit_the_same_minibatch_regressor_with_early_stopping(loss):
         np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
 
 
-def test_numba_engine_without_numba_is_a_clear_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, "numba", None)
-    monkeypatch.setitem(sys.modules, "skreg._numba_engine", None)
+@pytest.fixture
+def without_compiled_engine(monkeypatch):
+    """As if the compiled engine were not built; the warning of its absence not yet given."""
+    monkeypatch.setattr(_engines, "compiled_engine", lambda: None)
+    _engines._warn_missing_once.cache_clear()
+    yield
+    _engines._warn_missing_once.cache_clear()
+
+
+def test_without_the_compiled_engine_auto_trains_on_numpy_and_says_so_once(
+    without_compiled_engine,
+):
     X, y = make_moons(n_samples=50, random_state=0)
-    with pytest.raises(ImportError, match=re.escape('pip install "skreg[numba]"')):
-        RegularizedMLPClassifier(max_iter=5, engine="numba").fit(X, y)
-    auto = RegularizedMLPClassifier(max_iter=50, random_state=0).fit(X, y)
+    with pytest.warns(_engines.CompiledEngineMissingWarning, match="apt-get install gcc") as record:
+        auto = RegularizedMLPClassifier(max_iter=50, random_state=0).fit(X, y)
+        RegularizedMLPClassifier(max_iter=5).fit(X, y)
+    assert len(record) == 1  # once per process
+    assert record[0].filename == __file__  # pointing at the user's call
     numpy = RegularizedMLPClassifier(max_iter=50, random_state=0, engine="numpy").fit(X, y)
     np.testing.assert_array_equal(auto.coefs_[0], numpy.coefs_[0])
 
 
-def test_skreg_imports_and_fits_without_numba():
+def test_without_the_compiled_engine_compiled_is_a_clear_error(without_compiled_engine):
+    X, y = make_moons(n_samples=50, random_state=0)
+    with pytest.raises(ImportError, match='engine="compiled" needs the compiled engine.*gcc'):
+        RegularizedMLPClassifier(max_iter=5, engine="compiled").fit(X, y)
+
+
+def test_skreg_imports_and_fits_without_the_compiled_engine():
     code = (
-        "import sys; sys.modules['numba'] = None\n"
+        "import sys, warnings; sys.modules['skreg._compiled._training'] = None\n"
         "from skreg import RegularizedMLPClassifier\n"
-        "model = RegularizedMLPClassifier(max_iter=20).fit([[0.0], [1.0]], [0, 1])\n"
-        "assert 'skreg._numba_engine' not in sys.modules\n"
-        "print(model.n_iter_)\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    model = RegularizedMLPClassifier(max_iter=20).fit([[0.0], [1.0]], [0, 1])\n"
+        "assert 'skreg._compiled_engine' not in sys.modules\n"
+        "print(model.n_iter_, [type(w.message).__name__ for w in caught])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "20"
+    assert result.stdout.strip() == "20 ['CompiledEngineMissingWarning']"
 
 
-@needs_numba
+@needs_compiled
+def test_numba_is_a_deprecated_alias_of_compiled():
+    X, y = make_moons(n_samples=50, random_state=0)
+    compiled = RegularizedMLPClassifier(max_iter=50, random_state=0, engine="compiled").fit(X, y)
+    with pytest.warns(FutureWarning, match='engine="numba" is deprecated') as record:
+        numba = RegularizedMLPClassifier(max_iter=50, random_state=0, engine="numba").fit(X, y)
+    assert record[0].filename == __file__
+    np.testing.assert_array_equal(numba.coefs_[0], compiled.coefs_[0])
+
+
+@needs_compiled
+def test_the_codes_table_is_the_compiled_enums():
+    from skreg._compiled._build import enum_codes
+
+    assert enum_codes() == {
+        "losses": _codes.LOSS_CODES,
+        "activations": _codes.ACTIVATION_CODES,
+        "solvers": _codes.SOLVER_CODES,
+    }
+    assert set(_codes.ACTIVATIONS) == set(ACTIVATIONS)
+    assert set(_codes.LOSSES) == set(LOSS_FUNCTIONS)
+
+
+@needs_compiled
 def test_multilabel_targets_agree():
     X, Y = make_multilabel_classification(n_samples=120, n_features=5, n_classes=3, random_state=0)
     X = StandardScaler().fit_transform(X)
     models = [
         RegularizedMLPClassifier(max_iter=300, keep_prob=0.8, lambd=0.2, random_state=0, engine=e)
-        for e in ("numpy", "numba")
+        for e in ("numpy", "compiled")
     ]
     for model in models:
         model.fit(X, Y)
@@ -354,11 +410,11 @@ def test_multilabel_targets_agree():
     np.testing.assert_allclose(models[1].loss_curve_, models[0].loss_curve_, rtol=1e-12)
 
 
-@needs_numba
+@needs_compiled
 def test_partial_fit_and_warm_start_continue_alike():
     X, y = make_moons(n_samples=100, noise=0.2, random_state=1)
     models = {}
-    for engine in ("numpy", "numba"):
+    for engine in ("numpy", "compiled"):
         model = RegularizedMLPClassifier(
             max_iter=100, keep_prob=0.9, warm_start=True, random_state=0, engine=engine
         )
@@ -366,15 +422,17 @@ def test_partial_fit_and_warm_start_continue_alike():
         for _ in range(3):
             model.partial_fit(X, y)
         models[engine] = model
-    assert models["numba"].n_iter_ == 203
-    for W, W_numpy in zip(models["numba"].coefs_, models["numpy"].coefs_):
+    assert models["compiled"].n_iter_ == 203
+    for W, W_numpy in zip(models["compiled"].coefs_, models["numpy"].coefs_):
         np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(models["numba"].loss_curve_, models["numpy"].loss_curve_, rtol=1e-12)
+    np.testing.assert_allclose(
+        models["compiled"].loss_curve_, models["numpy"].loss_curve_, rtol=1e-12
+    )
 
 
 # -- which engine trains ------------------------------------------------------------------------
 
-# Every training option of the estimator: "auto" chooses the engine from the size alone.
+# Every training option of the estimator: "auto" never looks at them.
 OPTIONS = [
     {},
     {"lambd": 0.5, "keep_prob": 0.8},
@@ -395,9 +453,9 @@ OPTIONS = [
 
 
 @pytest.fixture
-def numba_calls(monkeypatch):
-    """Counts the fits the compiled loop trains."""
-    engine = numba_engine()
+def compiled_calls(monkeypatch):
+    """Counts the fits the compiled engine trains."""
+    engine = compiled_engine()
     calls = []
 
     def spy(*args, **kwargs):
@@ -409,92 +467,19 @@ def numba_calls(monkeypatch):
     return calls
 
 
-def estimated_seconds_saved(X, max_iter, batch_size=None, hidden=(20, 3)):
-    units = [X.shape[1], *hidden, 1]
-    return _engines.estimated_seconds_saved(X.shape[0], units, batch_size, max_iter)
-
-
-@needs_numba
+@needs_compiled
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # (stopping rules)
 @pytest.mark.parametrize("params", OPTIONS)
-def test_auto_chooses_the_same_engine_whatever_the_options(numba_calls, monkeypatch, params):
+def test_auto_trains_every_option_on_the_compiled_engine(compiled_calls, params):
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
     weights = np.arange(1.0, len(y) + 1)
-
-    def fits():
-        for engine in ("auto", "numba", "numpy"):
-            RegularizedMLPClassifier(max_iter=20, engine=engine, **params).fit(X, y)
-        RegularizedMLPClassifier(max_iter=20, **params).fit(X, y, sample_weight=weights)
-
-    fits()  # too short to repay compiling: only the explicit "numba" compiles
-    assert len(numba_calls) == 1
-    monkeypatch.setattr(_engines, "AUTO_COMPILE_MIN_SECONDS", 0.0)
-    fits()  # every fit worth compiling: both "auto" fits compile, whatever the options
-    assert len(numba_calls) == 4
+    for engine in ("auto", "compiled", "numpy"):
+        RegularizedMLPClassifier(max_iter=20, engine=engine, **params).fit(X, y)
+    RegularizedMLPClassifier(max_iter=20, **params).fit(X, y, sample_weight=weights)
+    assert len(compiled_calls) == 3
 
 
-@needs_numba
-def test_auto_compiles_fits_estimated_to_save_the_compile_time(numba_calls, monkeypatch):
-    """The threshold compares the time compiling is estimated to save, from the number of epochs,
-    rows and units, with ``AUTO_COMPILE_MIN_SECONDS``: longer fits, more rows or wider layers
-    compile."""
-    X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
-    X_more = np.vstack([X, X + 0.01])
-    seconds = estimated_seconds_saved(X, max_iter=20)
-    assert estimated_seconds_saved(X, 21) > seconds
-    assert estimated_seconds_saved(X_more, 20) > seconds
-    assert estimated_seconds_saved(X, 20, hidden=(21, 3)) > seconds
-    assert estimated_seconds_saved(X, 20, batch_size=16) > seconds  # more steps, more overhead
-    monkeypatch.setattr(_engines, "AUTO_COMPILE_MIN_SECONDS", seconds * (1 + 1e-9))
-    RegularizedMLPClassifier(max_iter=20).fit(X, y)
-    assert numba_calls == []
-    RegularizedMLPClassifier(max_iter=21).fit(X, y)
-    RegularizedMLPClassifier(max_iter=20).fit(X_more, np.concatenate([y, y]))
-    RegularizedMLPClassifier(max_iter=20, hidden_layer_sizes=(21, 3)).fit(X, y)
-    RegularizedMLPClassifier(max_iter=20, solver="adam", batch_size=16).fit(X, y)
-    assert len(numba_calls) == 4
-
-
-def test_the_reference_workload_is_not_worth_compiling_in_a_new_environment():
-    """The default fit on the course's 211 samples: the NumPy engine takes about 1.5 s, less than
-    compiling the engine (so a first fit is never slower for having numba installed)."""
-    X = np.zeros((211, 2))
-    numpy_seconds = _engines.estimated_numpy_seconds(211, [2, 20, 3, 1], None, 30000)
-    assert 1.0 < numpy_seconds < _engines.AUTO_COMPILE_MIN_SECONDS
-    assert estimated_seconds_saved(X, max_iter=30000) < numpy_seconds
-    assert not _engines.auto_compiles(X, [2, 20, 3, 1], None, 30000)
-
-
-def test_long_fits_whose_time_goes_to_matrix_products_are_not_worth_compiling():
-    """W2's mini-batches (100000 x 64, hidden (256, 128), batch 256), 200 epochs: the NumPy
-    engine takes a minute and a half, but the compiled engine would save only its per-step
-    overhead and a part of the element-wise passes (measured: 1.24 s against 1.43 s for 3
-    epochs), less than compiling costs; 3000 epochs would save more."""
-    X, units = np.empty((100_000, 64), dtype=np.float32), [64, 256, 128, 10]
-    numpy_seconds = _engines.estimated_numpy_seconds(len(X), units, 256, 200)
-    assert numpy_seconds > 2 * _engines.AUTO_COMPILE_MIN_SECONDS
-    assert not _engines.auto_compiles(X, units, 256, 200)
-    assert _engines.auto_compiles(X, units, 256, 3000)
-
-
-@needs_numba
-def test_auto_leaves_large_full_batch_steps_to_numpy_but_numba_takes_them(numba_calls, monkeypatch):
-    X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
-    n_weights = 2 * 20 + 20 * 3 + 3 * 1  # the default hidden layers (20, 3) on two features
-    monkeypatch.setattr(_engines, "AUTO_COMPILE_MIN_SECONDS", 0.0)
-    monkeypatch.setattr(_engines, "AUTO_NUMBA_MAX_STEP_SIZE", 60 * n_weights - 1)
-    RegularizedMLPClassifier(max_iter=20).fit(X, y)
-    RegularizedMLPClassifier(max_iter=20, max_norm=1.0).fit(X, y, sample_weight=np.arange(1.0, 61))
-    assert numba_calls == []
-    RegularizedMLPClassifier(max_iter=20, engine="numba").fit(X, y)
-    # Mini-batches: the compiled loop saves the per-step overhead whatever the size.
-    RegularizedMLPClassifier(max_iter=2, solver="adam", batch_size=16).fit(X, y)
-    monkeypatch.setattr(_engines, "AUTO_NUMBA_MAX_STEP_SIZE", 60 * n_weights)
-    RegularizedMLPClassifier(max_iter=20).fit(X, y)
-    assert len(numba_calls) == 3
-
-
-@pytest.mark.parametrize("engine", ["numpy", pytest.param("numba", marks=needs_numba)])
+@pytest.mark.parametrize("engine", ["numpy", pytest.param("compiled", marks=needs_compiled)])
 def test_small_sparse_input_trains_as_dense_on_either_engine(engine):
     """Sparsity is a property of the data: sparse X whose dense copy is small trains as that
     copy, on either engine (the model is the dense one, bit for bit: same rows, same weighted
@@ -515,17 +500,16 @@ def test_small_sparse_input_trains_as_dense_on_either_engine(engine):
     assert _engines.training_matrix(large).format == "csr"
 
 
-@needs_numba
-def test_auto_leaves_large_sparse_input_to_numpy_but_numba_takes_it(numba_calls, monkeypatch):
+@needs_compiled
+def test_auto_leaves_large_sparse_input_to_numpy_but_compiled_takes_it(compiled_calls, monkeypatch):
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
-    monkeypatch.setattr(_engines, "AUTO_COMPILE_MIN_SECONDS", 0.0)
     monkeypatch.setattr(_engines, "DENSE_COPY_MAX_ENTRIES", X.size - 1)
     numpy = RegularizedMLPClassifier(max_iter=20, random_state=0).fit(sp.csr_matrix(X), y)
-    assert numba_calls == []
-    numba = RegularizedMLPClassifier(max_iter=20, random_state=0, engine="numba")
-    numba.fit(sp.csr_matrix(X), y)
-    assert len(numba_calls) == 1
-    for W, W_numpy in zip(numba.coefs_, numpy.coefs_):
+    assert compiled_calls == []
+    compiled = RegularizedMLPClassifier(max_iter=20, random_state=0, engine="compiled")
+    compiled.fit(sp.csr_matrix(X), y)
+    assert len(compiled_calls) == 1
+    for W, W_numpy in zip(compiled.coefs_, numpy.coefs_):
         np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
 
 
@@ -542,7 +526,7 @@ MATRIX_OPTIONS = {
     "input_noise": {"input_noise": 0.2},
     "multilabel": {"multilabel": True},
     "weighted_multilabel": {"multilabel": True, "sample_weight": True},
-    "sparse": {"sparse": True},  # the NumPy engine's sparse products; numba's dense copy
+    "sparse": {"sparse": True},  # the NumPy engine's sparse products; a dense copy compiled
     "everything": {
         "sample_weight": True, "penalty": Penalty(l2=0.1, l1=0.1), "keep_probs": (0.8, 1.0),
         "max_norm": 1.5, "input_noise": 0.1,
@@ -589,7 +573,7 @@ def regression_targets(X, loss, n_outputs):
 TRAINING_OPTIONS = ("schedule", "power_t", "adaptive_tol", "nesterov", "shuffle")
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch_size", [None, 32])
 @pytest.mark.parametrize("solver", ["gd", "momentum", "adam"])
@@ -638,7 +622,7 @@ def test_engines_agree_on_every_option(option, solver, batch_size, dtype):
         **training,
     )  # fmt: skip
     expected, expected_curve = train("numpy", *args, **options)
-    weights, curve = train("numba", *args, **options)
+    weights, curve = train("compiled", *args, **options)
     single = dtype == np.float32
     assert relative_difference(expected, weights) < (1e-4 if single else 1e-9)
     # float32: the NumPy engine takes the logistic loss as softplus(z).sum() - y.z in float32,
@@ -651,7 +635,7 @@ def test_engines_agree_on_every_option(option, solver, batch_size, dtype):
 # -- weighted = repeated, over many seeds --------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["numpy", pytest.param("numba", marks=needs_numba)])
+@pytest.mark.parametrize("engine", ["numpy", pytest.param("compiled", marks=needs_compiled)])
 def test_integer_weights_give_the_model_of_repeated_rows_for_every_seed(engine):
     """The defaults (full-batch steps at learning rate 0.3, unscaled inputs; 5000 steps, 2000 on
     the slower NumPy engine, through the chaotic phase), 20 seeds on a random 24 x 12, 3-class
@@ -663,7 +647,7 @@ def test_integer_weights_give_the_model_of_repeated_rows_for_every_seed(engine):
     X, y, weights = rng.rand(24, 12), rng.randint(0, 3, 24), rng.randint(0, 5, 24)
     X_repeated, y_repeated = X.repeat(weights, axis=0), y.repeat(weights)
     order = rng.permutation(24)
-    max_iter = 5000 if engine == "numba" else 2000
+    max_iter = 5000 if engine == "compiled" else 2000
     for seed in range(20):
         model = RegularizedMLPClassifier(random_state=seed, engine=engine, max_iter=max_iter)
         with warnings.catch_warnings():

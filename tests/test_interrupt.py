@@ -1,7 +1,5 @@
 """A fit that fails or is interrupted leaves the estimator as it was: unfitted, or the old model."""
 
-from importlib.util import find_spec
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,9 +8,10 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from skreg import RegularizedMLPClassifier, _base, _training
+from skreg._engines import compiled_engine
 from skreg._training import accuracy
 
-HAS_NUMBA = find_spec("numba") is not None
+HAS_COMPILED = compiled_engine() is not None
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -207,7 +206,7 @@ def test_interrupted_early_stopping_fit_keeps_the_previous_model(
         warm_start=warm_start,
         random_state=0,
         # The interruption in validation also comes between the compiled engine's epochs.
-        engine="numpy" if where == "training step" or not HAS_NUMBA else "numba",
+        engine="numpy" if where == "training step" or not HAS_COMPILED else "compiled",
     ).fit(X_OLD, Y_OLD)
     state = fitted_state(model, X_OLD, Y_OLD)
     optimizer_state = {k: np.copy(v) for k, v in vars(model.optimizer_).items()}

@@ -1,7 +1,5 @@
 """The network core checked against finite differences of its own cost."""
 
-from importlib.util import find_spec
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -15,6 +13,7 @@ from skreg._base import (
     relu_inplace,
     softmax_proba,
 )
+from skreg._engines import compiled_engine
 from skreg._network import (
     LayerOutputs,
     Parameters,
@@ -232,14 +231,14 @@ def test_dropout_with_a_bounded_activation_needs_the_outputs_before_the_masks():
                 buffers.masks, "tanh")  # fmt: skip
 
 
-@pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
+@pytest.mark.skipif(compiled_engine() is None, reason="the compiled engine is not built")
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 @pytest.mark.parametrize("target", list(TARGETS))
 @pytest.mark.parametrize("keep_prob", [1.0, 0.6])
-def test_numba_engine_backpropagates_every_activation(activation, target, keep_prob):
+def test_compiled_engine_backpropagates_every_activation(activation, target, keep_prob):
     """The compiled engine's gradient for every hidden activation and every kind of target, with
     input noise, sample weights, L2 and dropout (the same masks and noise at every evaluation)."""
-    from skreg._numba_engine import cost_and_gradients as compiled_cost_and_gradients
+    from skreg._compiled_engine import cost_and_gradients as compiled_cost_and_gradients
 
     rng = np.random.RandomState(2)
     n_samples, n_features = 30, 4
@@ -262,12 +261,12 @@ def test_numba_engine_backpropagates_every_activation(activation, target, keep_p
     )
 
 
-@pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
+@pytest.mark.skipif(compiled_engine() is None, reason="the compiled engine is not built")
 @pytest.mark.parametrize("n_outputs", [1, 3, 4])
 @pytest.mark.parametrize("lambd", [0.0, 0.7])
 @pytest.mark.parametrize("keep_prob", [1.0, 0.6])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_numba_engine_gradient_matches_finite_differences(n_outputs, lambd, keep_prob, weighted):
+def test_compiled_engine_gradient_matches_finite_differences(n_outputs, lambd, keep_prob, weighted):
     """The compiled engine's cost and gradient (3 outputs: multilabel; 4: softmax), with the
     same masks and noise at every evaluation (the stream restarts from the same seed)."""
     rng = np.random.RandomState(0)
@@ -289,7 +288,7 @@ def test_numba_engine_gradient_matches_finite_differences(n_outputs, lambd, keep
 def compiled_gradient_error(X, Y, params, loss, regularization, weights):
     """Relative error of the compiled engine's gradient against finite differences of its cost,
     with the same masks and noise at every evaluation (the stream restarts from the same seed)."""
-    from skreg._numba_engine import cost_and_gradients as compiled_cost_and_gradients
+    from skreg._compiled_engine import cost_and_gradients as compiled_cost_and_gradients
 
     def cost_and_gradient():
         return compiled_cost_and_gradients(
@@ -343,11 +342,11 @@ def test_regression_gradients_match_finite_differences(loss, n_outputs, keep_pro
     assert relative_error(analytic, numerical_gradient(cost, params.flat)) < 1e-6
 
 
-@pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
+@pytest.mark.skipif(compiled_engine() is None, reason="the compiled engine is not built")
 @pytest.mark.parametrize("loss", REGRESSION_LOSSES)
 @pytest.mark.parametrize("n_outputs", [1, 3])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_numba_engine_regression_gradients_match_finite_differences(loss, n_outputs, weighted):
+def test_compiled_engine_regression_gradients_match_finite_differences(loss, n_outputs, weighted):
     """The compiled regression losses, with dropout and input noise (the same at every
     evaluation)."""
     rng = np.random.RandomState(0)
@@ -437,20 +436,13 @@ def test_relu_inplace_is_max_with_zero(dtype, shape):
     np.testing.assert_array_equal(view[:, :-1], expected[:, :-1])
 
 
-@pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
+@pytest.mark.skipif(compiled_engine() is None, reason="the compiled engine is not built")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_the_compiled_tanh_is_within_two_ulps(dtype):
     """The compiled engine's vectorised tanh, on a dense grid, random points, tiny and huge
     inputs, against tanh in extended precision where the platform has it (else NumPy's, itself
     within about an ulp)."""
-    from numba import njit
-
-    from skreg._numba_engine import _tanh
-
-    @njit(error_model="numpy")
-    def compiled_tanh(x, out):
-        for i in range(x.size):
-            out[i] = _tanh(x[i])
+    from skreg._compiled._layers import tanh_values as compiled_tanh
 
     rng = np.random.RandomState(0)
     x = np.concatenate([

@@ -244,7 +244,7 @@ def test_shuffle_false_takes_the_batches_in_order_and_draws_nothing(moons, engin
 
     X, y = moons
     Y = y[:, None].astype(float)
-    train = _engines.training_function(engine, X, [2, 6, 1], 64, 1)
+    train = _engines.training_function(engine, X)
     results = []
     for by_slices in (False, True):
         rng = np.random.RandomState(0)

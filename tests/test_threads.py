@@ -3,7 +3,6 @@ shards of a full batch, rows hashed in chunks. Each gives the serial result: bit
 arithmetic is the same, and the thread count never changes the model."""
 
 import threading
-from importlib.util import find_spec
 
 import numpy as np
 import pytest
@@ -14,9 +13,12 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _estimator, _threads
+from skreg._engines import compiled_engine
 from skreg._training import _row_keys
 
-needs_numba = pytest.mark.skipif(find_spec("numba") is None, reason="numba is not installed")
+needs_compiled = pytest.mark.skipif(
+    compiled_engine() is None, reason="the compiled engine is not built"
+)
 SEEDS = range(4)
 
 
@@ -31,10 +33,10 @@ def threads(monkeypatch):
     def set_threads(n):
         for module in (_threads, _estimator):
             monkeypatch.setattr(module, "allowed_threads", lambda: n)
-        if find_spec("numba") is not None:
-            from skreg import _numba_engine
+        if compiled_engine() is not None:
+            from skreg import _compiled_engine
 
-            monkeypatch.setattr(_numba_engine, "allowed_threads", lambda: n)
+            monkeypatch.setattr(_compiled_engine, "allowed_threads", lambda: n)
 
     return set_threads
 
@@ -227,13 +229,13 @@ SHARDED_OPTIONS = [
 
 @pytest.fixture
 def small_shards(monkeypatch):
-    from skreg import _numba_engine
+    from skreg import _compiled_engine
 
-    monkeypatch.setattr(_numba_engine, "SHARD_ROWS", 64)  # 400 rows: 7 shards
-    return _numba_engine
+    monkeypatch.setattr(_compiled_engine, "SHARD_ROWS", 64)  # 400 rows: 7 shards
+    return _compiled_engine
 
 
-@needs_numba
+@needs_compiled
 def test_shard_bounds_depend_on_the_sizes_only(small_shards):
     assert small_shards.shard_bounds(64, 100, 8) is None
     bounds = small_shards.shard_bounds(400, 100, 8)
@@ -246,7 +248,7 @@ def test_shard_bounds_depend_on_the_sizes_only(small_shards):
     assert small_shards.shard_bounds(10**6, 10**9, 8) is None
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("options", SHARDED_OPTIONS)
 def test_shards_train_the_same_model_on_any_number_of_threads(threads, small_shards, options):
     """Bit for bit, over several seeds; and the sharded steps agree with the NumPy engine's to
@@ -258,7 +260,7 @@ def test_shards_train_the_same_model_on_any_number_of_threads(threads, small_sha
         for n in (1, 2, 3):
             threads(n)
             models[n] = RegularizedMLPClassifier(
-                hidden_layer_sizes=(40, 20), max_iter=15, engine="numba", random_state=seed,
+                hidden_layer_sizes=(40, 20), max_iter=15, engine="compiled", random_state=seed,
                 **options,
             ).fit(X, y, sample_weight=weights)  # fmt: skip
         for n in (2, 3):
@@ -273,7 +275,7 @@ def test_shards_train_the_same_model_on_any_number_of_threads(threads, small_sha
             np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("loss", ["squared_error", "poisson", "quantile"])
 def test_sharded_regression_agrees_with_the_numpy_engine(threads, small_shards, loss):
     X, y = blobs(1)
@@ -284,7 +286,7 @@ def test_sharded_regression_agrees_with_the_numpy_engine(threads, small_shards, 
             hidden_layer_sizes=(30,), max_iter=10, solver="gd", learning_rate=0.05, loss=loss,
             lambd=0.5, engine=engine, random_state=0,
         ).fit(X, y)
-        for engine in ("numba", "numpy")
+        for engine in ("compiled", "numpy")
     ]  # fmt: skip
     np.testing.assert_allclose(models[0].loss_curve_, models[1].loss_curve_, rtol=1e-12)
     for W, W_numpy in zip(models[0].coefs_, models[1].coefs_):
@@ -296,13 +298,13 @@ def test_sharded_regression_agrees_with_the_numpy_engine(threads, small_shards, 
 
 @pytest.fixture
 def small_batch_shards(monkeypatch):
-    from skreg import _numba_engine
+    from skreg import _compiled_engine
 
     # Batches of 96 rows in shards of 16 rows: 6 shards, and the last batch of 400 rows (16 rows)
     # whole.
-    monkeypatch.setattr(_numba_engine, "BATCH_SHARD_ROWS", 16)
-    monkeypatch.setattr(_numba_engine, "SLICE_PARAMS", 100)  # 1143 parameters: 11 slices
-    return _numba_engine
+    monkeypatch.setattr(_compiled_engine, "BATCH_SHARD_ROWS", 16)
+    monkeypatch.setattr(_compiled_engine, "SLICE_PARAMS", 100)  # 1143 parameters: 11 slices
+    return _compiled_engine
 
 
 def fit_in_batch_shards(engine, seed, options, **params):
@@ -328,7 +330,7 @@ def assert_agrees_to_rounding(model, reference):
         np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("options", SHARDED_OPTIONS)
 def test_batch_shards_train_the_same_model_on_any_number_of_threads(
     threads, small_batch_shards, options
@@ -339,13 +341,13 @@ def test_batch_shards_train_the_same_model_on_any_number_of_threads(
         models = {}
         for n in (1, 2, 3):
             threads(n)
-            models[n] = fit_in_batch_shards("numba", seed, options)
+            models[n] = fit_in_batch_shards("compiled", seed, options)
         for n in (2, 3):
             assert_same_model(models[n], models[1])
         assert_agrees_to_rounding(models[1], fit_in_batch_shards("numpy", seed, options))
 
 
-@needs_numba
+@needs_compiled
 def test_batch_shards_give_the_same_model_whatever_segments_and_threads_run_them(
     threads, small_batch_shards, monkeypatch
 ):
@@ -361,16 +363,16 @@ def test_batch_shards_give_the_same_model_whatever_segments_and_threads_run_them
 
     for seed in SEEDS:  # a data set and a schedule each
         threads(1)
-        expected = fit_in_batch_shards("numba", seed, options, max_iter=6)
+        expected = fit_in_batch_shards("compiled", seed, options, max_iter=6)
         threads(3)
         with monkeypatch.context() as patch:
             patch.setattr(small_batch_shards._Pace, "next_segment", next_segment)
             patch.setattr(small_batch_shards._Pace, "record", lambda *args: None)
-            assert_same_model(fit_in_batch_shards("numba", seed, options, max_iter=6), expected)
+            assert_same_model(fit_in_batch_shards("compiled", seed, options, max_iter=6), expected)
     assert {threads for threads, _ in segments} == {1, 2, 3}
 
 
-@needs_numba
+@needs_compiled
 def test_a_batch_of_zero_weights_is_skipped_in_shards_as_the_numpy_engine_skips_it(
     threads, small_batch_shards
 ):
@@ -383,12 +385,12 @@ def test_a_batch_of_zero_weights_is_skipped_in_shards_as_the_numpy_engine_skips_
             hidden_layer_sizes=(40, 20), max_iter=3, batch_size=96, shuffle=False, solver="adam",
             learning_rate=0.01, engine=engine, random_state=0,
         ).fit(X, y, sample_weight=weights)
-        for engine in ("numba", "numpy")
+        for engine in ("compiled", "numpy")
     ]  # fmt: skip
     assert_agrees_to_rounding(*models)
 
 
-@needs_numba
+@needs_compiled
 @pytest.mark.parametrize("batch_size", [None, 96])
 def test_a_step_in_shards_diverges_as_a_whole_one_does(
     threads, small_shards, small_batch_shards, batch_size
@@ -396,7 +398,7 @@ def test_a_step_in_shards_diverges_as_a_whole_one_does(
     X, y = blobs(2)
     threads(2)
     messages = []
-    for engine in ("numba", "numpy"):
+    for engine in ("compiled", "numpy"):
         model = RegularizedMLPClassifier(
             hidden_layer_sizes=(40,), batch_size=batch_size, learning_rate=1e200, max_iter=50,
             engine=engine,
@@ -407,7 +409,7 @@ def test_a_step_in_shards_diverges_as_a_whole_one_does(
     assert messages[0] == messages[1]
 
 
-@needs_numba
+@needs_compiled
 def test_batch_shard_count_depends_on_the_sizes_only(small_batch_shards):
     count = small_batch_shards.batch_shard_count
     assert count(31, 100, 8) is None  # one shard: the batch is kept whole
@@ -417,7 +419,7 @@ def test_batch_shard_count_depends_on_the_sizes_only(small_batch_shards):
     assert count(10**6, too_many, 8) == 3
 
 
-@needs_numba
+@needs_compiled
 def test_the_pace_runs_the_faster_thread_count_and_tries_the_other_again(small_batch_shards):
     pace = small_batch_shards._Pace(workers=2)
     SEGMENT, PROBE = small_batch_shards.SEGMENT_BATCHES, small_batch_shards.PROBE_BATCHES

@@ -1,0 +1,98 @@
+"""Build of skreg's compiled engine: Cython extensions in ``skreg/_compiled``.
+
+The extensions are built with OpenMP where the compiler supports it (serially otherwise, as
+scikit-learn does) and are optional: without a working C compiler, ``pip install .`` still
+installs skreg, which then trains on its NumPy engine and says so (``skreg._engines``). Their
+BLAS is the one SciPy ships, through ``scipy.linalg.cython_blas``: no BLAS of their own.
+"""
+
+import os
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+MODULES = ["_random", "_layers", "_losses", "_updates", "_steps", "_training", "_build"]
+
+OPENMP_TEST = textwrap.dedent(
+    """
+    #include <omp.h>
+    int main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }
+    """
+)
+
+
+def openmp_flags(compiler):
+    """``(compile flags, link flags)`` that build OpenMP code with ``compiler``, or empty lists
+    when it does not support OpenMP."""
+    if sys.platform == "win32":
+        candidates = [(["/openmp"], [])]
+    elif sys.platform == "darwin":
+        candidates = [(["-Xpreprocessor", "-fopenmp"], ["-lomp"]), (["-fopenmp"], ["-fopenmp"])]
+    else:
+        candidates = [(["-fopenmp"], ["-fopenmp"])]
+    with tempfile.TemporaryDirectory() as directory:
+        source = Path(directory, "openmp_test.c")
+        source.write_text(OPENMP_TEST)
+        for compile_flags, link_flags in candidates:
+            try:
+                objects = compiler.compile(
+                    [str(source)], output_dir=directory, extra_postargs=compile_flags
+                )
+                compiler.link_executable(
+                    objects, "openmp_test", output_dir=directory, extra_postargs=link_flags
+                )
+            except Exception:
+                continue
+            return compile_flags, link_flags
+    return [], []
+
+
+class BuildCompiledEngine(build_ext):
+    """``build_ext`` that adds OpenMP's flags where the compiler has OpenMP."""
+
+    def build_extensions(self):
+        try:
+            compile_flags, link_flags = openmp_flags(self.compiler)
+        except Exception:  # no working compiler: the optional extensions report it themselves
+            compile_flags, link_flags = [], []
+        if not compile_flags:
+            print("skreg: building the compiled engine without OpenMP (serial)")
+        for extension in self.extensions:
+            extension.extra_compile_args += compile_flags
+            extension.extra_link_args += link_flags
+        super().build_extensions()
+
+
+def extensions():
+    from Cython.Build import cythonize
+
+    optimise = ["/O2"] if sys.platform == "win32" else ["-O3"]
+    modules = [
+        Extension(
+            f"skreg._compiled.{name}",
+            [f"skreg/_compiled/{name}.pyx"],
+            extra_compile_args=list(optimise),
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+            optional=True,  # no compiler: skreg installs and trains on NumPy
+        )
+        for name in MODULES
+    ]
+    return cythonize(
+        modules,
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "initializedcheck": False,
+            "cdivision": True,
+        },
+        quiet=True,
+        annotate=bool(os.environ.get("SKREG_CYTHON_ANNOTATE")),
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildCompiledEngine})

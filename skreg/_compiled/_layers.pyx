@@ -1,0 +1,576 @@
+# The forward and backward passes through the layers of a network: a port of
+# skreg._numba_engine's kernels, operation for operation, so that the compiled engine follows the
+# NumPy engine (skreg._network's forward and backward) up to the roundings of the sums.
+#
+# Buffers are units-major: layer i's activations (and deltas) are an (n_units, n_rows) block, its
+# coefficients W an (n_in, n_out) block of the flat parameters (see _common.pxd). Small products
+# run as loops, in the order of their terms (up to four terms per pass over a row, as these loops
+# are bound by loads and stores); products of at least BLAS_MIN_WEIGHTS weights go to BLAS.
+# Hidden ReLU layers have fused kernels; the other activations run the products, then a pass of
+# the activation forward, and backward the products, the dropout mask, then a pass of the
+# derivative, in the NumPy engine's order.
+
+from libc.math cimport copysign, exp, expf, fabs
+from libc.stdint cimport int64_t, uint32_t
+from libc.string cimport memcpy
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+from ._common cimport (
+    ACTIVATION_LEAKY_RELU, ACTIVATION_LOGISTIC, ACTIVATION_RELU, ACTIVATION_TANH, ActivationCode,
+    Batch, Dropout, Network, intp_t,
+)
+
+cdef enum:
+    # Matrix products with at least this many weights go to BLAS; smaller ones run as loops.
+    BLAS_MIN_WEIGHTS = 1024
+
+
+cdef intp_t forward(const Network* network, const Dropout* dropout, Batch* batch,
+                    const floating* flat) noexcept nogil:
+    cdef intp_t i, n_in, n_out, n_rows = batch.n_rows, nonfinite = 0
+    cdef intp_t last = network.n_layers - 1
+    cdef floating slope = <floating> network.leaky_slope
+    cdef const floating* A = <const floating*> batch.XT
+    cdef const floating* W
+    cdef const floating* b
+    cdef floating* Z
+    for i in range(network.n_layers):
+        n_in = network.units[i]
+        n_out = network.units[i + 1]
+        W = flat + network.coef_offsets[i]
+        b = flat + network.intercept_offsets[i]
+        Z = block(<floating*> batch.activations, network, i, n_rows)
+        if i == last:
+            linear(W, b, A, Z, n_in, n_out, n_rows)
+        else:
+            if network.activation == ACTIVATION_RELU:
+                nonfinite += linear_relu(W, b, A, Z, n_in, n_out, n_rows)
+            else:
+                nonfinite += linear_activation(
+                    W, b, A, Z, n_in, n_out, n_rows, network.activation, slope
+                )
+            if keeps_unmasked(dropout, batch, i):
+                memcpy(block(<floating*> batch.unmasked, network, i, n_rows), Z,
+                       n_out * n_rows * sizeof(floating))
+            apply_dropout(Z, n_out, n_rows, dropout, batch, i)
+        A = Z
+    return nonfinite
+
+
+cdef void backward(const Network* network, const Dropout* dropout, Batch* batch,
+                   const floating* flat, floating* grads) noexcept nogil:
+    cdef intp_t i, n_in, n_out, n_rows = batch.n_rows
+    cdef floating slope = <floating> network.leaky_slope
+    cdef floating* D
+    cdef floating* D_in
+    cdef const floating* A_in
+    cdef const floating* outputs
+    for i in range(network.n_layers - 1, -1, -1):
+        n_in = network.units[i]
+        n_out = network.units[i + 1]
+        D = block(<floating*> batch.deltas, network, i, n_rows)
+        if i == 0:
+            A_in = <const floating*> batch.XT
+        else:
+            A_in = block(<floating*> batch.activations, network, i - 1, n_rows)
+        weight_gradients(A_in, D, grads + network.coef_offsets[i],
+                         grads + network.intercept_offsets[i], n_in, n_out, n_rows)
+        if i == 0:
+            break
+        D_in = block(<floating*> batch.deltas, network, i - 1, n_rows)
+        if network.activation == ACTIVATION_RELU:
+            backpropagate_relu(flat + network.coef_offsets[i], D, D_in, A_in, n_in, n_out,
+                               n_rows)
+            apply_dropout(D_in, n_in, n_rows, dropout, batch, i - 1)  # the chain rule through it
+        else:  # in the NumPy engine's order: the product, the mask, the derivative
+            backpropagate_linear(flat + network.coef_offsets[i], D, D_in, n_in, n_out, n_rows)
+            apply_dropout(D_in, n_in, n_rows, dropout, batch, i - 1)
+            outputs = A_in
+            if keeps_unmasked(dropout, batch, i - 1):
+                outputs = block(<floating*> batch.unmasked, network, i - 1, n_rows)
+            activation_gradient(D_in, outputs, n_in * n_rows, network.activation, slope)
+
+
+cdef void gemm(bint trans_a, bint trans_b, intp_t m, intp_t n, intp_t k, floating alpha,
+               const floating* a, intp_t lda, const floating* b, intp_t ldb, floating beta,
+               floating* c, intp_t ldc) noexcept nogil:
+    # Row-major C = alpha op(A) op(B) + beta C, as column-major C^T = op(B)^T op(A)^T.
+    cdef char trans_first = b'T' if trans_b else b'N'
+    cdef char trans_second = b'T' if trans_a else b'N'
+    cdef int rows = <int> n, columns = <int> m, inner = <int> k
+    cdef int ld_first = <int> max(ldb, 1), ld_second = <int> max(lda, 1)
+    cdef int ld_out = <int> max(ldc, 1)
+    if m == 0 or n == 0:
+        return
+    if floating is float:
+        sgemm(&trans_first, &trans_second, &rows, &columns, &inner, &alpha, <float*> b,
+              &ld_first, <float*> a, &ld_second, &beta, c, &ld_out)
+    else:
+        dgemm(&trans_first, &trans_second, &rows, &columns, &inner, &alpha, <double*> b,
+              &ld_first, <double*> a, &ld_second, &beta, c, &ld_out)
+
+
+cdef inline floating* block(floating* buffer, const Network* network, intp_t i,
+                            intp_t n_rows) noexcept nogil:
+    # Layer i's (n_units, n_rows) block of activations, deltas or outputs before the masks.
+    return buffer + network.unit_offsets[i] * n_rows
+
+
+cdef inline bint is_dropped(const Dropout* dropout, intp_t i) noexcept nogil:
+    return dropout != NULL and dropout.word_offsets != NULL and dropout.word_offsets[i] >= 0
+
+
+cdef inline bint keeps_unmasked(const Dropout* dropout, const Batch* batch,
+                                intp_t i) noexcept nogil:
+    # Whether hidden layer i's outputs before its mask are kept (bounded activations' derivatives
+    # need them).
+    return is_dropped(dropout, i) and dropout.unmasked and batch.unmasked != NULL
+
+
+# Forward.
+
+cdef void linear(const floating* W, const floating* b, const floating* A, floating* Z,
+                 intp_t n_in, intp_t n_out, intp_t n_rows) noexcept nogil:
+    # Z = W.T @ A + b[:, None].
+    cdef intp_t j, s
+    cdef floating* row
+    if n_in * n_out >= BLAS_MIN_WEIGHTS:
+        gemm(True, False, n_out, n_rows, n_in, <floating> 1, W, n_out, A, n_rows,
+             <floating> 0, Z, n_rows)
+        for j in range(n_out):
+            row = Z + j * n_rows
+            for s in range(n_rows):
+                row[s] += b[j]
+        return
+    for j in range(n_out):
+        combine(W + j, n_out, A, n_in, n_rows, b[j], Z + j * n_rows)
+
+
+cdef intp_t linear_relu(const floating* W, const floating* b, const floating* A, floating* Z,
+                        intp_t n_in, intp_t n_out, intp_t n_rows) noexcept nogil:
+    # Z = relu(W.T @ A + b[:, None]): a hidden layer's activations. Returns the number of
+    # pre-activations that are not finite. Through BLAS, the intercepts are added in the ReLU's
+    # pass; for at most four inputs, one pass per unit: the sum as combine writes it, the ReLU.
+    cdef intp_t j, nonfinite = 0
+    if n_in * n_out >= BLAS_MIN_WEIGHTS:
+        gemm(True, False, n_out, n_rows, n_in, <floating> 1, W, n_out, A, n_rows,
+             <floating> 0, Z, n_rows)
+        for j in range(n_out):
+            nonfinite += relu_row(Z + j * n_rows, n_rows, b[j])
+    elif n_in > 4:
+        linear(W, b, A, Z, n_in, n_out, n_rows)
+        for j in range(n_out):
+            nonfinite += relu_row(Z + j * n_rows, n_rows, <floating> 0)
+    else:
+        for j in range(n_out):
+            nonfinite += narrow_linear_relu(W + j, n_out, A, n_in, n_rows, b[j], Z + j * n_rows)
+    return nonfinite
+
+
+cdef inline intp_t relu_row(floating* Z, intp_t n, floating intercept) noexcept nogil:
+    # Z = relu(Z + intercept); returns the number of its inputs that are not finite.
+    cdef intp_t s
+    cdef floating z, nonfinite = 0, zero = 0, one = 1
+    for s in range(n):
+        z = Z[s] + intercept
+        nonfinite += one if z * zero != zero else zero
+        Z[s] = z if z > zero else zero
+    return <intp_t> nonfinite
+
+
+cdef intp_t narrow_linear_relu(const floating* w, intp_t stride, const floating* A,
+                               intp_t n_in, intp_t n, floating initial,
+                               floating* out) noexcept nogil:
+    # out = relu(initial + sum_k w[k * stride] * A[k]) for n_in <= 4 input rows of A.
+    cdef intp_t s
+    cdef floating total, nonfinite = 0, zero = 0, one = 1
+    cdef floating w0 = w[0]
+    cdef floating w1 = w[stride] if n_in > 1 else zero
+    cdef floating w2 = w[2 * stride] if n_in > 2 else zero
+    cdef floating w3 = w[3 * stride] if n_in > 3 else zero
+    cdef const floating* a0 = A
+    cdef const floating* a1 = A + n
+    cdef const floating* a2 = A + 2 * n
+    cdef const floating* a3 = A + 3 * n
+    if n_in == 1:
+        for s in range(n):
+            total = initial + w0 * a0[s]
+            nonfinite += one if total * zero != zero else zero
+            out[s] = total if total > zero else zero
+    elif n_in == 2:
+        for s in range(n):
+            total = initial + w0 * a0[s] + w1 * a1[s]
+            nonfinite += one if total * zero != zero else zero
+            out[s] = total if total > zero else zero
+    elif n_in == 3:
+        for s in range(n):
+            total = initial + w0 * a0[s] + w1 * a1[s] + w2 * a2[s]
+            nonfinite += one if total * zero != zero else zero
+            out[s] = total if total > zero else zero
+    else:
+        for s in range(n):
+            total = initial + w0 * a0[s] + w1 * a1[s] + w2 * a2[s] + w3 * a3[s]
+            nonfinite += one if total * zero != zero else zero
+            out[s] = total if total > zero else zero
+    return <intp_t> nonfinite
+
+
+cdef intp_t linear_activation(const floating* W, const floating* b, const floating* A,
+                              floating* Z, intp_t n_in, intp_t n_out, intp_t n_rows,
+                              ActivationCode activation, floating slope) noexcept nogil:
+    # Z = f(W.T @ A + b[:, None]) for an activation f other than ReLU: the products (through BLAS
+    # the intercepts added in the activation's pass), then f. Returns the number of
+    # pre-activations that are not finite.
+    cdef intp_t j, nonfinite = 0
+    if n_in * n_out >= BLAS_MIN_WEIGHTS:
+        gemm(True, False, n_out, n_rows, n_in, <floating> 1, W, n_out, A, n_rows,
+             <floating> 0, Z, n_rows)
+        for j in range(n_out):
+            nonfinite += activation_row(Z + j * n_rows, n_rows, b[j], activation, slope)
+        return nonfinite
+    linear(W, b, A, Z, n_in, n_out, n_rows)
+    for j in range(n_out):
+        nonfinite += activation_row(Z + j * n_rows, n_rows, <floating> 0, activation, slope)
+    return nonfinite
+
+
+cdef intp_t activation_row(floating* Z, intp_t n, floating intercept, ActivationCode activation,
+                           floating slope) noexcept nogil:
+    # Z = f(Z + intercept) as skreg._base.ACTIVATIONS computes it; returns the number of its
+    # inputs that are not finite. One loop per activation.
+    cdef intp_t s
+    cdef floating z, nonfinite = 0, zero = 0, one = 1
+    if activation == ACTIVATION_TANH:
+        for s in range(n):
+            z = Z[s] + intercept
+            nonfinite += one if z * zero != zero else zero
+            Z[s] = <floating> tanh_of(<double> z)
+    elif activation == ACTIVATION_LOGISTIC:
+        for s in range(n):
+            z = Z[s] + intercept
+            nonfinite += one if z * zero != zero else zero
+            Z[s] = one / (one + exp_of(-z))  # scipy.special.expit's formula
+    elif activation == ACTIVATION_LEAKY_RELU:
+        for s in range(n):
+            z = Z[s] + intercept
+            nonfinite += one if z * zero != zero else zero
+            Z[s] = z if z >= zero else slope * z
+    else:  # identity
+        for s in range(n):
+            z = Z[s] + intercept
+            nonfinite += one if z * zero != zero else zero
+            Z[s] = z
+    return <intp_t> nonfinite
+
+
+cdef inline floating exp_of(floating x) noexcept nogil:
+    # The parameters' dtype's exp, as NumPy's float32 and float64 loops call it.
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+# tanh as arithmetic (the numba engine's, which the loops vectorise): Cephes' rational function
+# below 0.625, (1 - e) / (1 + e) with e = exp(-2 |z|) above, the exponential by Cephes' Cody-Waite
+# reduction and Pade form, its power of two built by multiplications. Within 2 ulps in float64;
+# float32 is computed in float64 and rounded.
+cdef double TANH_P0 = -9.64399179425052238628e-1
+cdef double TANH_P1 = -9.92877231001918586564e1
+cdef double TANH_P2 = -1.61468768441708447952e3
+cdef double TANH_Q0 = 1.12811678491632931402e2
+cdef double TANH_Q1 = 2.23548839060100448583e3
+cdef double TANH_Q2 = 4.84406305325125486048e3
+cdef double EXP_P0 = 1.26177193074810590878e-4
+cdef double EXP_P1 = 3.02994407707441961300e-2
+cdef double EXP_P2 = 9.99999999999999999910e-1
+cdef double EXP_Q0 = 3.00198505138664455042e-6
+cdef double EXP_Q1 = 2.52448340349684104192e-3
+cdef double EXP_Q2 = 2.27265548208155028766e-1
+cdef double EXP_Q3 = 2.00000000000000000009e0
+cdef double LOG2E = 1.4426950408889634
+cdef double LN2_HIGH = 6.93145751953125e-1
+cdef double LN2_LOW = 1.42860682030941723212e-6
+
+
+cdef inline double tanh_of(double z) noexcept nogil:
+    cdef double x = fabs(z)
+    cdef double w = x * x
+    cdef double small = x + x * w * (
+        ((TANH_P0 * w + TANH_P1) * w + TANH_P2) / (((w + TANH_Q0) * w + TANH_Q1) * w + TANH_Q2)
+    )
+    # e = exp(y), y = -2 x in [-40, -0.6]: 2**n exp(r) with |r| <= ln(2) / 2 (beyond 20, tanh
+    # rounds to 1 whatever e; below 0.625, e is not used).
+    cdef double clamped = x if x > 0.3 else 0.3
+    cdef double y = -2.0 * (clamped if clamped < 20.0 else 20.0)
+    cdef double t = LOG2E * y + 0.5
+    cdef int64_t n = <int64_t> t  # floor(t), t in [-58, 0)
+    if n > t:
+        n -= 1
+    cdef double r = y - n * LN2_HIGH
+    r = r - n * LN2_LOW
+    cdef double rr = r * r
+    cdef double odd = r * ((EXP_P0 * rr + EXP_P1) * rr + EXP_P2)
+    cdef double e = 1.0 + 2.0 * (odd / ((((EXP_Q0 * rr + EXP_Q1) * rr + EXP_Q2) * rr + EXP_Q3)
+                                        - odd))
+    cdef int64_t bits = -n  # 2**n, 1 <= -n <= 58, exactly: a product of 2**-(2**k) over its bits
+    e *= 0.5 if bits & 1 else 1.0
+    e *= 0.25 if bits & 2 else 1.0
+    e *= 0.0625 if bits & 4 else 1.0
+    e *= 0.00390625 if bits & 8 else 1.0
+    e *= 1.52587890625e-05 if bits & 16 else 1.0
+    e *= 2.3283064365386962890625e-10 if bits & 32 else 1.0
+    cdef double large = (1.0 - e) / (1.0 + e)
+    return copysign(small if x < 0.625 else large, z)
+
+
+cdef void apply_dropout(floating* Z, intp_t n_units, intp_t n_rows, const Dropout* dropout,
+                        const Batch* batch, intp_t i) noexcept nogil:
+    # Z *= mask with hidden layer i's inverted-dropout mask, if it has dropout: on its
+    # activations forward, on their deltas backward.
+    cdef intp_t u, s
+    cdef uint32_t threshold
+    cdef floating scale, zero = 0
+    cdef const uint32_t* words
+    cdef floating* row
+    if not is_dropped(dropout, i):
+        return
+    threshold = dropout.thresholds[i]
+    scale = <floating> dropout.scales[i]
+    for u in range(n_units):
+        words = batch.words + (dropout.word_offsets[i] + u) * batch.step_rows + batch.first_row
+        row = Z + u * n_rows
+        for s in range(n_rows):
+            row[s] *= scale if words[s] < threshold else zero
+
+
+# Backward.
+
+cdef void backpropagate_relu(const floating* W, const floating* D, floating* D_in,
+                             const floating* A_in, intp_t n_in, intp_t n_out,
+                             intp_t n_rows) noexcept nogil:
+    # D_in = (W @ D) * (A_in > 0): the delta of a hidden layer's output from the next layer's,
+    # through the ReLU (A_in holds the hidden layer's activations).
+    cdef intp_t k
+    if n_in * n_out >= BLAS_MIN_WEIGHTS:
+        gemm(False, False, n_in, n_rows, n_out, <floating> 1, W, n_out, D, n_rows,
+             <floating> 0, D_in, n_rows)
+        relu_gradient(D_in, A_in, n_in * n_rows)
+    elif n_out <= 4:
+        for k in range(n_in):
+            narrow_backpropagate_relu(W + k * n_out, D, n_out, n_rows, A_in + k * n_rows,
+                                      D_in + k * n_rows)
+    else:
+        for k in range(n_in):
+            combine(W + k * n_out, 1, D, n_out, n_rows, <floating> 0, D_in + k * n_rows)
+        relu_gradient(D_in, A_in, n_in * n_rows)
+
+
+cdef void narrow_backpropagate_relu(const floating* w, const floating* D, intp_t n_out,
+                                    intp_t n, const floating* A, floating* out) noexcept nogil:
+    # One row of backpropagate_relu for D of n_out <= 4 rows: the sum as combine writes it,
+    # gated by the ReLU in the same pass.
+    cdef intp_t s
+    cdef floating total, zero = 0
+    cdef floating w0 = w[0]
+    cdef floating w1 = w[1] if n_out > 1 else zero
+    cdef floating w2 = w[2] if n_out > 2 else zero
+    cdef floating w3 = w[3] if n_out > 3 else zero
+    cdef const floating* d0 = D
+    cdef const floating* d1 = D + n
+    cdef const floating* d2 = D + 2 * n
+    cdef const floating* d3 = D + 3 * n
+    if n_out == 1:
+        for s in range(n):
+            total = zero + w0 * d0[s]
+            out[s] = total if A[s] > 0 else zero
+    elif n_out == 2:
+        for s in range(n):
+            total = zero + w0 * d0[s] + w1 * d1[s]
+            out[s] = total if A[s] > 0 else zero
+    elif n_out == 3:
+        for s in range(n):
+            total = zero + w0 * d0[s] + w1 * d1[s] + w2 * d2[s]
+            out[s] = total if A[s] > 0 else zero
+    else:
+        for s in range(n):
+            total = zero + w0 * d0[s] + w1 * d1[s] + w2 * d2[s] + w3 * d3[s]
+            out[s] = total if A[s] > 0 else zero
+
+
+cdef inline void relu_gradient(floating* D, const floating* A, intp_t n) noexcept nogil:
+    # The chain rule through a ReLU: D *= A > 0.
+    cdef intp_t s
+    cdef floating zero = 0, one = 1
+    for s in range(n):
+        D[s] *= one if A[s] > 0 else zero
+
+
+cdef void backpropagate_linear(const floating* W, const floating* D, floating* D_in,
+                               intp_t n_in, intp_t n_out, intp_t n_rows) noexcept nogil:
+    # D_in = W @ D, before the chain rule through the mask and the activation.
+    cdef intp_t k
+    if n_in * n_out >= BLAS_MIN_WEIGHTS:
+        gemm(False, False, n_in, n_rows, n_out, <floating> 1, W, n_out, D, n_rows,
+             <floating> 0, D_in, n_rows)
+        return
+    for k in range(n_in):
+        combine(W + k * n_out, 1, D, n_out, n_rows, <floating> 0, D_in + k * n_rows)
+
+
+cdef void activation_gradient(floating* D, const floating* A, intp_t n,
+                              ActivationCode activation, floating slope) noexcept nogil:
+    # The chain rule through an activation other than ReLU: D *= f'(z), from the outputs
+    # A = f(z), as skreg._base.DERIVATIVES computes it (1 - a * a rounded, then the product).
+    cdef intp_t s
+    cdef floating a, one = 1
+    if activation == ACTIVATION_TANH:
+        for s in range(n):
+            a = A[s]
+            D[s] *= one - a * a
+    elif activation == ACTIVATION_LOGISTIC:
+        for s in range(n):
+            a = A[s]
+            D[s] = D[s] * a * (one - a)
+    elif activation == ACTIVATION_LEAKY_RELU:
+        for s in range(n):
+            D[s] *= one if A[s] > 0 else slope
+    # identity: a factor 1
+
+
+cdef void weight_gradients(const floating* A_in, const floating* D, floating* G, floating* g,
+                           intp_t n_in, intp_t n_out, intp_t n_rows) noexcept nogil:
+    # G = A_in @ D.T and g = D.sum(axis=1): sums over the rows.
+    cdef intp_t j, k, s
+    cdef floating total
+    cdef const floating* d
+    if n_in * n_out >= BLAS_MIN_WEIGHTS:
+        gemm(False, True, n_in, n_out, n_rows, <floating> 1, A_in, n_rows, D, n_rows,
+             <floating> 0, G, n_out)
+        for j in range(n_out):
+            d = D + j * n_rows
+            total = d[0] if n_rows > 0 else 0
+            for s in range(1, n_rows):
+                total += d[s]
+            g[j] = total
+        return
+    for j in range(n_out):
+        # Up to four input rows per pass over D[j]; the first pass also sums D[j] for g.
+        for k in range(0, n_in, 4):
+            total = products(A_in + k * n_rows, D + j * n_rows, min(4, n_in - k), n_rows,
+                             G + k * n_out + j, n_out)
+            if k == 0:
+                g[j] = total
+
+
+cdef floating products(const floating* A, const floating* d, intp_t count, intp_t n,
+                       floating* G, intp_t stride) noexcept nogil:
+    # G[k * stride] = A[k] . d for the count <= 4 rows A[k] (n apart); returns d.sum().
+    cdef intp_t s
+    cdef floating x, t0 = 0, t1 = 0, t2 = 0, t3 = 0, total = 0
+    cdef const floating* a0 = A
+    cdef const floating* a1 = A + n
+    cdef const floating* a2 = A + 2 * n
+    cdef const floating* a3 = A + 3 * n
+    if count == 4:
+        for s in range(n):
+            x = d[s]
+            t0 += a0[s] * x
+            t1 += a1[s] * x
+            t2 += a2[s] * x
+            t3 += a3[s] * x
+            total += x
+    elif count == 3:
+        for s in range(n):
+            x = d[s]
+            t0 += a0[s] * x
+            t1 += a1[s] * x
+            t2 += a2[s] * x
+            total += x
+    elif count == 2:
+        for s in range(n):
+            x = d[s]
+            t0 += a0[s] * x
+            t1 += a1[s] * x
+            total += x
+    else:
+        for s in range(n):
+            x = d[s]
+            t0 += a0[s] * x
+            total += x
+    G[0] = t0
+    if count > 1:
+        G[stride] = t1
+    if count > 2:
+        G[2 * stride] = t2
+    if count > 3:
+        G[3 * stride] = t3
+    return total
+
+
+# The small products.
+
+cdef void combine(const floating* w, intp_t stride, const floating* rows, intp_t n_terms,
+                  intp_t n, floating initial, floating* out) noexcept nogil:
+    # out = initial + sum_k w[k * stride] * rows[k], in order of k, for n_terms rows of n
+    # entries: up to four rows per pass over out.
+    cdef intp_t k
+    for k in range(0, n_terms, 4):
+        add_rows(w + k * stride, stride, rows + k * n, min(4, n_terms - k), n, k == 0, initial,
+                 out)
+
+
+cdef inline void add_rows(const floating* w, intp_t stride, const floating* rows, intp_t count,
+                          intp_t n, bint first, floating initial, floating* out) noexcept nogil:
+    # out = (initial if first else out) + w[0] rows[0] + ... for count <= 4 rows; two loops per
+    # count, as a select inside one would become slow masked loads.
+    cdef intp_t s
+    cdef floating w0 = w[0]
+    cdef floating w1 = w[stride] if count > 1 else 0
+    cdef floating w2 = w[2 * stride] if count > 2 else 0
+    cdef floating w3 = w[3 * stride] if count > 3 else 0
+    cdef const floating* r0 = rows
+    cdef const floating* r1 = rows + n
+    cdef const floating* r2 = rows + 2 * n
+    cdef const floating* r3 = rows + 3 * n
+    if count == 4:
+        if first:
+            for s in range(n):
+                out[s] = initial + w0 * r0[s] + w1 * r1[s] + w2 * r2[s] + w3 * r3[s]
+        else:
+            for s in range(n):
+                out[s] = out[s] + w0 * r0[s] + w1 * r1[s] + w2 * r2[s] + w3 * r3[s]
+    elif count == 3:
+        if first:
+            for s in range(n):
+                out[s] = initial + w0 * r0[s] + w1 * r1[s] + w2 * r2[s]
+        else:
+            for s in range(n):
+                out[s] = out[s] + w0 * r0[s] + w1 * r1[s] + w2 * r2[s]
+    elif count == 2:
+        if first:
+            for s in range(n):
+                out[s] = initial + w0 * r0[s] + w1 * r1[s]
+        else:
+            for s in range(n):
+                out[s] = out[s] + w0 * r0[s] + w1 * r1[s]
+    else:
+        if first:
+            for s in range(n):
+                out[s] = initial + w0 * r0[s]
+        else:
+            for s in range(n):
+                out[s] = out[s] + w0 * r0[s]
+
+
+def blas_min_weights():
+    """Products of at least this many weights go to BLAS, smaller ones run as loops."""
+    return BLAS_MIN_WEIGHTS
+
+
+def tanh_values(floating[::1] x, floating[::1] out):
+    """The compiled engine's tanh of each ``x`` (computed in double, rounded to their dtype)
+    into ``out``: for the tests."""
+    cdef intp_t i
+    for i in range(x.shape[0]):
+        out[i] = <floating>tanh_of(x[i])

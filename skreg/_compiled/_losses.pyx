@@ -1,0 +1,216 @@
+# The output losses of skreg._base, computed from the logits, and their gradients with respect
+# to them: a port of skreg._numba_engine's _loss and its kernels, operation for operation.
+#
+# Arrays are units-major, (n_outputs, n_rows) row-major. Each loss returns the rows' mean loss as
+# a double (with sample weights, which sum to 1 over the step, the weighted sum) and writes its
+# gradient, times 1 / (rows of the step) or times the row's weight, into delta. As in the numba
+# engine, the sums run in double and the per-element arithmetic in the parameters' dtype, where
+# NumPy's element-wise operations would compute it.
+
+from libc.math cimport exp, expf, fabs, fabsf, log, log1p, log1pf, logf
+
+from ._common cimport (
+    LOSS_LOGISTIC, LOSS_POISSON, LOSS_SOFTMAX, LOSS_SQUARED_ERROR, Loss, intp_t,
+)
+
+cdef enum:
+    # Rows whose 1 + exp(-|z|) factors, each in (1, 2], are multiplied before one logarithm.
+    LOG_PRODUCT_SAMPLES = 64
+
+
+cdef double loss_and_gradient(const Loss* loss, const floating* logits, const floating* YT,
+                              floating* delta, intp_t n_outputs, intp_t n_rows,
+                              floating inv_step_rows, const floating* weights) noexcept nogil:
+    if loss.code == LOSS_SOFTMAX:
+        return softmax_loss(logits, YT, delta, n_outputs, n_rows, inv_step_rows, weights)
+    if loss.code == LOSS_LOGISTIC:
+        if weights != NULL:
+            return weighted_logistic_loss(logits, YT, delta, n_outputs, n_rows, weights)
+        return logistic_loss(logits, YT, delta, n_outputs, n_rows, inv_step_rows)
+    if loss.code == LOSS_SQUARED_ERROR:
+        return squared_error_loss(logits, YT, delta, n_outputs, n_rows, inv_step_rows, weights)
+    if loss.code == LOSS_POISSON:
+        return poisson_loss(logits, YT, delta, n_outputs, n_rows, inv_step_rows, weights)
+    return pinball_loss(
+        logits, YT, delta, n_outputs, n_rows, inv_step_rows, weights, <floating> loss.quantile
+    )
+
+
+# The parameters' dtype's exp, log and log1p, as NumPy's float32 and float64 loops call them.
+cdef inline floating exp_of(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating log_of(floating x) noexcept nogil:
+    if floating is float:
+        return logf(x)
+    else:
+        return log(x)
+
+
+cdef inline floating log1p_of(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
+cdef inline floating abs_of(floating x) noexcept nogil:
+    if floating is float:
+        return fabsf(x)
+    else:
+        return fabs(x)
+
+
+cdef inline double max_of(double a, double b) noexcept nogil:
+    # Python's max(a, b).
+    return b if b > a else a
+
+
+cdef double logistic_loss(const floating* logits, const floating* Y, floating* delta,
+                          intp_t n_outputs, intp_t n_rows, floating inv_m) noexcept nogil:
+    # log(1 + exp(z)) - y z summed over outputs, mean over rows; (sigmoid(z) - y) / m into
+    # delta. log(1 + exp(z)) = max(z, 0) + log(1 + e) with e = exp(-|z|), and the log(1 + e)
+    # terms are summed as the logarithm of their product, one logarithm per 64 rows: 64 factors
+    # in (1, 2] cannot overflow, and their roundings move the mean by at most 2**-52.
+    cdef intp_t j, s, chunk, first, stop, row
+    cdef double total = 0.0, product, linear
+    cdef floating z, e, p, one = 1
+    for j in range(n_outputs):
+        row = j * n_rows
+        for s in range(row, row + n_rows):  # the exponentials first, in a loop of their own
+            delta[s] = exp_of(-abs_of(logits[s]))
+        for chunk in range((n_rows + LOG_PRODUCT_SAMPLES - 1) // LOG_PRODUCT_SAMPLES):
+            first = row + chunk * LOG_PRODUCT_SAMPLES
+            stop = min(first + LOG_PRODUCT_SAMPLES, row + n_rows)
+            product = 1.0
+            linear = 0.0
+            for s in range(first, stop):
+                z = logits[s]
+                product *= 1.0 + <double> delta[s]
+                linear += max_of(z, 0.0) - <double> (Y[s] * z)
+            total += linear + log(product)
+        for s in range(row, row + n_rows):
+            z = logits[s]
+            e = delta[s]
+            p = (one if z >= 0 else e) / (one + e)
+            delta[s] = (p - Y[s]) * inv_m
+    return total / n_rows
+
+
+cdef double weighted_logistic_loss(const floating* logits, const floating* Y, floating* delta,
+                                   intp_t n_outputs, intp_t n_rows,
+                                   const floating* weights) noexcept nogil:
+    # logistic_loss with sample weights summing to 1: the weighted sum of the rows' losses, and
+    # (sigmoid(z) - y) * weight into delta.
+    cdef intp_t j, s, k
+    cdef double total = 0.0
+    cdef floating z, e, p, one = 1
+    for j in range(n_outputs):
+        for s in range(n_rows):
+            k = j * n_rows + s
+            z = logits[k]
+            e = exp_of(-abs_of(z))
+            total += weights[s] * (max_of(z, 0.0) + <double> log1p_of(e) - <double> (Y[k] * z))
+            p = (one if z >= 0 else e) / (one + e)
+            delta[k] = (p - Y[k]) * weights[s]
+    return total
+
+
+cdef double softmax_loss(const floating* logits, const floating* Y, floating* delta,
+                         intp_t n_classes, intp_t n_rows, floating inv_m,
+                         const floating* weights) noexcept nogil:
+    # Categorical cross-entropy, mean over rows (weighted sum with weights); (softmax(z) - y) / m
+    # (times the weight) into delta.
+    cdef bint weighted = weights != NULL
+    cdef intp_t j, s, k
+    cdef double total = 0.0, true_logit, loss
+    cdef floating top, shifted, normaliser, scale
+    for s in range(n_rows):
+        top = logits[s]
+        for j in range(1, n_classes):
+            k = j * n_rows + s
+            top = logits[k] if logits[k] > top else top
+        true_logit = 0.0
+        normaliser = top - top
+        for j in range(n_classes):
+            k = j * n_rows + s
+            shifted = logits[k] - top
+            true_logit += Y[k] * shifted
+            delta[k] = exp_of(shifted)
+            normaliser += delta[k]
+        scale = weights[s] if weighted else inv_m
+        loss = log_of(normaliser) - true_logit
+        total += weights[s] * loss if weighted else loss
+        for j in range(n_classes):
+            k = j * n_rows + s
+            delta[k] = (delta[k] / normaliser - Y[k]) * scale
+    return total if weighted else total / n_rows
+
+
+cdef double squared_error_loss(const floating* logits, const floating* Y, floating* delta,
+                               intp_t n_outputs, intp_t n_rows, floating inv_m,
+                               const floating* weights) noexcept nogil:
+    # Half the squared error, summed over outputs; (z - y) / m (times the weight) into delta.
+    cdef bint weighted = weights != NULL
+    cdef intp_t j, s, k
+    cdef double total = 0.0, square
+    cdef floating residual, scale
+    for j in range(n_outputs):
+        for s in range(n_rows):
+            k = j * n_rows + s
+            residual = logits[k] - Y[k]
+            square = 0.5 * <double> residual * <double> residual
+            scale = weights[s] if weighted else inv_m
+            total += scale * square if weighted else square
+            delta[k] = residual * scale
+    return total if weighted else total / n_rows
+
+
+cdef double poisson_loss(const floating* logits, const floating* Y, floating* delta,
+                         intp_t n_outputs, intp_t n_rows, floating inv_m,
+                         const floating* weights) noexcept nogil:
+    # Half the Poisson deviance of exp(z), exp(z) - y z + y log y - y (0 log 0 = 0); (exp(z) - y)
+    # / m (times the weight) into delta. An overflowing exp(z) makes the cost infinite.
+    cdef bint weighted = weights != NULL
+    cdef intp_t j, s, k
+    cdef double total = 0.0, y_log_y, deviance
+    cdef floating z, y, mean, scale
+    for j in range(n_outputs):
+        for s in range(n_rows):
+            k = j * n_rows + s
+            z = logits[k]
+            y = Y[k]
+            mean = exp_of(z)
+            y_log_y = <double> y * log(<double> y) if y > 0 else 0.0
+            deviance = <double> mean - <double> y * <double> z + y_log_y - <double> y
+            scale = weights[s] if weighted else inv_m
+            total += scale * deviance if weighted else deviance
+            delta[k] = (mean - y) * scale
+    return total if weighted else total / n_rows
+
+
+cdef double pinball_loss(const floating* logits, const floating* Y, floating* delta,
+                         intp_t n_outputs, intp_t n_rows, floating inv_m,
+                         const floating* weights, floating quantile) noexcept nogil:
+    # Pinball loss at level quantile (in the parameters' dtype), max(q r, (q - 1) r) with
+    # r = y - z; (1 - q) / m where z > y, else -q / m (times the weight), into delta.
+    cdef bint weighted = weights != NULL
+    cdef intp_t j, s, k
+    cdef double total = 0.0, q = quantile, residual, loss
+    cdef floating z, y, scale, one = 1
+    cdef floating above = one - quantile, below = -quantile
+    for j in range(n_outputs):
+        for s in range(n_rows):
+            k = j * n_rows + s
+            z = logits[k]
+            y = Y[k]
+            residual = <double> y - <double> z
+            loss = max_of(q * residual, (q - 1.0) * residual)
+            scale = weights[s] if weighted else inv_m
+            total += scale * loss if weighted else loss
+            delta[k] = (above if z > y else below) * scale
+    return total if weighted else total / n_rows

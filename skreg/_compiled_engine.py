@@ -1,0 +1,511 @@
+"""The compiled engine's Python driver: the NumPy engine's training loop
+(:func:`skreg._training.train_epochs`), option for option, run by the Cython kernels of
+:mod:`skreg._compiled` that ``pip install .`` builds.
+
+:func:`train_epochs` lays a fit out for the kernels (a :class:`Setup`: flat C-contiguous buffers
+in the :class:`~skreg._network.Parameters` layout, a batch's activations and deltas units-major)
+and calls them a block of epochs at a time: every epoch of a fit in one call, unless someone
+listens between epochs (a stopping rule, a callback), printing (``verbose``), or a mini-batch
+epoch's shuffle, which draws from the training stream through NumPy's ``Generator.permutation``.
+The kernels draw the rest of the stream (dropout words, input noise) natively, so both engines
+train on the same random numbers, and run without the GIL.
+
+A full batch of more than :data:`SHARD_ROWS` rows is split into shards of rows (how, by its size
+only); so is a mini-batch of at least twice :data:`BATCH_SHARD_ROWS` rows. Each step, the
+shards' gradients are computed side by side on OpenMP threads, each on single-threaded BLAS in
+cache-sized buffers of its own, then summed in shard order over slices of the parameters: the
+model is the same, bit for bit, on any number of threads. Sharded mini-batches run a segment of
+batches at a time on all the threads allowed or on one, whichever :class:`_Pace` last measured
+faster: on a busy machine a thread lent to another process makes the others wait.
+"""
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._base import BOUNDED_ACTIVATIONS, LEAKY_RELU_SLOPE
+from ._codes import ACTIVATION_CODES, LOSS_CODES, SOLVER_CODES
+from ._compiled._training import Trainer
+from ._network import print_cost, raise_divergence
+from ._optimizers import Adam, Momentum
+from ._random import keep_threshold, set_sfc64_state, sfc64_state
+from ._threads import allowed_threads, single_threaded_blas
+from ._training import normalised
+
+#: Full-batch epochs per compiled call while printing (``verbose``): its period.
+PRINT_EPOCHS = 1000
+#: A full batch of more rows than this is split into shards of at most about as many rows...
+SHARD_ROWS = 2048
+#: ... but into at most this many shards, whose gradients take at most SHARD_GRADIENT_BYTES.
+MAX_SHARDS = 64
+SHARD_GRADIENT_BYTES = 2**27
+#: A mini-batch of at least twice this many rows is split into shards of about as many rows.
+BATCH_SHARD_ROWS = 128
+#: The sum of the shards' gradients and the update run in slices of about this many parameters
+#: (at most MAX_SLICES), side by side.
+SLICE_PARAMS = 2048
+MAX_SLICES = 64
+#: Sharded mini-batches run in segments of this many batches, on all the threads allowed or on
+#: one (see _Pace); the other is tried on PROBE_BATCHES batches after FIRST_PROBE_INTERVAL
+#: segments, then after twice as many each time it loses clearly (takes CLEAR_LOSS times as
+#: long), up to MAX_PROBE_INTERVAL.
+SEGMENT_BATCHES = 16
+PROBE_BATCHES = 4
+FIRST_PROBE_INTERVAL = 2
+MAX_PROBE_INTERVAL = 64
+CLEAR_LOSS = 1.5
+
+
+def train_epochs(
+    X, Y, params, optimizer, *, loss, regularization, max_iter, stream, sample_weight=None,
+    batch_size=None, stopper=None, verbose=0, shuffle=True,
+):  # fmt: skip
+    """Train ``params`` in place for up to ``max_iter`` epochs, in compiled code.
+
+    Takes the arguments of :func:`skreg._training.train_epochs` and returns what it returns, the
+    loss curve; a sparse ``X`` is trained on as a dense copy. ``stream`` (the training stream) is
+    advanced as the NumPy engine advances it, and the optimizer's state (velocity, moments, step
+    count, step size, samples seen) is updated in place. Raises ``ValueError`` as soon as a cost
+    or the parameters stop being finite.
+    """
+    if sp.issparse(X):
+        X = X.toarray()  # the kernels take dense rows
+    n_samples = X.shape[0]
+    batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
+    threads = allowed_threads()
+    setup = Setup.of(
+        X, Y, params, optimizer, loss, regularization, sample_weight, batch_size, stream, threads
+    )
+    trainer = Trainer(setup)
+    run = _Run(trainer, setup, optimizer, stopper, verbose)
+    try:
+        with single_threaded_blas() if setup.shards is not None else nullcontext():
+            if batch_size == n_samples:
+                loss_curve = run.full_batch_epochs(max_iter)
+            else:
+                loss_curve = run.minibatch_epochs(max_iter, stream if shuffle else None)
+    finally:
+        run.store_schedule()
+        set_sfc64_state(stream, np.array(trainer.random_state, dtype=np.uint64))
+    if not np.isfinite(params.flat).all():
+        raise_divergence(len(loss_curve), math.nan, optimizer.learning_rate)
+    return loss_curve
+
+
+def cost_and_gradients(X, Y, params, *, loss, regularization, stream, sample_weight=None):
+    """Cost at ``params`` and its gradient (flat, in the ``Parameters`` layout), as a compiled
+    full-batch step computes them, with the dropout masks and noise it draws from ``stream``; for
+    the gradient check."""
+    from ._optimizers import GradientDescent
+
+    optimizer = GradientDescent(params.flat.size, params.flat.dtype, learning_rate=1.0)
+    threads = allowed_threads()
+    setup = Setup.of(
+        X, Y, params, optimizer, loss, regularization, sample_weight, X.shape[0], stream, threads
+    )
+    trainer = Trainer(setup)
+    with single_threaded_blas() if setup.shards is not None else nullcontext():
+        cost = trainer.cost_and_gradients(threads)
+    return cost, setup.grads.copy()
+
+
+class _Run:
+    """The epochs of one fit: compiled calls, and between them what Python decides (printing,
+    the stopping rule, a mini-batch epoch's shuffle)."""
+
+    def __init__(self, trainer, setup, optimizer, stopper, verbose):
+        self.trainer, self.setup, self.optimizer = trainer, setup, optimizer
+        self.stopper, self.verbose = stopper, verbose
+        self.threads = setup.threads
+
+    def full_batch_epochs(self, max_iter):
+        """Blocks of epochs per compiled call: all of them, or one at a time for a stopping
+        rule, or ``PRINT_EPOCHS`` while printing."""
+        block = 1 if self.stopper is not None else PRINT_EPOCHS if self.verbose else max_iter
+        loss_curve = np.empty(max_iter)
+        for start in range(0, max_iter, block):
+            stop = min(start + block, max_iter)
+            done = self.trainer.full_batch_epochs(loss_curve, start, stop, self.threads)
+            self.print_costs(loss_curve, start, done)
+            if done < stop:
+                raise_divergence(done, float(loss_curve[done]), self.optimizer.learning_rate)
+            if self.stopper is not None and self.stops(float(loss_curve[start])):
+                return loss_curve[:stop].tolist()
+        return loss_curve.tolist()
+
+    def minibatch_epochs(self, max_iter, stream):
+        """One epoch at a time, after its shuffle (none if ``stream`` is None: the batches then
+        take the rows in order)."""
+        loss_curve = np.empty(max_iter)
+        order = np.arange(self.setup.n_samples, dtype=np.intp)
+        pace = _Pace(self.threads) if self.setup.shards is not None else None
+        for epoch in range(max_iter):
+            if stream is not None:
+                order = self.shuffle(stream)
+            if pace is None:
+                cost = self.trainer.minibatch_epoch(order)
+            else:
+                cost = self.sharded_epoch(order, pace)
+            if not np.isfinite(cost):
+                raise_divergence(epoch, cost, self.optimizer.learning_rate)
+            loss_curve[epoch] = cost
+            self.print_costs(loss_curve, epoch, epoch + 1)
+            if self.stopper is not None and self.stops(float(cost)):
+                return loss_curve[: epoch + 1].tolist()
+        return loss_curve.tolist()
+
+    def shuffle(self, stream):
+        """The epoch's order of the rows, drawn from the training stream."""
+        set_sfc64_state(stream, np.array(self.trainer.random_state, dtype=np.uint64))
+        order = stream.permutation(self.setup.n_samples).astype(np.intp, copy=False)
+        self.trainer.random_state = sfc64_state(stream).tolist()
+        return order
+
+    def sharded_epoch(self, order, pace):
+        """An epoch of sharded mini-batches, a segment at a time on the threads ``pace``
+        chooses: its cost, or the first that is not finite."""
+        n_batches = -(-self.setup.n_samples // self.setup.batch_size)
+        self.trainer.begin_sharded_epoch()
+        batch = 0
+        while batch < n_batches:
+            threads, length = pace.next_segment()
+            stop = min(batch + length, n_batches)
+            began = time.perf_counter()
+            cost = self.trainer.sharded_batches(order, batch, stop, threads)
+            pace.record(threads, (time.perf_counter() - began) / (stop - batch))
+            if not np.isfinite(cost):
+                return cost
+            batch = stop
+        return self.trainer.end_sharded_epoch()
+
+    def print_costs(self, loss_curve, start, stop):
+        if self.verbose:
+            for epoch in range(-(-start // 1000) * 1000, stop, 1000):
+                print_cost(epoch, float(loss_curve[epoch]))
+
+    def store_schedule(self):
+        """Write the optimizer's step count, step size and samples seen back to ``optimizer``."""
+        if isinstance(self.optimizer, Adam):
+            self.optimizer.t = int(self.trainer.adam_steps)
+        self.optimizer.step_size = float(self.trainer.step_size)
+        self.optimizer.samples_seen = float(self.trainer.samples_seen)
+
+    def stops(self, cost):
+        """The stopping rule between epochs, with the optimizer's state up to date: the
+        "adaptive" schedule's rule may change its step size, which the next epochs then use."""
+        self.store_schedule()
+        stopping = self.stopper(cost, self.setup.params)
+        self.trainer.step_size = self.optimizer.step_size
+        return stopping
+
+
+@dataclass
+class OptimizerSetup:
+    """The optimizer's settings and state for the kernels' ``Optimizer`` record; ``first`` and
+    ``second`` are the optimizer's own state arrays, updated in place."""
+
+    solver: int
+    step_size: float
+    last_step_size: float
+    learning_rate: float
+    invscaling: bool
+    power_t: float
+    samples_seen: float
+    momentum: float = 0.0
+    beta_1: float = 0.0
+    beta_2: float = 0.0
+    epsilon: float = 0.0
+    t: int = 0
+    first: np.ndarray = None
+    second: np.ndarray = None
+
+    @classmethod
+    def of(cls, optimizer):
+        settings = dict(
+            step_size=optimizer.step_size,
+            last_step_size=optimizer.effective_learning_rate(),
+            learning_rate=optimizer.learning_rate,
+            invscaling=optimizer.schedule == "invscaling",
+            power_t=optimizer.power_t,
+            samples_seen=optimizer.samples_seen,
+        )
+        if isinstance(optimizer, Momentum):
+            solver = "nesterov" if optimizer.nesterov else "momentum"
+            settings.update(momentum=optimizer.momentum, first=optimizer.velocity)
+        elif isinstance(optimizer, Adam):
+            solver = "adam"
+            settings.update(
+                beta_1=optimizer.beta_1, beta_2=optimizer.beta_2, epsilon=optimizer.epsilon,
+                t=optimizer.t, first=optimizer.first_moment, second=optimizer.second_moment,
+            )  # fmt: skip
+        else:
+            solver = "gd"
+        return cls(solver=SOLVER_CODES[solver], **settings)
+
+
+@dataclass
+class ShardSetup:
+    """A step's shards: their bounds (a full batch's), each thread's buffers, the shards'
+    gradients and costs, and the parameters' slices."""
+
+    n_shards: int
+    rows_per_shard: int
+    max_rows: int
+    bounds: np.ndarray
+    XT: np.ndarray
+    YT: np.ndarray
+    activations: np.ndarray
+    deltas: np.ndarray
+    unmasked: np.ndarray
+    grads: np.ndarray
+    costs: np.ndarray
+    slices: np.ndarray
+    partials: np.ndarray
+    identity: np.ndarray
+
+    @classmethod
+    def allocate(cls, setup, n_shards, max_rows, threads, bounds=None, identity_rows=0):
+        dtype, n_params = setup.flat.dtype, setup.flat.size
+        n_units = int(setup.units[1:].sum())
+        n_slices = min(max(1, n_params // SLICE_PARAMS), MAX_SLICES)
+        return cls(
+            n_shards=n_shards,
+            rows_per_shard=BATCH_SHARD_ROWS,
+            max_rows=max_rows,
+            bounds=np.asarray(bounds if bounds is not None else [0], dtype=np.intp),
+            XT=np.empty(threads * setup.X.shape[1] * max_rows, dtype),
+            YT=np.empty(threads * setup.Y.shape[1] * max_rows, dtype),
+            activations=np.empty(threads * n_units * max_rows, dtype),
+            deltas=np.empty(threads * n_units * max_rows, dtype),
+            unmasked=np.empty(threads * n_units * max_rows if setup.bounded_dropout else 0, dtype),
+            grads=np.empty((n_shards, n_params), dtype),
+            costs=np.zeros(n_shards),
+            slices=np.linspace(0, n_params, n_slices + 1).astype(np.intp),
+            partials=np.zeros(2 * n_slices),
+            identity=np.arange(identity_rows, dtype=np.intp),
+        )
+
+
+@dataclass
+class Setup:
+    """A fit laid out for the kernels (:class:`skreg._compiled._training.Trainer` reads these
+    attributes by name): the network's layout, loss, penalty, dropout, optimizer, random state,
+    data and buffers."""
+
+    params: object
+    units: np.ndarray
+    coef_offsets: np.ndarray
+    intercept_offsets: np.ndarray
+    unit_offsets: np.ndarray
+    activation: int
+    leaky_slope: float
+    loss: int
+    quantile: float
+    l2: float
+    l1: float
+    m: float
+    input_noise: float
+    max_norm: float
+    word_offsets: np.ndarray
+    thresholds: np.ndarray
+    scales: np.ndarray
+    words_per_row: int
+    bounded_dropout: bool  # the outputs of dropped layers are kept before their masks
+    optimizer: OptimizerSetup
+    random_state: np.ndarray
+    n_samples: int
+    batch_size: int
+    threads: int
+    flat: np.ndarray
+    grads: np.ndarray
+    X: np.ndarray
+    Y: np.ndarray
+    XT: np.ndarray = None
+    YT: np.ndarray = None
+    noisy: np.ndarray = None
+    sample_weight: np.ndarray = None
+    weights: np.ndarray = None
+    activations: np.ndarray = None
+    deltas: np.ndarray = None
+    unmasked: np.ndarray = None
+    words: np.ndarray = None
+    normals: np.ndarray = None
+    shards: ShardSetup = None
+
+    @classmethod
+    def of(cls, X, Y, params, optimizer, loss, regularization, sample_weight, batch_size, stream,
+           threads):  # fmt: skip
+        dtype = params.flat.dtype
+        n_samples = X.shape[0]
+        units = np.array(params.layer_units, dtype=np.intp)
+        weights = units[:-1] * units[1:]
+        blocks = weights + units[1:]
+        coef_offsets = np.cumsum(blocks) - blocks
+        keep_probs = np.asarray(regularization.keep_probs, dtype=np.float64)
+        dropped = np.where(keep_probs < 1, units[1:-1], 0).astype(np.int64)
+        loss_name, quantile = (loss, 0.5) if isinstance(loss, str) else loss
+        penalty = regularization.penalty
+        setup = cls(
+            params=params,
+            units=units,
+            coef_offsets=coef_offsets.astype(np.intp),
+            intercept_offsets=(coef_offsets + weights).astype(np.intp),
+            unit_offsets=(np.cumsum(units[1:]) - units[1:]).astype(np.intp),
+            activation=ACTIVATION_CODES[params.activation],
+            leaky_slope=LEAKY_RELU_SLOPE,
+            loss=LOSS_CODES[loss_name],
+            quantile=quantile,
+            l2=penalty.l2,
+            l1=penalty.l1,
+            m=n_samples if sample_weight is None else float(sample_weight.sum()),
+            input_noise=regularization.input_noise,
+            max_norm=regularization.max_norm or 0.0,
+            word_offsets=np.where(keep_probs < 1, np.cumsum(dropped) - dropped, -1).astype(
+                np.int64
+            ),
+            thresholds=np.array([keep_threshold(p) for p in keep_probs], dtype=np.uint32),
+            scales=1.0 / keep_probs,
+            words_per_row=int(dropped.sum()),
+            bounded_dropout=regularization.dropout and params.activation in BOUNDED_ACTIVATIONS,
+            optimizer=OptimizerSetup.of(optimizer),
+            random_state=sfc64_state(stream),
+            n_samples=n_samples,
+            batch_size=batch_size,
+            threads=threads,
+            flat=params.flat,
+            grads=np.empty_like(params.flat),
+            X=np.ascontiguousarray(X, dtype),
+            Y=np.ascontiguousarray(Y, dtype),
+        )
+        setup.lay_out_steps(sample_weight)
+        return setup
+
+    def lay_out_steps(self, sample_weight):
+        """The buffers of a step: whole, or each thread's for shards."""
+        dtype, n_samples, batch_size = self.flat.dtype, self.n_samples, self.batch_size
+        n_features, n_units = self.X.shape[1], int(self.units[1:].sum())
+        full_batch = batch_size == n_samples
+        noised = self.input_noise != 0
+        if sample_weight is not None:
+            self.sample_weight = np.ascontiguousarray(sample_weight, dtype)
+            self.weights = (
+                normalised(sample_weight).astype(dtype, copy=False) if full_batch
+                else np.empty(batch_size, dtype)
+            )  # fmt: skip
+        self.words = np.empty(self.words_per_row * batch_size + 1, dtype=np.uint32)
+        self.normals = np.empty(n_features * batch_size if noised else 0)
+        shards = self.shards_of_steps()
+        if shards is not None:
+            n_shards, max_rows, bounds = shards
+            workers = min(self.threads, n_shards)
+            self.threads = workers
+            self.shards = ShardSetup.allocate(
+                self, n_shards, max_rows, workers, bounds, identity_rows=batch_size
+            )
+            if noised:  # the step's inputs with their noise, row-major
+                self.noisy = np.empty((batch_size, n_features), dtype)
+            return
+        self.threads = 1
+        rows = batch_size
+        if full_batch:  # the batch is the data, units-major, once and for all
+            self.XT = np.array(self.X.T, dtype=dtype, order="C")
+            self.YT = np.array(self.Y.T, dtype=dtype, order="C")
+            if noised:
+                self.noisy = np.empty(n_features * n_samples, dtype)
+        else:  # each batch's rows are gathered, units-major, into these
+            self.XT = np.empty(n_features * rows, dtype)
+            self.YT = np.empty(self.Y.shape[1] * rows, dtype)
+        self.activations = np.empty(rows * n_units, dtype)
+        self.deltas = np.empty_like(self.activations)
+        if self.bounded_dropout:
+            self.unmasked = np.empty_like(self.activations)
+
+    def shards_of_steps(self):
+        """``(n_shards, max_rows, bounds)`` of the steps' shards, or None for steps kept whole:
+        from the sizes only, never from the threads."""
+        n_params, itemsize = self.flat.size, self.flat.dtype.itemsize
+        if self.batch_size == self.n_samples:
+            bounds = shard_bounds(self.n_samples, n_params, itemsize)
+            if bounds is None:
+                return None
+            return len(bounds) - 1, max(np.diff(bounds)), bounds
+        n_shards = batch_shard_count(self.batch_size, n_params, itemsize)
+        if n_shards is None:
+            return None
+        last_rows = self.n_samples - (-(-self.n_samples // self.batch_size) - 1) * self.batch_size
+        max_rows = max(
+            -(-size // max(1, min(n_shards, size // BATCH_SHARD_ROWS)))
+            for size in (self.batch_size, last_rows)
+        )
+        return n_shards, max_rows, None
+
+
+def shard_bounds(n_rows, n_params, itemsize):
+    """Where the shards of a full batch of ``n_rows`` rows start and stop (``n_shards + 1``
+    bounds), or None for a batch kept whole: from the sizes only, never from the threads, so
+    the model does not depend on how many threads train it."""
+    n_shards = min(
+        -(-n_rows // SHARD_ROWS), MAX_SHARDS, SHARD_GRADIENT_BYTES // (n_params * itemsize)
+    )
+    if n_shards < 2:
+        return None
+    return [k * n_rows // n_shards for k in range(n_shards + 1)]
+
+
+def batch_shard_count(batch_size, n_params, itemsize):
+    """How many shards a mini-batch of ``batch_size`` rows is split into: about
+    :data:`BATCH_SHARD_ROWS` rows each, as many as :data:`MAX_SHARDS` and
+    :data:`SHARD_GRADIENT_BYTES` allow; None for batches kept whole (fewer than 2). From the
+    sizes only, never from the threads."""
+    n_shards = min(
+        batch_size // BATCH_SHARD_ROWS, MAX_SHARDS, SHARD_GRADIENT_BYTES // (n_params * itemsize)
+    )
+    return n_shards if n_shards >= 2 else None
+
+
+class _Pace:
+    """How many threads to train the next mini-batches on: all those allowed, or one, whichever
+    trained faster when last measured (the model is the same either way). Each is first tried
+    on a few batches; then the faster runs segments of batches and the other is tried again on
+    a few batches now and then (less often while it keeps losing), or at once if the faster
+    becomes slower than the other was."""
+
+    def __init__(self, workers):
+        self.workers = workers
+        self.seconds = {}  # per batch, as last measured, by number of threads
+        self.choice = workers
+        self.interval = self.countdown = FIRST_PROBE_INTERVAL
+
+    def next_segment(self):
+        """``(threads, batches)`` for the next segment."""
+        if self.workers == 1:
+            return 1, SEGMENT_BATCHES
+        if len(self.seconds) < 2:
+            return (self.workers if not self.seconds else 1), PROBE_BATCHES
+        if self.countdown <= 0:
+            return self._other(), PROBE_BATCHES
+        return self.choice, SEGMENT_BATCHES
+
+    def record(self, workers, seconds_per_batch):
+        """How long a batch took in the segment just run on ``workers`` threads."""
+        self.seconds[workers] = seconds_per_batch
+        if len(self.seconds) < 2:
+            return
+        if workers == self.choice and self.countdown > 0:  # a segment of the faster
+            faster = seconds_per_batch <= self.seconds[self._other()]
+            self.countdown = self.countdown - 1 if faster else 0
+            return
+        best = min(self.seconds, key=self.seconds.get)
+        clear = max(self.seconds.values()) > CLEAR_LOSS * self.seconds[best]
+        if best == self.choice and clear:
+            self.interval = min(2 * self.interval, MAX_PROBE_INTERVAL)
+        else:  # a close call (or a change) is tried again soon: it cost little
+            self.choice, self.interval = best, FIRST_PROBE_INTERVAL
+        self.countdown = self.interval
+
+    def _other(self):
+        return 1 if self.choice == self.workers else self.workers
