@@ -81,7 +81,7 @@ def extensions():
         )
         for name in MODULES
     ]
-    return cythonize(
+    extensions = cythonize(
         modules,
         compiler_directives={
             "language_level": 3,
@@ -93,6 +93,9 @@ def extensions():
         quiet=True,
         annotate=bool(os.environ.get("SKREG_CYTHON_ANNOTATE")),
     )
+    for extension in extensions:  # (cythonize's copies lose the flag)
+        extension.optional = True
+    return extensions
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": BuildCompiledEngine})

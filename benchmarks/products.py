@@ -8,7 +8,9 @@ multiplies matrices of 10 to 256 rows and columns), and cores running products s
 share caches and memory bandwidth (on the 2-core machine of RESULTS.md, two single-threaded
 2048 x 2048 SGEMMs side by side ran at 1.80-1.95 times the rate of one). Each thread runs its
 share of the shards or chunks with single-threaded BLAS, as skreg does, with no element-wise
-work and no synchronisation between the threads.
+work and no synchronisation between the threads. The products are ``np.dot`` calls into buffers
+of each thread's own (BLAS runs without the GIL): NumPy's overhead per call comes on top, where
+the compiled engine calls BLAS's GEMM directly.
 """
 
 import threading
@@ -35,48 +37,41 @@ def training_products(units, shard_rows, dtype=np.float32):
     """The products of training steps on shards of rows, as the compiled engine lays them out
     (units-major: a layer's outputs are ``W.T @ A``): forward, weight gradients ``A @ D.T``, and
     the deltas ``W @ D`` of every layer but the first, for every shard in ``shard_rows`` (the
-    rows of each shard of every step). Returns ``run(threads)``, the shards shared round-robin
-    by ``threads`` threads."""
-    from numba import njit  # the compiled engine's shards only exist with numba
-
+    rows of each shard of every step), each an ``np.dot`` into a buffer of the thread's own.
+    Returns ``run(threads)``, the shards shared round-robin by ``threads`` threads."""
     rng = np.random.default_rng(0)
     pairs = list(zip(units[:-1], units[1:]))
-    weights = tuple(rng.standard_normal(pair).astype(dtype) for pair in pairs)
+    weights = [rng.standard_normal(pair).astype(dtype) for pair in pairs]
     largest = max(shard_rows)
-
-    @njit(nogil=True)
-    def shard_steps(shards, units, weights, outputs, deltas, gradients):
-        for rows in shards:
-            A = outputs[0][: units[0] * rows].reshape((units[0], rows))
-            for i in range(len(weights)):
-                Z = outputs[i + 1][: units[i + 1] * rows].reshape((units[i + 1], rows))
-                np.dot(weights[i].T, A, Z)
-                A = Z
-            for i in range(len(weights) - 1, -1, -1):
-                D = deltas[i + 1][: units[i + 1] * rows].reshape((units[i + 1], rows))
-                A_in = outputs[i][: units[i] * rows].reshape((units[i], rows))
-                np.dot(A_in, D.T, gradients[i])
-                if i > 0:
-                    np.dot(weights[i], D, deltas[i][: units[i] * rows].reshape((units[i], rows)))
+    per_thread = {}
 
     def buffers():
-        outputs = tuple(rng.standard_normal(n * largest).astype(dtype) for n in units)
-        deltas = tuple(rng.standard_normal(n * largest).astype(dtype) for n in units)
-        return outputs, deltas, tuple(np.empty(pair, dtype) for pair in pairs)
+        outputs = [rng.standard_normal(n * largest).astype(dtype) for n in units]
+        deltas = [rng.standard_normal(n * largest).astype(dtype) for n in units]
+        return outputs, deltas, [np.empty(pair, dtype) for pair in pairs]
 
-    per_thread = {}
-    shard_rows = np.asarray(shard_rows, dtype=np.int64)
-    unit_array = np.asarray(units, dtype=np.int64)
+    def shard_step(rows, outputs, deltas, gradients):
+        def block(buffers, i):
+            return buffers[i][: units[i] * rows].reshape((units[i], rows))
+
+        for i, W in enumerate(weights):
+            np.dot(W.T, block(outputs, i), out=block(outputs, i + 1))
+        for i in range(len(weights) - 1, -1, -1):
+            D = block(deltas, i + 1)
+            np.dot(block(outputs, i), D.T, out=gradients[i])
+            if i > 0:
+                np.dot(weights[i], D, out=block(deltas, i))
 
     def work(thread, threads):
-        shard_steps(shard_rows[thread::threads], unit_array, weights, *per_thread[thread])
+        outputs, deltas, gradients = per_thread[thread]
+        for rows in shard_rows[thread::threads]:
+            shard_step(rows, outputs, deltas, gradients)
 
     def run(threads):
         for thread in range(threads):
             per_thread.setdefault(thread, buffers())
         run_on_threads(threads, work)
 
-    shard_steps(shard_rows[:2], unit_array, weights, *buffers())  # compile outside the clock
     return run
 
 
