@@ -11,7 +11,7 @@
 # derivative, in the NumPy engine's order.
 
 from libc.math cimport copysign, exp, expf, fabs
-from libc.stdint cimport int64_t, uint32_t
+from libc.stdint cimport uint32_t
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -168,7 +168,9 @@ cdef intp_t linear_relu(const floating* W, const floating* b, const floating* A,
 
 
 cdef inline intp_t relu_row(floating* Z, intp_t n, floating intercept) noexcept nogil:
-    # Z = relu(Z + intercept); returns the number of its inputs that are not finite.
+    # Z = relu(Z + intercept); returns the number of its inputs that are not finite (counted in
+    # the parameters' dtype, as here and below: GCC vectorises these loops then, not with an
+    # integer count in float64).
     cdef intp_t s
     cdef floating z, nonfinite = 0, zero = 0, one = 1
     for s in range(n):
@@ -271,55 +273,52 @@ cdef inline floating exp_of(floating x) noexcept nogil:
         return exp(x)
 
 
-# tanh as arithmetic (the numba engine's, which the loops vectorise): Cephes' rational function
-# below 0.625, (1 - e) / (1 + e) with e = exp(-2 |z|) above, the exponential by Cephes' Cody-Waite
-# reduction and Pade form, its power of two built by multiplications. Within 2 ulps in float64;
-# float32 is computed in float64 and rounded.
-cdef double TANH_P0 = -9.64399179425052238628e-1
-cdef double TANH_P1 = -9.92877231001918586564e1
-cdef double TANH_P2 = -1.61468768441708447952e3
-cdef double TANH_Q0 = 1.12811678491632931402e2
-cdef double TANH_Q1 = 2.23548839060100448583e3
-cdef double TANH_Q2 = 4.84406305325125486048e3
-cdef double EXP_P0 = 1.26177193074810590878e-4
-cdef double EXP_P1 = 3.02994407707441961300e-2
-cdef double EXP_P2 = 9.99999999999999999910e-1
-cdef double EXP_Q0 = 3.00198505138664455042e-6
-cdef double EXP_Q1 = 2.52448340349684104192e-3
-cdef double EXP_Q2 = 2.27265548208155028766e-1
-cdef double EXP_Q3 = 2.00000000000000000009e0
-cdef double LOG2E = 1.4426950408889634
-cdef double LN2_HIGH = 6.93145751953125e-1
-cdef double LN2_LOW = 1.42860682030941723212e-6
-
-
+# tanh as arithmetic that the loops vectorise (the numba engine's): Cephes' rational function below
+# 0.625, (1 - e) / (1 + e) with e = exp(-2 |z|) above, the exponential by Cephes' Cody-Waite
+# reduction and Pade form, times its power of two (exactly, by powers of two). Within 2 ulps in
+# float64; float32 is computed in float64 and rounded. The constants are locals, which the C
+# compiler folds into the loops (globals could alias the buffers stored to).
 cdef inline double tanh_of(double z) noexcept nogil:
+    cdef double p0 = -9.64399179425052238628e-1, p1 = -9.92877231001918586564e1
+    cdef double p2 = -1.61468768441708447952e3
+    cdef double q0 = 1.12811678491632931402e2, q1 = 2.23548839060100448583e3
+    cdef double q2 = 4.84406305325125486048e3
+    cdef double e0 = 1.26177193074810590878e-4, e1 = 3.02994407707441961300e-2
+    cdef double e2 = 9.99999999999999999910e-1
+    cdef double f0 = 3.00198505138664455042e-6, f1 = 2.52448340349684104192e-3
+    cdef double f2 = 2.27265548208155028766e-1, f3 = 2.00000000000000000009e0
+    cdef double log2e = 1.4426950408889634, ln2_high = 6.93145751953125e-1
+    cdef double ln2_low = 1.42860682030941723212e-6
+    cdef double rounding = 6755399441055744.0  # 1.5 * 2**52: (t + it) - it rounds t to integer
     cdef double x = fabs(z)
     cdef double w = x * x
-    cdef double small = x + x * w * (
-        ((TANH_P0 * w + TANH_P1) * w + TANH_P2) / (((w + TANH_Q0) * w + TANH_Q1) * w + TANH_Q2)
-    )
+    cdef double small = x + x * w * (((p0 * w + p1) * w + p2) / (((w + q0) * w + q1) * w + q2))
     # e = exp(y), y = -2 x in [-40, -0.6]: 2**n exp(r) with |r| <= ln(2) / 2 (beyond 20, tanh
     # rounds to 1 whatever e; below 0.625, e is not used).
     cdef double clamped = x if x > 0.3 else 0.3
     cdef double y = -2.0 * (clamped if clamped < 20.0 else 20.0)
-    cdef double t = LOG2E * y + 0.5
-    cdef int64_t n = <int64_t> t  # floor(t), t in [-58, 0)
-    if n > t:
-        n -= 1
-    cdef double r = y - n * LN2_HIGH
-    r = r - n * LN2_LOW
+    cdef double t = log2e * y + 0.5
+    cdef double n = (t + rounding) - rounding
+    n = n - (1.0 if n > t else 0.0)  # floor(t), in [-58, -1]
+    cdef double r = y - n * ln2_high
+    r = r - n * ln2_low
     cdef double rr = r * r
-    cdef double odd = r * ((EXP_P0 * rr + EXP_P1) * rr + EXP_P2)
-    cdef double e = 1.0 + 2.0 * (odd / ((((EXP_Q0 * rr + EXP_Q1) * rr + EXP_Q2) * rr + EXP_Q3)
-                                        - odd))
-    cdef int64_t bits = -n  # 2**n, 1 <= -n <= 58, exactly: a product of 2**-(2**k) over its bits
-    e *= 0.5 if bits & 1 else 1.0
-    e *= 0.25 if bits & 2 else 1.0
-    e *= 0.0625 if bits & 4 else 1.0
-    e *= 0.00390625 if bits & 8 else 1.0
-    e *= 1.52587890625e-05 if bits & 16 else 1.0
-    e *= 2.3283064365386962890625e-10 if bits & 32 else 1.0
+    cdef double odd = r * ((e0 * rr + e1) * rr + e2)
+    cdef double e = 1.0 + 2.0 * (odd / ((((f0 * rr + f1) * rr + f2) * rr + f3) - odd))
+    # e * 2**n: by 2**-32, 2**-16, ..., 2**-1 as the binary digits of -n say, each exact (the
+    # selections pick constants, so that the loops stay free of branches).
+    cdef double m = -n
+    e *= 2.3283064365386962890625e-10 if m >= 32.0 else 1.0
+    m -= 32.0 if m >= 32.0 else 0.0
+    e *= 1.52587890625e-05 if m >= 16.0 else 1.0
+    m -= 16.0 if m >= 16.0 else 0.0
+    e *= 0.00390625 if m >= 8.0 else 1.0
+    m -= 8.0 if m >= 8.0 else 0.0
+    e *= 0.0625 if m >= 4.0 else 1.0
+    m -= 4.0 if m >= 4.0 else 0.0
+    e *= 0.25 if m >= 2.0 else 1.0
+    m -= 2.0 if m >= 2.0 else 0.0
+    e *= 0.5 if m >= 1.0 else 1.0
     cdef double large = (1.0 - e) / (1.0 + e)
     return copysign(small if x < 0.625 else large, z)
 
