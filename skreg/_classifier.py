@@ -165,22 +165,16 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         scikit-learn's callbacks (scikit-learn 1.9 and later): ``set_callbacks`` with
         ``sklearn.callback.ProgressBar`` or ``ScoringMonitor`` (see the user guide).
 
-    engine : {"auto", "numpy", "numba"}, default="auto"
+    engine : {"auto", "compiled", "numpy"}, default="auto"
         Implementation of the training loop; both train the same model, every option included,
-        up to rounding. ``"numpy"`` is pure NumPy; ``"numba"`` runs the training steps as
-        compiled code (much faster on small data and with mini-batches; a sparse ``X`` is
-        trained on as a dense copy) and needs the optional dependency numba
-        (``pip install "skreg[numba]"``). numba compiles it once per environment (25 to 35 s
-        per dtype, then cached), so ``"auto"`` compiles only fits long enough to repay that:
-        those in which compiled code would save about 40 s or more of the NumPy engine's time
-        (its overhead per step and a part of its element-wise passes, not the matrix products),
-        estimated from the size of the problem (epochs, rows per step and units), never from
-        the other parameters; and never full-batch steps over ``10**7`` products
-        (``n_samples * n_weights``), where both engines spend their time in the same matrix
-        products, nor sparse ``X`` of more than ``2**16`` entries, which keeps its sparse
-        products. A first fit is thus never slower for having numba installed; for many short
-        fits (a grid search on small data), ``"numba"`` pays the compilation once and then
-        trains several times faster (see the user guide).
+        up to rounding, from the same random numbers. ``"compiled"`` runs it as compiled code
+        built when skreg is installed (several times faster; a sparse ``X`` is trained on as a
+        dense copy); ``"numpy"`` is pure NumPy, the reference. ``"auto"`` trains on the compiled
+        engine whenever it is built, whatever the other parameters, except on sparse ``X`` of
+        more than ``2**16`` entries, which keeps its sparse products on NumPy; where the
+        compiled engine is not built (no C compiler at install time), ``"auto"`` trains on
+        NumPy and warns once, and ``"compiled"`` raises. ``"numba"``, the compiled engine's
+        former name, is a deprecated alias of ``"compiled"``.
         Ignored by ``"lbfgs"``.
 
     Attributes

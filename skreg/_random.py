@@ -15,7 +15,7 @@ this order:
 
 A mini-batch epoch starts with ``Generator.permutation(n_samples)``. The bit generator's raw
 outputs are specified by SFC64 itself (NumPy guarantees them across versions), so the compiled
-engine can compute the same words natively (:mod:`skreg._numba_engine`) from the state
+engine can compute the same words natively (``skreg/_compiled/_random.pyx``) from the state
 :func:`sfc64_state` reads.
 """
 

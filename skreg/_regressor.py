@@ -192,10 +192,10 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
     verbose : int, default=0
         If > 0, print the cost every 1000 epochs.
 
-    engine : {"auto", "numpy", "numba"}, default="auto"
+    engine : {"auto", "compiled", "numpy"}, default="auto"
         Implementation of the training loop, as in :class:`~skreg.RegularizedMLPClassifier`:
         both train the same model, every option and loss included, up to rounding; ``"auto"``
-        compiles only fits long enough to repay the compilation. Ignored by ``"lbfgs"``.
+        trains on the compiled engine wherever it is built. Ignored by ``"lbfgs"``.
 
     Attributes
     ----------

@@ -1,6 +1,5 @@
-# The forward and backward passes through the layers of a network: a port of
-# skreg._numba_engine's kernels, operation for operation, so that the compiled engine follows the
-# NumPy engine (skreg._network's forward and backward) up to the roundings of the sums.
+# The forward and backward passes through the layers of a network, operation for operation as the
+# NumPy engine's (skreg._network's forward and backward) up to the roundings of the sums.
 #
 # Buffers are units-major: layer i's activations (and deltas) are an (n_units, n_rows) block, its
 # coefficients W an (n_in, n_out) block of the flat parameters (see _common.pxd). Small products
@@ -14,6 +13,8 @@ from libc.math cimport copysign, exp, expf, fabs
 from libc.stdint cimport uint32_t
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+from ._math cimport exp_of
 
 from ._common cimport (
     ACTIVATION_LEAKY_RELU, ACTIVATION_LOGISTIC, ACTIVATION_RELU, ACTIVATION_TANH, ActivationCode,
@@ -265,15 +266,7 @@ cdef intp_t activation_row(floating* Z, intp_t n, floating intercept, Activation
     return <intp_t> nonfinite
 
 
-cdef inline floating exp_of(floating x) noexcept nogil:
-    # The parameters' dtype's exp, as NumPy's float32 and float64 loops call it.
-    if floating is float:
-        return expf(x)
-    else:
-        return exp(x)
-
-
-# tanh as arithmetic that the loops vectorise (the numba engine's): Cephes' rational function below
+# tanh as arithmetic that the loops vectorise: Cephes' rational function below
 # 0.625, (1 - e) / (1 + e) with e = exp(-2 |z|) above, the exponential by Cephes' Cody-Waite
 # reduction and Pade form, times its power of two (exactly, by powers of two). Within 2 ulps in
 # float64; float32 is computed in float64 and rounded. The constants are locals, which the C

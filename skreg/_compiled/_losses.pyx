@@ -1,13 +1,15 @@
 # The output losses of skreg._base, computed from the logits, and their gradients with respect
-# to them: a port of skreg._numba_engine's _loss and its kernels, operation for operation.
+# to them, operation for operation as skreg._base computes them.
 #
 # Arrays are units-major, (n_outputs, n_rows) row-major. Each loss returns the rows' mean loss as
 # a double (with sample weights, which sum to 1 over the step, the weighted sum) and writes its
-# gradient, times 1 / (rows of the step) or times the row's weight, into delta. As in the numba
-# engine, the sums run in double and the per-element arithmetic in the parameters' dtype, where
+# gradient, times 1 / (rows of the step) or times the row's weight, into delta. The sums run in
+# double and the per-element arithmetic in the parameters' dtype, where
 # NumPy's element-wise operations would compute it.
 
-from libc.math cimport exp, expf, fabs, fabsf, log, log1p, log1pf, logf
+from libc.math cimport log
+
+from ._math cimport abs_of, exp_of, log1p_of, log_of
 
 from ._common cimport (
     LOSS_LOGISTIC, LOSS_POISSON, LOSS_SOFTMAX, LOSS_SQUARED_ERROR, Loss, intp_t,
@@ -34,35 +36,6 @@ cdef double loss_and_gradient(const Loss* loss, const floating* logits, const fl
     return pinball_loss(
         logits, YT, delta, n_outputs, n_rows, inv_step_rows, weights, <floating> loss.quantile
     )
-
-
-# The parameters' dtype's exp, log and log1p, as NumPy's float32 and float64 loops call them.
-cdef inline floating exp_of(floating x) noexcept nogil:
-    if floating is float:
-        return expf(x)
-    else:
-        return exp(x)
-
-
-cdef inline floating log_of(floating x) noexcept nogil:
-    if floating is float:
-        return logf(x)
-    else:
-        return log(x)
-
-
-cdef inline floating log1p_of(floating x) noexcept nogil:
-    if floating is float:
-        return log1pf(x)
-    else:
-        return log1p(x)
-
-
-cdef inline floating abs_of(floating x) noexcept nogil:
-    if floating is float:
-        return fabsf(x)
-    else:
-        return fabs(x)
 
 
 cdef inline double max_of(double a, double b) noexcept nogil:
