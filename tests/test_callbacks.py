@@ -137,6 +137,30 @@ def test_callbacks_propagate_from_a_search_through_a_pipeline(data):
     assert recorder.teardowns == 1
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_search_without_callbacks_trains_without_hooks(data, engine, monkeypatch):
+    """scikit-learn gives each fit of a search a callback context even when no callback is set
+    anywhere: such a fit trains with no rule to call between epochs (one compiled call), as
+    fast as alone; with a callback set on the search, every fit hears of every epoch."""
+    from skreg import _engines, _estimator
+
+    stoppers = []
+    train = _engines.training_function(engine, data[0])
+
+    def spy(*args, **kwargs):
+        stoppers.append(kwargs["stopper"])
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(_estimator, "training_function", lambda *args: spy)
+    pipeline = make_pipeline(StandardScaler(), RegularizedMLPClassifier(max_iter=20, engine=engine))
+    grid = {"regularizedmlpclassifier__lambd": [0.0, 1.0]}
+    GridSearchCV(pipeline, grid, cv=2).fit(*data)
+    assert len(stoppers) == 5 and stoppers == [None] * 5
+    stoppers.clear()
+    GridSearchCV(pipeline, grid, cv=2).set_callbacks(PropagatedRecorder()).fit(*data)
+    assert len(stoppers) == 5 and all(stopper is not None for stopper in stoppers)
+
+
 def test_a_failed_fit_still_tears_the_callbacks_down(data):
     X, y = data
     recorder = Recorder()
