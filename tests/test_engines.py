@@ -89,6 +89,11 @@ def synthetic(n_classes, dtype=np.float64):
     return StandardScaler().fit_transform(X).astype(dtype), Y.astype(dtype)
 
 
+#: Loss curves of up to a few hundred steps agree to this: the NumPy engine's own roundings (its
+#: sums, its exponentials) differ between NumPy releases by a few units of 1e-12 over 200 steps.
+CURVE_RTOL = 1e-10
+
+
 def assert_engines_agree(*args, **options):
     """The engines' weights and loss curves agree to rounding for ``train(engine, *args)``."""
     expected, expected_curve = train("numpy", *args, **options)
@@ -141,7 +146,7 @@ def test_engines_agree_step_by_step(n_classes, lambd, keep_probs):
         expected, expected_curve = train("numpy", X, Y, layer_units, max_iter, lambd, keep_probs)
         weights, curve = train("compiled", X, Y, layer_units, max_iter, lambd, keep_probs)
         np.testing.assert_allclose(weights, expected, rtol=1e-11, atol=1e-13)
-        np.testing.assert_allclose(curve, expected_curve, rtol=1e-12)
+        np.testing.assert_allclose(curve, expected_curve, rtol=CURVE_RTOL)
 
 
 @needs_compiled
