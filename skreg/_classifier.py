@@ -11,7 +11,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import LOG_PROBA_FUNCTIONS, PROBA_FUNCTIONS, identity
+from ._base import PROBA_FUNCTIONS, identity
+from ._early_stopping import available_if, partial_fit_available
 from ._estimator import BaseRegularizedMLP
 from ._training import accuracy_score
 
@@ -125,17 +126,36 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         Maximum number of epochs: passes over the training data (one step each in full batch).
         For ``"lbfgs"``, maximum number of L-BFGS iterations.
 
+    max_fun : int, default=15000
+        Maximum number of evaluations of the cost (and its gradient) by ``"lbfgs"``, as in
+        scikit-learn's MLPClassifier; ignored by the other solvers.
+
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified) and stop when its
-        accuracy has not improved by ``tol`` for ``n_iter_no_change`` epochs; the weights of the
-        best epoch are restored. Not used by ``partial_fit`` or ``"lbfgs"``.
+        Hold out ``validation_fraction`` of the training data, stratified by class (each class
+        needs at least 2 samples, and the held-out rows at least 2 and as many as the classes),
+        and stop when its score (see ``scoring``) has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs; the weights of the best epoch are restored. Not used by
+        ``"lbfgs"``; ``partial_fit`` is not available with it.
+
+    scoring : str, callable or None, default="loss"
+        The score early stopping monitors on the held-out rows, weighted by their sample (and
+        class) weights, higher being better. ``"loss"``: minus their mean cross-entropy (no
+        penalty), as :class:`~sklearn.ensemble.HistGradientBoostingClassifier` monitors by
+        default. Unlike the accuracy it keeps improving while the predicted probabilities do:
+        it stops later and, in the user guide's comparison, at an equal or better test
+        accuracy, and it serves strongly weighted classes, whose weighted accuracy saturates
+        once the heavy classes are right. ``None``: the accuracy, as MLPClassifier's early
+        stopping. A scorer name (``"balanced_accuracy"``, ``"roc_auc"``, ...; see
+        :func:`sklearn.metrics.get_scorer_names`) or a callable ``scorer(estimator, X, y)``
+        rates the estimator with each epoch's weights, at the cost of a prediction per epoch.
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping, in (0, 1).
 
-    n_iter_no_change : int, default=100
-        Patience, in epochs, of early stopping and of the ``tol`` stop. (Larger than
-        scikit-learn's 10 because a full-batch epoch is a single small step.)
+    n_iter_no_change : int or np.inf, default=100
+        Patience, in epochs, of early stopping and of the ``tol`` stop; ``np.inf`` never stops
+        early. (Larger than scikit-learn's 10 because a full-batch epoch is a single small
+        step.)
 
     tol : float or None, default=None
         Improvement threshold. With ``early_stopping``: of the validation accuracy (``None``
@@ -194,19 +214,23 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
     loss_curve_ : list of float
         Cost at each epoch, computed before that epoch's update in full batch (the mean over its
         mini-batches otherwise); under dropout, the cost of the thinned networks that trained.
+        With ``warm_start`` and ``partial_fit``, the history of every fit continued from, as in
+        scikit-learn: the last ``n_iter_`` entries are those of the epochs since ``fit``.
 
     best_loss_ : float or None
         Lowest cost of ``loss_curve_``; ``None`` with early stopping.
 
     validation_scores_ : list of float or None
-        Validation accuracy at each epoch with early stopping, else ``None``.
+        Validation score (see ``scoring``) at each epoch with early stopping, else ``None``;
+        like ``loss_curve_``, the history of every fit continued from.
 
     best_validation_score_ : float or None
-        Best validation accuracy with early stopping (its weights are the fitted ones), else
-        ``None``.
+        Best validation score of the latest fit with early stopping (its weights are the fitted
+        ones), else ``None``.
 
     n_iter_ : int
-        Number of epochs run (L-BFGS iterations for ``"lbfgs"``).
+        Number of epochs run by the latest call to ``fit`` (L-BFGS iterations for
+        ``"lbfgs"``), as in scikit-learn, plus one for each ``partial_fit`` since.
 
     n_layers_ : int
         Number of layers, input and output layers included.
@@ -299,7 +323,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         nesterovs_momentum=False,
         shuffle=True,
         max_iter=30000,
+        max_fun=15000,
         early_stopping=False,
+        scoring="loss",
         validation_fraction=0.1,
         n_iter_no_change=100,
         tol=None,
@@ -329,7 +355,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         self.nesterovs_momentum = nesterovs_momentum
         self.shuffle = shuffle
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.early_stopping = early_stopping
+        self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -373,6 +401,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         """
         return self._fit_or_restore(X, y, sample_weight, incremental=False)
 
+    @available_if(partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch on ``X, y``, continuing from the current weights.
@@ -397,7 +426,6 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         self : object
             The updated estimator.
         """
-        self._refuse_partial_fit_with_lbfgs()
         return self._fit_or_restore(X, y, sample_weight, incremental=True, classes=classes)
 
     def _encoded_targets(self, y, classes, continuing, incremental):
@@ -484,12 +512,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
             )
         return weights
 
-    def _stratification(self, y, n_val):
-        """Stratify the early-stopping split by class when every class can be."""
-        if y.ndim != 1:
-            return None
-        _, counts = np.unique(y, return_counts=True)
-        return y if counts.min() >= 2 and n_val >= len(counts) else None
+    def _stratification(self, y):
+        """Stratify the early-stopping split by class, but for multilabel targets."""
+        return y if y.ndim == 1 else None
 
     def _validation_score(self, loss):
         return accuracy_score(loss)
@@ -624,7 +649,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         return self._dropout_mean_and_std(X, probabilities, n_draws, random_state)
 
     def predict_log_proba(self, X):
-        """Logarithm of the class probabilities, computed stably from the logits.
+        """Logarithm of the class probabilities: the logarithm of ``predict_proba``.
 
         Parameters
         ----------
@@ -634,9 +659,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probability of each class, in the order of ``classes_``, in float64;
-            ``-inf`` where ``predict_proba`` underflows to 0 (log-probabilities below about
-            -745), so that it is the logarithm of ``predict_proba``.
+            Log-probability of each class, in the order of ``classes_``, in float64: the
+            logarithm of the float64 probabilities of ``predict_proba``, so that the two rank
+            the classes (and labels) alike, ties included; ``-inf`` where ``predict_proba``
+            underflows to 0, and 0 where it rounds to 1.
         """
         check_is_fitted(self)
         return self._map_logits(X, _log_probabilities(self.out_activation_))
@@ -654,15 +680,14 @@ def _probabilities(out_activation):
 
 
 def _log_probabilities(out_activation):
-    """Log-probabilities from logits, computed stably in float64, and ``-inf`` exactly where the
-    probability underflows to 0, so that they are the logarithm of ``predict_proba``."""
-    proba, log_proba = PROBA_FUNCTIONS[out_activation], LOG_PROBA_FUNCTIONS[out_activation]
+    """Log-probabilities from logits: the logarithm of ``predict_proba``'s float64
+    probabilities. (The log-sigmoid of a large logit would tell apart labels whose probabilities
+    both round to 1, and rank them unlike ``predict_proba``.)"""
+    probabilities = _probabilities(out_activation)
 
     def log_probabilities(logits):
-        logits = logits.astype(np.float64, copy=False)
-        result = log_proba(logits)
-        result[proba(logits) == 0] = -np.inf
-        return result
+        with np.errstate(divide="ignore"):  # log(0) = -inf, where a probability underflows
+            return np.log(probabilities(logits))
 
     return log_probabilities
 

@@ -18,10 +18,11 @@ import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -32,6 +33,7 @@ from sklearn.utils.validation import (
 
 from ._base import ACTIVATIONS, BOUNDED_ACTIVATIONS
 from ._callbacks import CallbackStopper, CallbackSupportMixin, FitCallbacks, has_callbacks
+from ._early_stopping import early_stopping_monitor
 from ._engines import training_function, training_matrix
 from ._network import (
     LayerOutputs,
@@ -111,9 +113,11 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         "nesterovs_momentum": ["boolean"],
         "shuffle": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
+        "scoring": [None, StrOptions({"loss", *get_scorer_names()}), callable],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "tol": [None, Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -190,25 +194,32 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             )
         else:
             loss_curve, n_iter, optimizer, stopper = self._train_epochs(
-                X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing,
-                callbacks,
+                X, Y, y, params, targets, loss, regularization, sample_weight, rng, incremental,
+                continuing, callbacks,
             )  # fmt: skip
         stopped_by_callback = callbacks is not None and callbacks.stop_requested
         if callbacks is not None:
             callbacks.end_fit(params.flat)
         if not stopped_by_callback:  # (a callback that stops training knows why)
             self._warn_if_not_converged(loss_curve, stopper, incremental)
+        # The histories (loss_curve_, validation_scores_) span every fit continued from; n_iter_
+        # counts the epochs since the last call to fit, as in scikit-learn.
+        early = isinstance(stopper, ValidationStopper)
+        scores = stopper.scores if early else None
         if continuing:
-            loss_curve, n_iter = self.loss_curve_ + loss_curve, self.n_iter_ + n_iter
+            loss_curve = self.loss_curve_ + loss_curve
+            if early and self.validation_scores_ is not None:
+                scores = self.validation_scores_ + scores
+            if incremental:
+                n_iter += self.n_iter_
 
         # Set attributes only once training has succeeded, so a failed fit leaves no half model.
-        early = isinstance(stopper, ValidationStopper)
         for name, value in self._model_attributes(params, targets, loss).items():
             setattr(self, name, value)
         self.loss_curve_ = loss_curve
         self.loss_ = loss_curve[-1]
         self.best_loss_ = None if early else min(loss_curve)
-        self.validation_scores_ = stopper.scores if early else None
+        self.validation_scores_ = scores
         self.best_validation_score_ = stopper.best_score if early else None
         self.n_iter_ = n_iter
         self.optimizer_ = optimizer
@@ -352,19 +363,18 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         return AdaptiveStepSize(plateau, optimizer)
 
     def _train_epochs(
-        self, X, Y, y, params, loss, regularization, sample_weight, rng, incremental, continuing,
-        callbacks,
+        self, X, Y, y, params, targets, loss, regularization, sample_weight, rng, incremental,
+        continuing, callbacks,
     ):  # fmt: skip
         optimizer = self._optimizer(params, self.optimizer_ if continuing else None)
         stopper = None
         if self.early_stopping and not incremental:
-            X, X_val, Y, Y_val, sample_weight, sample_weight_val = self._validation_split(
+            X, X_val, Y, Y_val, y_val, sample_weight, sample_weight_val = self._validation_split(
                 X, Y, y, sample_weight, rng
             )
-            stopper = ValidationStopper(
-                X_val, Y_val, params, self._validation_score(loss), self.tol or 0.0,
-                self.n_iter_no_change, sample_weight_val,
-            )  # fmt: skip
+            stopper = early_stopping_monitor(
+                self, X_val, Y_val, y_val, sample_weight_val, params, targets, loss
+            )
         elif self.tol is not None and not incremental:
             stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
         max_iter = 1 if incremental else self.max_iter
@@ -399,9 +409,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         return loss_curve, len(loss_curve), optimizer, stopper
 
     def _validation_split(self, X, Y, y, sample_weight, rng):
-        """Hold out ``validation_fraction`` of the data (stratified as ``_stratification`` says);
-        returns the training and validation data and their sample weights (None if unweighted).
-        """
+        """Hold out ``validation_fraction`` of the data, stratified by class for a classifier of
+        one output (as scikit-learn's MLP); returns the training and validation inputs, encoded
+        targets ``Y``, targets ``y`` and sample weights (None if unweighted)."""
         n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
         if n_val >= X.shape[0]:
             raise ValueError(
@@ -409,15 +419,26 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
                 "samples for early stopping and leaves none to train on; use a smaller "
                 "validation_fraction or more data."
             )
-        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
-        X, X_val, Y, Y_val, *weights = train_test_split(
-            *arrays,
-            test_size=n_val,
-            stratify=self._stratification(y, n_val),
-            random_state=rng,
-        )
+        arrays = [X, Y, y] if sample_weight is None else [X, Y, y, sample_weight]
+        try:
+            X, X_val, Y, Y_val, y, y_val, *weights = train_test_split(
+                *arrays, test_size=n_val, stratify=self._stratification(y), random_state=rng
+            )
+        except ValueError as error:  # classes too small to stratify
+            raise ValueError(
+                "early_stopping=True holds out a validation split stratified by class, which "
+                "needs at least 2 samples of every class and at least as many held-out samples "
+                f"as classes: {error} Use more data, a larger validation_fraction or "
+                "early_stopping=False."
+            ) from error
+        if n_val < 2:
+            raise ValueError(
+                f"The validation set is too small: validation_fraction={self.validation_fraction} "
+                f"of {X.shape[0] + n_val} samples holds out {n_val} for early stopping, which "
+                "needs at least 2. Increase 'validation_fraction' or the size of your dataset."
+            )
         if not weights:
-            return X, X_val, Y, Y_val, None, None
+            return X, X_val, Y, Y_val, y_val, None, None
         for part, name in [(weights[0], "training"), (weights[1], "validation")]:
             if not part.sum() > 0:
                 raise ValueError(
@@ -425,7 +446,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
                     "sample_weight; use another validation_fraction, "
                     "another random_state or positive weights."
                 )
-        return X, X_val, Y, Y_val, *weights
+        return X, X_val, Y, Y_val, y_val, *weights
 
     def _train_lbfgs(self, X, Y, params, loss, regularization, sample_weight, callbacks):
         stopper = None
@@ -438,6 +459,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             loss=loss,
             penalty=regularization.penalty,
             max_iter=self.max_iter,
+            max_fun=self.max_fun,
             tol=self.tol,
             sample_weight=sample_weight,
             stopper=stopper,
@@ -447,13 +469,6 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         else:
             n_iter = max(_check_optimize_result("lbfgs", result, self.max_iter), 1)
         return loss_curve or [float(result.fun)], n_iter, None, None
-
-    def _refuse_partial_fit_with_lbfgs(self):
-        if self.solver == "lbfgs":
-            raise ValueError(
-                "partial_fit is not available with solver='lbfgs', which optimises the whole "
-                "data at once; use solver='gd', 'momentum' or 'adam'."
-            )
 
     @staticmethod
     def _checked_total_weight(weights, X, name="sample_weight"):
@@ -481,8 +496,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
                 stacklevel=_FIT_WARNING_STACKLEVEL,
             )
         if loss_curve[-1] > loss_curve[0]:
+            first, last = _distinct_costs(loss_curve[0], loss_curve[-1])
             warnings.warn(
-                f"The cost rose during training, from {loss_curve[0]:.4g} to {loss_curve[-1]:.4g}: "
+                f"The cost rose during training, from {first} to {last}: "
                 f"learning_rate={self.learning_rate} is probably too large for this data "
                 f"({_TOO_LARGE_STEPS[self.activation]}). Use a smaller learning_rate or scale the "
                 "inputs.",
@@ -510,7 +526,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         """The per-sample weights training uses (None if all are 1)."""
         raise NotImplementedError
 
-    def _stratification(self, y, n_val):
+    def _stratification(self, y):
         """Labels to stratify the early-stopping split by, or None."""
         return None
 
@@ -680,6 +696,16 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             logits = np.ldexp(logits, exponents)
         largest = np.finfo(dtype).max
         return np.clip(logits, -largest, largest, out=logits)
+
+
+def _distinct_costs(first, last):
+    """``first`` and ``last`` (``first < last``) formatted with the fewest significant digits,
+    4 at least, that tell them apart."""
+    for digits in range(4, 18):
+        texts = f"{first:.{digits}g}", f"{last:.{digits}g}"
+        if texts[0] != texts[1]:
+            return texts
+    return texts
 
 
 class _ChunkEvaluator:

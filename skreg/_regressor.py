@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import identity
+from ._early_stopping import available_if, partial_fit_available
 from ._estimator import BaseRegularizedMLP
 from ._training import negative_loss_score, r2_score
 
@@ -160,19 +161,31 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         Maximum number of epochs: passes over the training data (one step each in full batch).
         For ``"lbfgs"``, maximum number of L-BFGS iterations.
 
+    max_fun : int, default=15000
+        Maximum number of evaluations of the cost (and its gradient) by ``"lbfgs"``, as in
+        scikit-learn's MLPRegressor; ignored by the other solvers.
+
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data and stop when its score has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs; the weights of the best epoch are
-        restored. The score is the R² (weighted by ``sample_weight``, averaged uniformly over
-        outputs) as MLPRegressor scores it, but for ``loss="quantile"`` minus the mean pinball
-        loss (R² would rate a quantile as a fit of the mean). Not used by ``partial_fit`` or
-        ``"lbfgs"``.
+        Hold out ``validation_fraction`` of the training data (at least 2 rows) and stop when
+        its score (see ``scoring``) has not improved by ``tol`` for ``n_iter_no_change``
+        epochs; the weights of the best epoch are restored. Not used by ``"lbfgs"``;
+        ``partial_fit`` is not available with it.
+
+    scoring : str, callable or None, default=None
+        The score early stopping monitors on the held-out rows, weighted by their sample
+        weights, higher being better. ``None``: the R² (averaged uniformly over outputs) as
+        MLPRegressor scores it, but for ``loss="quantile"`` minus the mean pinball loss (R²
+        would rate a quantile as a fit of the mean). ``"loss"``: minus the mean held-out loss
+        (no penalty). A scorer name (``"neg_mean_absolute_error"``, ...; see
+        :func:`sklearn.metrics.get_scorer_names`) or a callable ``scorer(estimator, X, y)``
+        rates the estimator with each epoch's weights, at the cost of a prediction per epoch.
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping, in (0, 1).
 
-    n_iter_no_change : int, default=100
-        Patience, in epochs, of early stopping and of the ``tol`` stop.
+    n_iter_no_change : int or np.inf, default=100
+        Patience, in epochs, of early stopping and of the ``tol`` stop; ``np.inf`` never stops
+        early.
 
     tol : float or None, default=None
         Improvement threshold. With ``early_stopping``: of the validation score (``None`` counts
@@ -210,21 +223,24 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
 
     loss_curve_ : list of float
         Cost at each epoch, computed before that epoch's update in full batch (the mean over its
-        mini-batches otherwise).
+        mini-batches otherwise). With ``warm_start`` and ``partial_fit``, the history of every
+        fit continued from, as in scikit-learn: the last ``n_iter_`` entries are those of the
+        epochs since ``fit``.
 
     best_loss_ : float or None
         Lowest cost of ``loss_curve_``; ``None`` with early stopping.
 
     validation_scores_ : list of float or None
-        Validation score (R², or minus the pinball loss) at each epoch with early stopping, else
-        ``None``.
+        Validation score (see ``scoring``) at each epoch with early stopping, else ``None``; like
+        ``loss_curve_``, the history of every fit continued from.
 
     best_validation_score_ : float or None
-        Best validation score with early stopping (its weights are the fitted ones), else
-        ``None``.
+        Best validation score of the latest fit with early stopping (its weights are the fitted
+        ones), else ``None``.
 
     n_iter_ : int
-        Number of epochs run (L-BFGS iterations for ``"lbfgs"``).
+        Number of epochs run by the latest call to ``fit`` (L-BFGS iterations for
+        ``"lbfgs"``), as in scikit-learn, plus one for each ``partial_fit`` since.
 
     n_layers_ : int
         Number of layers, input and output layers included.
@@ -314,7 +330,9 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         nesterovs_momentum=False,
         shuffle=True,
         max_iter=1000,
+        max_fun=15000,
         early_stopping=False,
+        scoring=None,
         validation_fraction=0.1,
         n_iter_no_change=100,
         tol=None,
@@ -345,7 +363,9 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         self.nesterovs_momentum = nesterovs_momentum
         self.shuffle = shuffle
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.early_stopping = early_stopping
+        self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -387,6 +407,7 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         """
         return self._fit_or_restore(X, y, sample_weight, incremental=False)
 
+    @available_if(partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch on ``X, y``, continuing from the current weights.
@@ -407,7 +428,6 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         self : object
             The updated estimator.
         """
-        self._refuse_partial_fit_with_lbfgs()
         return self._fit_or_restore(X, y, sample_weight, incremental=True)
 
     def _encoded_targets(self, y, classes, continuing, incremental):

@@ -372,8 +372,11 @@ def r2(predictions, Y, sample_weight=None):
     return float(scores.mean())
 
 
-def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=None, stopper=None):
-    """Minimise the full-batch cost with SciPy's L-BFGS-B; returns (loss curve, SciPy result).
+def train_lbfgs(
+    X, Y, params, *, loss, penalty, max_iter, tol, max_fun=15000, sample_weight=None, stopper=None
+):
+    """Minimise the full-batch cost with SciPy's L-BFGS-B, for at most ``max_iter`` iterations
+    and ``max_fun`` evaluations of the cost; returns (loss curve, SciPy result).
 
     For deterministic objectives only: no dropout, no noise, no L1 (it is not differentiable).
     ``stopper``, when given, is called after each iteration with its cost and ``params`` at the
@@ -405,7 +408,7 @@ def train_lbfgs(X, Y, params, *, loss, penalty, max_iter, tol, sample_weight=Non
             params.flat.astype(np.float64),
             jac=True,
             method="L-BFGS-B",
-            options={"maxiter": max_iter, "maxfun": 15000 + max_iter}
+            options={"maxiter": max_iter, "maxfun": max_fun}
             | ({} if tol is None else {"gtol": tol}),
             callback=after_iteration,
         )

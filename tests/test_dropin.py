@@ -1,0 +1,214 @@
+"""scikit-learn's MLP semantics that skreg shares (issue 23): ``n_iter_`` under ``warm_start``,
+the early-stopping split, ``partial_fit``'s availability, log-probabilities, ``max_fun``,
+``n_iter_no_change=np.inf`` and the early-stopping monitor ``scoring``."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_multilabel_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import estimator_checks
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
+from skreg._estimator import _distinct_costs
+
+X_IRIS, Y_IRIS = load_iris(return_X_y=True)
+X_IRIS = StandardScaler().fit_transform(X_IRIS)
+ESTIMATORS = [RegularizedMLPClassifier, RegularizedMLPRegressor]
+ADAM = {"solver": "adam", "learning_rate": 0.01, "hidden_layer_sizes": (10,), "random_state": 0}
+
+
+def quietly(fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit()
+
+
+# -- 1. n_iter_ counts the epochs of the latest fit ---------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("solver", ["gd", "adam", "lbfgs"])
+def test_warm_start_n_iter_counts_the_latest_fit(Estimator, solver):
+    model = Estimator(**{**ADAM, "solver": solver}, max_iter=3, warm_start=True)
+    quietly(lambda: model.fit(X_IRIS, Y_IRIS))
+    first_curve = list(model.loss_curve_)
+    quietly(lambda: model.fit(X_IRIS, Y_IRIS))
+    assert model.n_iter_ == 3
+    assert model.loss_curve_[:3] == first_curve and len(model.loss_curve_) == 6
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_warm_start_with_early_stopping_keeps_the_histories_aligned(Estimator):
+    model = Estimator(**ADAM, max_iter=10, early_stopping=True, warm_start=True)
+    model.set_params(n_iter_no_change=100)
+    quietly(lambda: model.fit(X_IRIS, Y_IRIS))
+    quietly(lambda: model.set_params(max_iter=20).fit(X_IRIS, Y_IRIS))
+    assert model.n_iter_ == 20
+    assert len(model.validation_scores_) == len(model.loss_curve_) == 30
+    assert model.best_validation_score_ == max(model.validation_scores_[-20:])
+
+
+def test_partial_fit_adds_its_epoch_to_those_since_fit():
+    model = RegularizedMLPClassifier(**ADAM, max_iter=5).fit(X_IRIS, Y_IRIS)
+    model.partial_fit(X_IRIS, Y_IRIS).partial_fit(X_IRIS, Y_IRIS)
+    assert model.n_iter_ == 7 == len(model.loss_curve_)
+
+
+def test_n_iter_no_change_may_be_infinite_and_then_runs_max_iter():
+    model = RegularizedMLPClassifier(**ADAM, max_iter=10, tol=1.0, n_iter_no_change=np.inf)
+    with pytest.warns(ConvergenceWarning, match="max_iter=10"):
+        model.fit(X_IRIS, Y_IRIS)
+    assert model.n_iter_ == 10
+    with pytest.raises(InvalidParameterError, match="n_iter_no_change"):
+        RegularizedMLPClassifier(n_iter_no_change=-np.inf).fit(X_IRIS, Y_IRIS)
+
+
+# -- 2, 3. the early-stopping split -------------------------------------------------------------
+
+
+def test_early_stopping_refuses_a_class_it_cannot_stratify():
+    X, y = [[1, 2], [2, 3], [3, 4], [4, 5]], [0, 0, 0, 1]
+    with pytest.raises(ValueError, match=r"The least populated class.* 1 member"):
+        RegularizedMLPClassifier(early_stopping=True, validation_fraction=0.5).fit(X, y)
+    # Too few held-out rows for the classes: one row cannot hold both.
+    X, y = np.arange(12.0).reshape(-1, 1), [0, 1] * 6
+    with pytest.raises(ValueError, match="early_stopping=True holds out a validation split"):
+        RegularizedMLPClassifier(early_stopping=True, validation_fraction=0.05).fit(X, y)
+
+
+@pytest.mark.parametrize("n_samples", [2, 10])
+def test_a_validation_set_of_one_row_is_refused(n_samples):
+    X, y = make_regression(n_samples=n_samples, n_features=5, random_state=0)
+    with pytest.raises(ValueError, match="The validation set is too small"):
+        RegularizedMLPRegressor(early_stopping=True, random_state=0).fit(X, y)
+    if n_samples == 10:  # two held-out rows suffice
+        model = RegularizedMLPRegressor(early_stopping=True, validation_fraction=0.2, max_iter=5)
+        quietly(lambda: model.fit(X, y))
+
+
+# -- 4, 6. partial_fit exists only where it can run ---------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"solver": "lbfgs"}, "partial_fit is not available with solver='lbfgs'"),
+        ({"early_stopping": True}, "partial_fit does not support early_stopping=True"),
+    ],
+)
+def test_partial_fit_is_hidden_where_it_cannot_run(Estimator, params, message):
+    assert hasattr(Estimator(), "partial_fit")
+    model = Estimator(**params)
+    assert not hasattr(model, "partial_fit")
+    with pytest.raises(ValueError, match=message):
+        model.partial_fit(X_IRIS, Y_IRIS)
+    # After a fit too, which scikit-learn's MLP refuses as well.
+    quietly(lambda: model.set_params(max_iter=5).fit(X_IRIS, Y_IRIS))
+    with pytest.raises(ValueError, match=message):
+        model.partial_fit(X_IRIS, Y_IRIS)
+    assert Estimator.partial_fit.__doc__.startswith("Train for one epoch")
+
+
+# -- 5. log-probabilities are the logarithm of the probabilities --------------------------------
+
+
+def test_multilabel_log_proba_ranks_labels_as_predict_proba():
+    X, Y = make_multilabel_classification(n_samples=50, random_state=0)
+    model = RegularizedMLPClassifier(
+        solver="lbfgs", hidden_layer_sizes=(30,), lambd=1e-4, max_iter=200, random_state=0
+    )
+    quietly(lambda: model.fit(X, Y))
+    proba, log_proba = model.predict_proba(X), model.predict_log_proba(X)
+    np.testing.assert_array_equal(proba > 0.5, Y)
+    np.testing.assert_array_equal(log_proba.argmax(axis=1), proba.argmax(axis=1))
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(log_proba, np.log(proba))
+
+
+# -- 6. max_fun ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_max_fun_bounds_the_evaluations_of_lbfgs(Estimator):
+    model = Estimator(solver="lbfgs", hidden_layer_sizes=(50,), max_iter=150, max_fun=10)
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        model.fit(X_IRIS, Y_IRIS)
+    assert model.n_iter_ <= 10
+    with pytest.raises(InvalidParameterError, match="max_fun"):
+        Estimator(solver="lbfgs", max_fun=0).fit(X_IRIS, Y_IRIS)
+
+
+# -- early stopping's monitor -------------------------------------------------------------------
+
+
+def early_stopped(**params):
+    settings = {**ADAM, "early_stopping": True, "max_iter": 60, "n_iter_no_change": 100}
+    return quietly(lambda: RegularizedMLPClassifier(**settings, **params).fit(X_IRIS, Y_IRIS))
+
+
+def test_a_scorer_scores_each_epoch_as_the_builtin_monitors_do():
+    accuracy, scored = early_stopped(scoring=None), early_stopped(scoring="accuracy")
+    assert accuracy.validation_scores_ == scored.validation_scores_
+    loss = early_stopped(scoring="loss", class_weight={0: 2.0, 1: 1.0, 2: 1.0})
+    log_loss = early_stopped(scoring="neg_log_loss", class_weight={0: 2.0, 1: 1.0, 2: 1.0})
+    np.testing.assert_allclose(loss.validation_scores_, log_loss.validation_scores_, rtol=1e-9)
+    assert max(loss.validation_scores_) < 0
+
+
+def test_a_callable_scorer_rates_the_weights_of_each_epoch():
+    rated = []
+
+    def balanced(estimator, X, y):
+        rated.append(estimator.coefs_[0].copy())
+        return balanced_accuracy_score(y, estimator.predict(X))
+
+    model = early_stopped(scoring=balanced)
+    assert len(rated) == model.n_iter_ == 60
+    assert not np.array_equal(rated[0], rated[-1])
+    assert model.best_validation_score_ == max(model.validation_scores_) > 0.8
+
+
+def test_a_scorer_sees_no_feature_names_and_raises_no_warning():
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(X_IRIS, columns=["a", "b", "c", "d"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = RegularizedMLPClassifier(**ADAM, early_stopping=True, scoring="f1_macro")
+        model.set_params(max_iter=300, n_iter_no_change=10).fit(X, Y_IRIS)
+    assert list(model.feature_names_in_) == ["a", "b", "c", "d"]
+
+
+def test_an_unknown_scoring_is_refused_by_name():
+    with pytest.raises(InvalidParameterError, match="'scoring' parameter"):
+        RegularizedMLPClassifier(early_stopping=True, scoring="acuracy").fit(X_IRIS, Y_IRIS)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_loss_monitor_serves_strong_class_weights(monkeypatch, seed):
+    """scikit-learn's check_class_weight_classifiers (class weights 1000 : 0.0001) on mini-batch
+    Adam with early stopping, at several seeds: the weighted accuracy would saturate in the
+    first epochs and stop training before the weights move the boundary."""
+    monkeypatch.setattr(
+        estimator_checks, "set_random_state", lambda model: model.set_params(random_state=seed)
+    )
+    model = RegularizedMLPClassifier(
+        solver="adam", batch_size=32, early_stopping=True, learning_rate=0.01
+    )
+    quietly(lambda: estimator_checks.check_class_weight_classifiers("MLP", model))
+
+
+# -- quiet warnings -----------------------------------------------------------------------------
+
+
+def test_a_rising_cost_is_reported_with_digits_that_tell_the_costs_apart():
+    assert _distinct_costs(0.69314718, 0.69314720) == ("0.69314718", "0.6931472")
+    assert _distinct_costs(0.5, 2.0) == ("0.5", "2")
+    model = RegularizedMLPClassifier()
+    with pytest.warns(ConvergenceWarning, match="from 0.69314718 to 0.6931472: learning_rate"):
+        model._warn_if_not_converged([0.69314718, 0.6931, 0.69314720], None, incremental=False)
