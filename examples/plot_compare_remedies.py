@@ -43,7 +43,7 @@ remedies = {
     "dropout": ({}, {"keep_prob": [0.7, 0.8, 0.9]}),
     "dropout + max-norm": ({"keep_prob": 0.8}, {"max_norm": [1.0, 2.0, 4.0]}),
     "early stopping": (
-        {"early_stopping": True, "validation_fraction": 0.2},
+        {"early_stopping": True, "scoring": None, "validation_fraction": 0.2},
         {"n_iter_no_change": [1000, 3000]},
     ),
     "input noise": ({}, {"input_noise": [0.3, 0.2, 0.1, 0.05]}),

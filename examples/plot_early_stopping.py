@@ -8,7 +8,8 @@ With ``early_stopping=True``, :meth:`~skreg.RegularizedMLPClassifier.fit` holds 
 ``validation_scores_``, stops once it has not improved for ``n_iter_no_change`` epochs, and
 restores the weights of the best epoch (``best_validation_score_``).
 :class:`~skreg.plotting.LossCurveDisplay` draws the training cost and the validation accuracy
-together.
+together. The accuracy is MLPClassifier's monitor, ``scoring=None``; skreg's default,
+``scoring="loss"``, monitors the held-out cross-entropy instead (see the user guide).
 """
 
 # %%
@@ -34,7 +35,7 @@ X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 network = {"hidden_layer_sizes": (50, 20), "learning_rate": 0.1, "random_state": 0}
 full = RegularizedMLPClassifier(**network).fit(X_train, y_train)
 early = RegularizedMLPClassifier(
-    **network, early_stopping=True, validation_fraction=0.2, n_iter_no_change=2000
+    **network, early_stopping=True, scoring=None, validation_fraction=0.2, n_iter_no_change=2000
 ).fit(X_train, y_train)
 for name, model in [("all 30000 iterations", full), ("early stopping", early)]:
     print(
@@ -63,7 +64,7 @@ ax.set_title("Gradient descent with early stopping")
 # Adam on mini-batches of 32 takes several steps per epoch and converges in far fewer epochs,
 # so a patience of 100 epochs (the default ``n_iter_no_change``) suffices.
 adam_settings = {"solver": "adam", "learning_rate": 0.01, "batch_size": 32}
-adam = RegularizedMLPClassifier(**(network | adam_settings), early_stopping=True)
+adam = RegularizedMLPClassifier(**(network | adam_settings), early_stopping=True, scoring=None)
 adam.fit(X_train, y_train)
 print(
     f"Adam: n_iter_={adam.n_iter_}, best validation accuracy {adam.best_validation_score_:.3f}, "
@@ -82,7 +83,9 @@ ax.set_title("Adam with early stopping")
 # scikit-learn's :class:`~sklearn.model_selection.ValidationCurveDisplay` shows it by
 # cross-validation on the training set.
 display = ValidationCurveDisplay.from_estimator(
-    RegularizedMLPClassifier(**network, early_stopping=True, validation_fraction=0.2),
+    RegularizedMLPClassifier(
+        **network, early_stopping=True, scoring=None, validation_fraction=0.2
+    ),
     X_train,
     y_train,
     param_name="n_iter_no_change",

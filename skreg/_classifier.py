@@ -147,7 +147,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         once the heavy classes are right. ``None``: the accuracy, as MLPClassifier's early
         stopping. A scorer name (``"balanced_accuracy"``, ``"roc_auc"``, ...; see
         :func:`sklearn.metrics.get_scorer_names`) or a callable ``scorer(estimator, X, y)``
-        rates the estimator with each epoch's weights, at the cost of a prediction per epoch.
+        rates the estimator with each epoch's weights, at the cost of a prediction per epoch
+        (a callable with a ``sample_weight`` keyword receives the held-out rows' weights).
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping, in (0, 1).

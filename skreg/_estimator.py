@@ -428,7 +428,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             raise ValueError(
                 "early_stopping=True holds out a validation split stratified by class, which "
                 "needs at least 2 samples of every class and at least as many held-out samples "
-                f"as classes: {error} Use more data, a larger validation_fraction or "
+                f"as classes ({error}). Use more data, a larger validation_fraction or "
                 "early_stopping=False."
             ) from error
         if n_val < 2:

@@ -178,7 +178,8 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         would rate a quantile as a fit of the mean). ``"loss"``: minus the mean held-out loss
         (no penalty). A scorer name (``"neg_mean_absolute_error"``, ...; see
         :func:`sklearn.metrics.get_scorer_names`) or a callable ``scorer(estimator, X, y)``
-        rates the estimator with each epoch's weights, at the cost of a prediction per epoch.
+        rates the estimator with each epoch's weights, at the cost of a prediction per epoch
+        (a callable with a ``sample_weight`` keyword receives the held-out rows' weights).
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping, in (0, 1).

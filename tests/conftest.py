@@ -82,9 +82,11 @@ VALID_HYPERPARAMETERS = {
     "shuffle": st.booleans(),
     # Small enough for fast examples: a mini-batch epoch of 200 rows may be 200 steps.
     "max_iter": st.integers(1, 40),
+    "max_fun": st.integers(1, 20000),
     "early_stopping": st.booleans(),
+    "scoring": st.sampled_from(["loss", None, "accuracy"]),
     "validation_fraction": st.floats(0.01, 0.5),  # at most half: always leaves rows to train on
-    "n_iter_no_change": st.integers(1, 20),
+    "n_iter_no_change": st.one_of(st.integers(1, 20), st.just(np.inf)),
     "tol": st.one_of(st.none(), st.floats(0.0, 0.1)),
     "class_weight": st.sampled_from([None, "balanced"]),  # dicts need the labels: see the tests
     "warm_start": st.booleans(),
@@ -156,12 +158,20 @@ INVALID_HYPERPARAMETERS = {
     "nesterovs_momentum": _NOT_BOOLEANS,
     "shuffle": _NOT_BOOLEANS,
     "max_iter": st.one_of(st.integers(max_value=0), st.floats(1.5, 100), _NON_FINITE, _WRONG_TYPES),
+    "max_fun": st.one_of(st.integers(max_value=0), st.floats(1.5, 100), _NON_FINITE, _WRONG_TYPES),
     "early_stopping": _NOT_BOOLEANS,
+    "scoring": st.one_of(
+        st.sampled_from(["Loss", "accuracyy", "", 1, ["loss"], b"loss"]),
+        st.text(alphabet="XYZ -", max_size=8),  # no scorer's name has capitals
+    ),
     "validation_fraction": st.one_of(
         st.floats(max_value=0.0), st.floats(min_value=1.0), _NON_FINITE, _WRONG_TYPES
     ),
     "n_iter_no_change": st.one_of(
-        st.integers(max_value=0), st.floats(1.5, 100), _NON_FINITE, _WRONG_TYPES
+        st.integers(max_value=0),
+        st.floats(1.5, 100),
+        st.sampled_from([np.nan, -np.inf]),
+        _WRONG_TYPES,
     ),
     "tol": st.one_of(st.floats(max_value=-1e-300), _NON_FINITE, _WRONG_TYPES),
     "class_weight": st.one_of(

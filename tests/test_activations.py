@@ -94,7 +94,7 @@ def test_early_stopping_scores_the_network_with_its_activation(three_blobs, acti
     logits = forward(with_ones_column(X), params.layers, outputs, activation=activation)
     assert stopper.validation_score(params) == np.mean(logits.argmax(axis=1) == y)
     model = RegularizedMLPClassifier(
-        activation=activation, early_stopping=True, max_iter=500, random_state=0
+        activation=activation, early_stopping=True, scoring=None, max_iter=500, random_state=0
     ).fit(X, y)
     assert model.best_validation_score_ == max(model.validation_scores_) > 0.8
 

@@ -1,3 +1,4 @@
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
@@ -37,11 +38,18 @@ def expected_failed_checks(estimator):
         *FULL_BATCH,
         # batch_size=8: mini-batches on the checks' data sets (15 to 100 rows)
         RegularizedMLPClassifier(solver="adam", batch_size=8, early_stopping=True),
+        # Early stopping that must serve class weights of 1000 : 0.0001
+        # (check_class_weight_classifiers): the default scoring="loss" does.
+        RegularizedMLPClassifier(
+            solver="adam", batch_size=32, early_stopping=True, learning_rate=0.01
+        ),
         # The regressor: its defaults (full-batch Adam), and mini-batches with early stopping.
         RegularizedMLPRegressor(),
         RegularizedMLPRegressor(batch_size=8, early_stopping=True, n_iter_no_change=10),
     ],
     expected_failed_checks=expected_failed_checks,
 )
+# The checks fit for a set number of epochs (up to 1000) whether or not training converges there.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -260,10 +260,11 @@ def test_sparse_X_gives_the_dense_model(data, hyper, seed, density, fmt, valid_h
 
 @st.composite
 def incremental_hyperparameters(draw, valid_hyperparameters):
-    """Valid hyperparameters that partial_fit accepts: no L-BFGS, no "balanced" class weights."""
+    """Valid hyperparameters that partial_fit accepts: no L-BFGS, no early stopping, no
+    "balanced" class weights."""
     params = draw(valid_hyperparameters)
     solver = draw(st.sampled_from(["gd", "momentum", "adam"]))
-    return {**params, "solver": solver, "class_weight": None}
+    return {**params, "solver": solver, "class_weight": None, "early_stopping": False}
 
 
 @PROPERTY_SETTINGS

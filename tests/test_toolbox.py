@@ -78,18 +78,20 @@ def test_input_noise_changes_the_fit_reproducibly(moons):
 
 def test_early_stopping_treats_a_plateau_of_validation_accuracy_as_no_improvement():
     X, y = make_blobs(n_samples=100, centers=[[-5, -5], [5, 5]], random_state=0)
-    model = small(early_stopping=True, n_iter_no_change=10, max_iter=5000).fit(X, y)
-    scores = model.validation_scores_
+    model = small(early_stopping=True, scoring=None, n_iter_no_change=10, max_iter=5000)
+    scores = model.fit(X, y).validation_scores_
     assert max(scores) == 1.0
     assert model.n_iter_ == int(np.argmax(scores)) + 10 + 2
 
 
-def test_early_stopping_on_tiny_data_holds_out_one_sample_and_refuses_to_hold_out_all():
+def test_early_stopping_on_tiny_data_holds_out_two_samples_and_refuses_to_hold_out_all():
     X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
     y = np.array([0, 0, 1, 1, 1])
     with pytest.warns(ConvergenceWarning, match="max_iter"):
-        model = small(early_stopping=True, max_iter=5).fit(X, y)
+        model = small(early_stopping=True, validation_fraction=0.4, max_iter=5).fit(X, y)
     assert len(model.validation_scores_) == model.n_iter_
+    with pytest.raises(ValueError, match=r"test_size = 1 should be greater or equal"):
+        small(early_stopping=True, validation_fraction=0.2).fit(X, y)
     # ceil(0.9 * 5) = 5 samples held out: nothing left to train on.
     with pytest.raises(ValueError, match="validation_fraction=0.9 holds out all 5 samples"):
         small(early_stopping=True, validation_fraction=0.9).fit(X, y)
@@ -201,7 +203,7 @@ def test_warm_start_continues_training(moons):
     X, y = moons
     model = small(max_iter=40).fit(X, y)
     model.set_params(warm_start=True, max_iter=60).fit(X, y)
-    assert model.n_iter_ == 100 == len(model.loss_curve_)
+    assert model.n_iter_ == 60 and len(model.loss_curve_) == 100  # n_iter_: the latest fit's
     assert_same_weights(model, small(max_iter=100).fit(X, y), rtol=1e-10)
 
 
