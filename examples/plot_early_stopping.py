@@ -83,9 +83,7 @@ ax.set_title("Adam with early stopping")
 # scikit-learn's :class:`~sklearn.model_selection.ValidationCurveDisplay` shows it by
 # cross-validation on the training set.
 display = ValidationCurveDisplay.from_estimator(
-    RegularizedMLPClassifier(
-        **network, early_stopping=True, scoring=None, validation_fraction=0.2
-    ),
+    RegularizedMLPClassifier(**network, early_stopping=True, scoring=None, validation_fraction=0.2),
     X_train,
     y_train,
     param_name="n_iter_no_change",
