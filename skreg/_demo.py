@@ -15,8 +15,9 @@ MODELS = [
     ("dropout, keep_prob=0.86", {"keep_prob": 0.86}),
 ]
 # Strongest first: GridSearchCV breaks ties in favour of the first candidate, so equal dev
-# scores pick the more regularised model.
-LAMBD_GRID = [1.5, 0.7, 0.3, 0.0]
+# scores pick the more regularised model. The grid spans the optimum: on the built-in data with
+# the default seed and iterations, lambd=1 scores best on the dev split.
+LAMBD_GRID = [3.0, 1.5, 1.0, 0.7, 0.3, 0.0]
 DEV_FRACTION = 0.25
 DEFAULT_OUT = "skreg-demo"
 
@@ -81,35 +82,56 @@ def train_models(X_train, y_train, random_state, max_iter):
     return trained
 
 
-def save_figures(trained, X_train, y_train, out):
-    """Write ``decision_boundaries.png`` and ``loss_curves.png`` to ``out``; return their paths."""
+def decision_boundary_figure(trained, X_train, y_train, X_test, y_test):
+    """One panel per model: its decision regions and the training points, titled with its
+    train and test accuracy."""
     # Figure, not pyplot: no GUI backend is needed and no window opens.
     from matplotlib.figure import Figure
     from sklearn.inspection import DecisionBoundaryDisplay
 
-    from .plotting import LossCurveDisplay
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-
-    boundaries = Figure(figsize=(10, 9), layout="constrained")
-    for ax, (name, model) in zip(boundaries.subplots(2, 2).ravel(), trained):
+    figure = Figure(figsize=(10, 9), layout="constrained")
+    for ax, (name, model) in zip(figure.subplots(2, 2).ravel(), trained):
         DecisionBoundaryDisplay.from_estimator(
             model, X_train, response_method="predict", eps=0.1, cmap="RdBu", alpha=0.4, ax=ax
         )
         ax.scatter(*X_train.T, c=y_train, cmap="RdBu", edgecolors="k", s=20)
-        ax.set_title(f"{name}\ntrain accuracy {model.score(X_train, y_train):.3f}")
-    boundaries_path = out / "decision_boundaries.png"
-    boundaries.savefig(boundaries_path, dpi=100)
+        train, test = model.score(X_train, y_train), model.score(X_test, y_test)
+        ax.set_title(f"{name}\ntrain accuracy {train:.3f}, test accuracy {test:.3f}")
+        ax.set_xlabel("x1 (first input feature)")
+        ax.set_ylabel("x2 (second input feature)")
+    figure.suptitle(
+        "Decision regions and training points (red: class 0, blue: class 1)", fontsize="large"
+    )
+    return figure
 
-    curves = Figure(figsize=(8, 5), layout="constrained")
-    ax = curves.subplots()
+
+def loss_curve_figure(trained):
+    """Every model's training cost per iteration, on a log scale."""
+    from matplotlib.figure import Figure
+
+    from .plotting import LossCurveDisplay
+
+    figure = Figure(figsize=(8, 5), layout="constrained")
+    ax = figure.subplots()
     for name, model in trained:
         LossCurveDisplay.from_estimator(model, ax=ax, name=name, lw=1)
     ax.set_yscale("log")
+    ax.set_xlabel("iteration (one full-batch gradient-descent step)")
+    ax.set_ylabel("training cost (log scale)")
     ax.set_title("Training cost (cross-entropy plus penalty)")
+    return figure
+
+
+def save_figures(trained, X_train, y_train, X_test, y_test, out):
+    """Write ``decision_boundaries.png`` and ``loss_curves.png`` to ``out``; return their paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    boundaries_path = out / "decision_boundaries.png"
+    decision_boundary_figure(trained, X_train, y_train, X_test, y_test).savefig(
+        boundaries_path, dpi=100
+    )
     curves_path = out / "loss_curves.png"
-    curves.savefig(curves_path, dpi=100)
+    loss_curve_figure(trained).savefig(curves_path, dpi=100)
     return [boundaries_path, curves_path]
 
 
@@ -130,6 +152,6 @@ def main(argv=None):
         train, test = model.score(X_train, y_train), model.score(X_test, y_test)
         print(f"| {name:<24} | {train:>14.4f} | {test:>13.4f} |")
     print()
-    for path in save_figures(trained, X_train, y_train, args.out):
+    for path in save_figures(trained, X_train, y_train, X_test, y_test, args.out):
         print(f"Wrote {path}")
     return 0

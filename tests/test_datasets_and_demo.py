@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import scipy.io
 
-from skreg._demo import DEFAULT_OUT, LAMBD_GRID, main
+from skreg import RegularizedMLPClassifier
+from skreg._demo import (
+    DEFAULT_OUT,
+    LAMBD_GRID,
+    decision_boundary_figure,
+    loss_curve_figure,
+    main,
+)
 from skreg.datasets import load_football, make_football
 
 
@@ -93,3 +100,35 @@ def test_demo_writes_figures_to_the_default_directory(monkeypatch, tmp_path, cap
     assert "built-in football-like data" in capsys.readouterr().out
     assert (tmp_path / DEFAULT_OUT / "decision_boundaries.png").is_file()
     assert (tmp_path / DEFAULT_OUT / "loss_curves.png").is_file()
+
+
+def test_demo_figures_explain_themselves():
+    """Axis labels on every panel, titles with the train and test accuracy."""
+    X_train, X_test, y_train, y_test = make_football()
+    models = [
+        (
+            name,
+            RegularizedMLPClassifier(max_iter=50, random_state=0, **params).fit(X_train, y_train),
+        )
+        for name, params in [("a", {}), ("b", {"lambd": 0.7})]
+    ]
+    boundaries = decision_boundary_figure(models, X_train, y_train, X_test, y_test)
+    for ax, (name, model) in zip(boundaries.axes, models):
+        test = f"test accuracy {model.score(X_test, y_test):.3f}"
+        assert (
+            name in ax.get_title() and "train accuracy" in ax.get_title() and test in ax.get_title()
+        )
+        assert ax.get_xlabel() and ax.get_ylabel()
+    (curves,) = loss_curve_figure(models).axes
+    assert "iteration" in curves.get_xlabel() and "cost" in curves.get_ylabel()
+
+
+@pytest.mark.slow
+def test_demo_grid_holds_its_best_lambd_inside():
+    """The tuned lambd of the demo's own run (30000 iterations, seed 3) is not an end of the
+    grid: the grid spans the optimum."""
+    from skreg._demo import tuned_lambd_search
+
+    X_train, _, y_train, _ = make_football()
+    best = tuned_lambd_search(3, 30000).fit(X_train, y_train).best_params_["lambd"]
+    assert min(LAMBD_GRID) < best < max(LAMBD_GRID)
