@@ -25,7 +25,7 @@ def requirement_names(requirements):
 
 def test_the_test_extra_brings_every_optional_dependency_of_the_tests():
     """The README's test command skips nothing for want of an extra: the test extra holds those
-    of dask, skops, onnx and progress (numba's engine excepted)."""
+    of dask, skops, onnx and progress."""
     extras = pyproject()["project"]["optional-dependencies"]
     test = requirement_names(extras["test"])
     for extra in ("dask", "skops", "onnx", "progress"):
