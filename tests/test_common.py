@@ -52,7 +52,10 @@ def expected_failed_checks(estimator):
         # Early stopping that must serve class weights of 1000 : 0.0001
         # (check_class_weight_classifiers): the default scoring="loss" does.
         RegularizedMLPClassifier(
-            solver="adam", batch_size=32, early_stopping=True, learning_rate=0.01,
+            solver="adam",
+            batch_size=32,
+            early_stopping=True,
+            learning_rate=0.01,
             validation_fraction=0.3,
         ),
         # The regressor: its defaults (full-batch Adam), and mini-batches with early stopping.
