@@ -10,9 +10,8 @@ MINI_BATCHES = (
 )
 
 EARLY_STOPPING = (
-    "Early stopping holds out rows, stratified by class: copies of a repeated row can fall on both "
-    "sides of the split, a row of integer weight on one only; and a class left with one distinct "
-    "row cannot be stratified, which scikit-learn's split refuses."
+    "The check's weighted data set leaves a class with one distinct row, which early stopping's "
+    "stratified split refuses, as scikit-learn's does (the repeated data set has two)."
 )
 
 # Full batch: the defaults (engine "auto"), each engine, class weights and early stopping, with
