@@ -15,9 +15,9 @@ EARLY_STOPPING = (
 )
 
 # Full batch: the defaults (engine "auto"), each engine, class weights and early stopping, with
-# no expected failure. The non-default configurations train 500 epochs instead of 30000 to keep
-# the suite fast; every check holds from a few hundred epochs on (the accuracy checks too, whose
-# fits start from a new random initialisation on every run).
+# no expected failure but early stopping's (EARLY_STOPPING). The non-default configurations train
+# 500 epochs instead of 30000 to keep the suite fast; every check holds from a few hundred epochs
+# on (the accuracy checks too, whose fits start from a new random initialisation on every run).
 FULL_BATCH = [
     RegularizedMLPClassifier(),
     RegularizedMLPClassifier(engine="numpy", max_iter=500),
