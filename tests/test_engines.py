@@ -307,7 +307,9 @@ def test_engines_fit_the_same_minibatch_classifier_with_early_stopping():
     )  # fmt: skip
     models = [RegularizedMLPClassifier(engine=e, **params).fit(X, y) for e in ("numpy", "compiled")]
     assert models[0].n_iter_ == models[1].n_iter_ < 200
-    assert models[0].validation_scores_ == models[1].validation_scores_
+    # (the held-out losses, which the engines round alike up to the order of their sums)
+    np.testing.assert_allclose(models[1].validation_scores_, models[0].validation_scores_,
+                               rtol=1e-10)  # fmt: skip
     for W, W_numpy in zip(models[1].coefs_, models[0].coefs_):
         np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
     assert models[1].optimizer_.t == models[0].optimizer_.t
@@ -427,7 +429,7 @@ def test_partial_fit_and_warm_start_continue_alike():
         for _ in range(3):
             model.partial_fit(X, y)
         models[engine] = model
-    assert models["compiled"].n_iter_ == 203
+    assert models["compiled"].n_iter_ == models["numpy"].n_iter_ == 103  # the last fit's and 3
     for W, W_numpy in zip(models["compiled"].coefs_, models["numpy"].coefs_):
         np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(

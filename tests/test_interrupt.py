@@ -9,7 +9,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from skreg import RegularizedMLPClassifier, _base, _training
 from skreg._engines import compiled_engine
-from skreg._training import accuracy
 
 HAS_COMPILED = compiled_engine() is not None
 
@@ -174,18 +173,19 @@ def test_interrupted_first_partial_fit_leaves_the_estimator_unfitted(interrupt_a
 
 @pytest.fixture
 def interrupt_validation_after(monkeypatch):
-    """Make early stopping's validation accuracy raise ``KeyboardInterrupt`` at its n-th call."""
+    """Make early stopping's validation score raise ``KeyboardInterrupt`` at its n-th call."""
 
     def arm(n_calls):
         calls = []
+        validation_score = _training.ValidationStopper.validation_score
 
-        def interrupting(*args):
+        def interrupting(self, params):
             calls.append(1)
             if len(calls) >= n_calls:
                 raise KeyboardInterrupt
-            return accuracy(*args)
+            return validation_score(self, params)
 
-        monkeypatch.setattr(_training, "accuracy", interrupting)
+        monkeypatch.setattr(_training.ValidationStopper, "validation_score", interrupting)
         return calls
 
     return arm
