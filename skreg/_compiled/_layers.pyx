@@ -433,71 +433,40 @@ cdef void activation_gradient(floating* D, const floating* A, intp_t n,
 cdef void weight_gradients(const floating* A_in, const floating* D, floating* G, floating* g,
                            intp_t n_in, intp_t n_out, intp_t n_rows) noexcept nogil:
     # G = A_in @ D.T and g = D.sum(axis=1): sums over the rows.
-    cdef intp_t j, k, s
-    cdef floating total
+    cdef intp_t j, k
     cdef const floating* d
     if n_in * n_out >= BLAS_MIN_WEIGHTS:
         gemm(False, True, n_in, n_out, n_rows, <floating> 1, A_in, n_rows, D, n_rows,
              <floating> 0, G, n_out)
-        for j in range(n_out):
-            d = D + j * n_rows
-            total = d[0] if n_rows > 0 else 0
-            for s in range(1, n_rows):
-                total += d[s]
-            g[j] = total
-        return
-    for j in range(n_out):
-        # Up to four input rows per pass over D[j]; the first pass also sums D[j] for g.
-        for k in range(0, n_in, 4):
-            total = products(A_in + k * n_rows, D + j * n_rows, min(4, n_in - k), n_rows,
-                             G + k * n_out + j, n_out)
-            if k == 0:
-                g[j] = total
-
-
-cdef floating products(const floating* A, const floating* d, intp_t count, intp_t n,
-                       floating* G, intp_t stride) noexcept nogil:
-    # G[k * stride] = A[k] . d for the count <= 4 rows A[k] (n apart); returns d.sum().
-    cdef intp_t s
-    cdef floating x, t0 = 0, t1 = 0, t2 = 0, t3 = 0, total = 0
-    cdef const floating* a0 = A
-    cdef const floating* a1 = A + n
-    cdef const floating* a2 = A + 2 * n
-    cdef const floating* a3 = A + 3 * n
-    if count == 4:
-        for s in range(n):
-            x = d[s]
-            t0 += a0[s] * x
-            t1 += a1[s] * x
-            t2 += a2[s] * x
-            t3 += a3[s] * x
-            total += x
-    elif count == 3:
-        for s in range(n):
-            x = d[s]
-            t0 += a0[s] * x
-            t1 += a1[s] * x
-            t2 += a2[s] * x
-            total += x
-    elif count == 2:
-        for s in range(n):
-            x = d[s]
-            t0 += a0[s] * x
-            t1 += a1[s] * x
-            total += x
     else:
-        for s in range(n):
-            x = d[s]
-            t0 += a0[s] * x
-            total += x
-    G[0] = t0
-    if count > 1:
-        G[stride] = t1
-    if count > 2:
-        G[2 * stride] = t2
-    if count > 3:
-        G[3 * stride] = t3
-    return total
+        for j in range(n_out):
+            for k in range(n_in):
+                G[k * n_out + j] = interleaved_dot(A_in + k * n_rows, D + j * n_rows, n_rows)
+    for j in range(n_out):
+        g[j] = interleaved_dot(NULL, D + j * n_rows, n_rows)
+
+
+cdef floating interleaved_dot(const floating* a, const floating* d, intp_t n) noexcept nogil:
+    # a . d (with a NULL, the sum of d) as eight interleaved partial sums, of the rows 0 to 7
+    # modulo 8, added pairwise at the end: independent chains of additions, which the CPU
+    # overlaps (a chain waits for each of its additions), in the same order on every machine.
+    cdef intp_t s, k, n8 = n - n % 8
+    cdef floating p[8]
+    for k in range(8):
+        p[k] = 0
+    if a == NULL:
+        for s in range(0, n8, 8):
+            for k in range(8):
+                p[k] += d[s + k]
+        for s in range(n8, n):
+            p[0] += d[s]
+    else:
+        for s in range(0, n8, 8):
+            for k in range(8):
+                p[k] += a[s + k] * d[s + k]
+        for s in range(n8, n):
+            p[0] += a[s] * d[s]
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
 
 
 # The small products.
