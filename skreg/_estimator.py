@@ -1,27 +1,23 @@
-"""The estimators' shared core: parameters, validation, training and chunked prediction.
+"""The estimators' shared core: parameters, validation, training, and prediction's entry.
 
 :class:`BaseRegularizedMLP` holds everything a regularised network estimator does whatever its
 targets: the hyperparameters of the network and of its training, input validation, the choice of
-engine, the solvers, early stopping, ``warm_start`` and ``partial_fit``, and prediction in
-bounded memory. The classifier and the regressor add only their targets (``_encoded_targets``),
-their sample weights (``_combined_sample_weight``), their early-stopping score and their
-predictions.
+engine, the solvers, early stopping, ``warm_start`` and ``partial_fit``, and the call of
+prediction in bounded memory (:mod:`skreg._prediction`). The classifier and the regressor add
+only their targets (``_encoded_targets``), their sample weights (``_combined_sample_weight``),
+their early-stopping score and their predictions.
 """
 
 import warnings
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, gen_batches
-from sklearn.utils._chunking import get_chunk_n_rows
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import (
@@ -31,26 +27,20 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._base import ACTIVATIONS, BOUNDED_ACTIVATIONS
+from ._base import ACTIVATIONS
 from ._callbacks import CallbackStopper, CallbackSupportMixin, FitCallbacks, has_callbacks
 from ._early_stopping import early_stopping_monitor
 from ._engines import training_function, training_matrix
 from ._network import (
-    LayerOutputs,
     Parameters,
     Penalty,
-    draw_dropout_masks,
-    forward,
     init_parameters,
-    with_ones_column,
 )
 from ._optimizers import make_optimizer
+from ._prediction import DropoutDraws, Prediction
 from ._random import training_stream
 from ._threads import (
-    allowed_threads,
     blas_threads_for_steps,
-    run_side_by_side,
-    single_threaded_blas,
 )
 from ._training import (
     AdaptiveStepSize,
@@ -60,10 +50,6 @@ from ._training import (
     train_lbfgs,
     weighted_set,
 )
-
-# Prediction works in chunks of rows whose temporaries fit in this many MiB (see _map_logits):
-# small enough to stay in cache, large enough for efficient matrix products.
-PREDICT_WORKING_MEMORY_MB = 4
 
 # What scikit-learn's callback support keeps on the estimator during a fit.
 _CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
@@ -547,66 +533,22 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         return self.n_outputs_
 
     def _map_logits(self, X, output, dropout=None):
-        """``output(logits)`` for the rows of ``X``, computed chunk of rows by chunk of rows.
-
-        A chunk's temporaries (its inputs, activations and those of ``output``) fit in
-        ``PREDICT_WORKING_MEMORY_MB`` MiB, or in scikit-learn's ``working_memory`` if that is
-        smaller, so memory beyond the result does not grow with the number of rows. With
-        ``dropout`` (:class:`DropoutDraws`), each chunk's rows are evaluated ``dropout.n_draws``
-        times in one pass, each copy under fresh dropout masks, and ``output`` receives the
-        logits of the copies stacked copy after copy (one row per row of the chunk).
-
-        Dense inputs of several chunks are predicted on every thread allowed (see
-        :mod:`skreg._threads`), chunks side by side, each thread with buffers of its own: the
-        result is the serial loop's, bit for bit, and the temporaries take that many chunks.
-        """
+        """``output(logits)`` for the rows of ``X``, in bounded memory, on the threads allowed
+        (:meth:`skreg._prediction.Prediction.map`)."""
         check_is_fitted(self)
         X = _validate_data(
             self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
         )
         if sp.issparse(X):
             X = X.tocsr()
-        dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
-        params = Parameters.from_arrays(self.coefs_, self.intercepts_, dtype, self.activation)
-        copies = 1 if dropout is None else dropout.n_draws
-        chunk_rows = self._prediction_chunk_rows(X.shape[1], dtype, dropout)
-        chunk_rows = min(chunk_rows, X.shape[0])
-        chunks = list(gen_batches(X.shape[0], chunk_rows))
-        workers = 1
-        if len(chunks) > 1 and dropout is None and not sp.issparse(X):
-            workers = min(len(chunks), allowed_threads())
-        evaluators = [
-            _ChunkEvaluator(self, X, output, params, copies * chunk_rows, dropout)
-            for _ in range(workers)
-        ]
-        # Threads share the chunks on single-threaded BLAS (which BLAS's own threads might round
-        # differently): the first chunk too, which sizes the result.
-        parallel = workers > 1
-        with (
-            single_threaded_blas() if parallel else nullcontext(),
-            ThreadPoolExecutor(workers) if parallel else nullcontext() as pool,
-        ):
-            head = evaluators[0](chunks[0])
-            result = np.empty((X.shape[0], *head.shape[1:]), dtype=head.dtype)
-            result[chunks[0]] = head
-
-            def fill(rows, evaluate):
-                result[rows] = evaluate(rows)
-
-            run_side_by_side(pool, fill, chunks[1:], evaluators)
-        return result
+        return self._prediction().map(X, output, dropout)
 
     def _prediction_chunk_rows(self, n_features, dtype, dropout=None):
-        """Rows of the input per chunk of prediction (see ``_map_logits``): its temporaries fit
-        in ``PREDICT_WORKING_MEMORY_MB`` MiB, or in scikit-learn's ``working_memory``."""
-        copies = 1 if dropout is None else dropout.n_draws
-        n_units = sum(b.shape[0] + 1 for b in self.intercepts_)
-        row_bytes = dtype.itemsize * (2 * n_features + 2 + 2 * n_units)
-        row_bytes += 8 * 8 * self._n_output_columns()
-        if dropout is not None:  # each unit's mask and 32-bit dropout word
-            row_bytes += (dtype.itemsize + 4) * n_units
-        working_memory = min(PREDICT_WORKING_MEMORY_MB, get_config()["working_memory"])
-        return get_chunk_n_rows(copies * row_bytes, working_memory=working_memory)
+        """Rows of the input per chunk of prediction (:meth:`Prediction.chunk_rows`)."""
+        return self._prediction().chunk_rows(n_features, dtype, dropout)
+
+    def _prediction(self):
+        return Prediction(self.coefs_, self.intercepts_, self.activation, self._n_output_columns())
 
     def _dropout_mean_and_std(self, X, output, n_draws, random_state):
         """Monte-Carlo dropout: the mean and standard deviation of ``output(logits)`` over
@@ -633,70 +575,6 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         n_columns = result.shape[1] // 2
         return result[:, :n_columns], result[:, n_columns:]
 
-    def _chunk_logits(self, X1, params, outputs, masks=None):
-        """Logits of the rows of ``X1`` (inputs with their column of ones), in ``outputs``, under
-        dropout ``masks`` if given; rows whose evaluation overflows, or for a bounded activation
-        may overflow, are evaluated again at a safe scale (see ``_logits_at_safe_scale``)."""
-        # A bounded activation (tanh, logistic) saturates an infinite pre-activation to a finite
-        # output, so a first-layer sum that overflowed to the wrong sign would pass unseen: rows
-        # whose first-layer sums could overflow at all are sent to the safe scale.
-        at_risk = None
-        if params.activation in BOUNDED_ACTIVATIONS:
-            at_risk = _first_layer_may_overflow(X1, params.layers[0])
-        with np.errstate(over="ignore", invalid="ignore"):
-            logits = forward(X1, params.layers, outputs, masks, params.activation)
-            # One cheap pass in the common case; a sum that overflows only sends the chunk to
-            # the row-by-row check below.
-            if np.isfinite(logits.sum()) and (at_risk is None or not at_risk.any()):
-                return logits
-        overflowed = ~np.isfinite(logits).all(axis=1)
-        if at_risk is not None:
-            overflowed |= at_risk
-        if overflowed.any():
-            rows = X1[overflowed][:, :-1]
-            rows = rows.toarray() if sp.issparse(rows) else rows
-            row_masks = None if masks is None else [M[overflowed] for M in masks]
-            logits[overflowed] = self._logits_at_safe_scale(rows, params, row_masks)
-        return logits
-
-    def _logits_at_safe_scale(self, X, params, masks=None):
-        """Logits of the rows of ``X``, each row evaluated at a power-of-two scale that cannot
-        overflow; logits beyond the float range saturate at the largest float.
-
-        A network of ReLU, leaky ReLU or identity units is positively homogeneous in its inputs
-        and intercepts together, ``f(s x; s b) = s f(x; b)`` for ``s > 0``, and exactly so in
-        floating point when ``s`` is a power of two. A row with entries beyond 1 in magnitude is
-        scaled below 1, so huge inputs cannot make ``inf - inf = NaN`` inside the network, and its
-        logits are scaled back. Dropout ``masks`` multiply hidden outputs, which keeps the
-        network homogeneous.
-
-        tanh and the logistic function are not homogeneous, but they are bounded: only the first
-        layer's sums can overflow, and beyond the float range they saturate. So only the first
-        layer is evaluated at the safe scale; its pre-activations are scaled back, to infinity
-        where they exceed the float range, which the activation maps to its exact limits, and the
-        other layers see bounded inputs.
-        """
-        dtype = params.flat.dtype
-        _, exponents = np.frexp(np.abs(X).max(axis=1, keepdims=True))
-        np.maximum(exponents, 0, out=exponents)
-        scales = np.ldexp(np.ones(1, dtype=dtype), -exponents)
-        # The intercepts are scaled too: every layer's column of ones holds the row's scale.
-        X1 = with_ones_column(X * scales)
-        X1[:, -1:] = scales
-        outputs = LayerOutputs.allocate(X.shape[0], params.layer_units, dtype)
-        if params.activation in BOUNDED_ACTIVATIONS:
-            return _bounded_logits_at_safe_scale(X1, exponents, params, outputs, masks)
-        for inputs in outputs.hidden:
-            inputs[:, -1:] = scales
-        # Only weights beyond any sensible scale can still overflow: a pre-activation at -inf is
-        # clamped by ReLU to its exact limit 0, and one at +inf reaching a later layer as inf - inf
-        # still raises the invalid-value warning.
-        with np.errstate(over="ignore"):
-            logits = forward(X1, params.layers, outputs, masks, params.activation)
-            logits = np.ldexp(logits, exponents)
-        largest = np.finfo(dtype).max
-        return np.clip(logits, -largest, largest, out=logits)
-
 
 def _distinct_costs(first, last):
     """``first`` and ``last`` (``first < last``) formatted with the fewest significant digits,
@@ -708,66 +586,6 @@ def _distinct_costs(first, last):
     return texts
 
 
-class _ChunkEvaluator:
-    """``output(logits)`` of chunks of rows of ``X``, in buffers of its own (one per thread)."""
-
-    def __init__(self, estimator, X, output, params, max_rows, dropout=None):
-        self.estimator, self.X, self.output, self.params = estimator, X, output, params
-        self.dropout = dropout
-        dtype = params.flat.dtype
-        # Buffers reused by every chunk: the inputs with their column of ones, the layer outputs.
-        self.X1 = None if sp.issparse(X) else np.ones((max_rows, X.shape[1] + 1), dtype)
-        self.outputs = LayerOutputs.allocate(max_rows, params.layer_units, dtype)
-        if dropout is not None:
-            dropout.allocate(max_rows, params.layer_units, dtype)
-
-    def __call__(self, rows):
-        copies = 1 if self.dropout is None else self.dropout.n_draws
-        n_rows = copies * (rows.stop - rows.start)
-        if self.X1 is None:
-            inputs = with_ones_column(self.X[rows])
-            inputs = inputs if copies == 1 else sp.vstack([inputs] * copies, format="csr")
-        else:
-            inputs = self.X1[:n_rows]
-            inputs.reshape(copies, -1, self.X1.shape[1])[:, :, :-1] = self.X[rows]
-        masks = None if self.dropout is None else self.dropout.masks(n_rows)
-        logits = self.estimator._chunk_logits(inputs, self.params, self.outputs.rows(n_rows), masks)
-        return self.output(logits)
-
-
-def _first_layer_may_overflow(X1, layer):
-    """Rows of ``X1`` (with its column of ones) whose products with the first layer's block
-    ``layer`` might overflow, in any order of summation: a row's pre-activations are bounded by
-    its largest entry in magnitude times the largest column sum of ``|layer|``, and rounding
-    cannot take any partial sum beyond four times that bound."""
-    if sp.issparse(X1):
-        largest = np.asarray(abs(X1).max(axis=1).todense()).ravel()
-    else:
-        largest = np.maximum(X1.max(axis=1), -X1.min(axis=1))
-    column_sums = np.abs(layer).sum(axis=0, dtype=np.float64).max()
-    with np.errstate(over="ignore"):
-        bounds = largest.astype(np.float64) * column_sums
-    return ~(bounds < np.finfo(layer.dtype).max / 4)
-
-
-def _bounded_logits_at_safe_scale(X1, exponents, params, outputs, masks=None):
-    """``_logits_at_safe_scale`` for a bounded activation: ``X1`` holds the rows scaled by
-    ``2**-exponents``, their column of ones too; ``masks``, dropout masks if given."""
-    first = outputs.activations[0]
-    np.matmul(X1, params.layers[0], out=first)
-    with np.errstate(over="ignore"):
-        first[...] = np.ldexp(first, exponents)  # beyond the float range: +-inf, exactly saturated
-    ACTIVATIONS[params.activation](first)
-    if masks is not None:
-        first *= masks[0]
-    rest = LayerOutputs(outputs.activations[1:], outputs.hidden[1:])
-    rest_masks = None if masks is None else masks[1:]
-    with np.errstate(over="ignore"):  # only weights beyond any sensible scale overflow here
-        logits = forward(outputs.hidden[0], params.layers[1:], rest, rest_masks, params.activation)
-    largest = np.finfo(params.flat.dtype).max
-    return np.clip(logits, -largest, largest, out=logits)
-
-
 def _validate_data(estimator, *args, **kwargs):
     """``validate_data`` without a spurious RuntimeWarning on finite inputs near the float range.
 
@@ -776,20 +594,3 @@ def _validate_data(estimator, *args, **kwargs):
     """
     with np.errstate(invalid="ignore"):
         return validate_data(estimator, *args, **kwargs)
-
-
-class DropoutDraws:
-    """Dropout masks for Monte-Carlo prediction: ``n_draws`` copies of a chunk's rows, each under
-    fresh masks drawn from ``stream`` as training draws them (:func:`draw_dropout_masks`)."""
-
-    def __init__(self, n_draws, keep_probs, stream):
-        self.n_draws, self.keep_probs, self.stream = n_draws, keep_probs, stream
-        self._masks = []
-
-    def allocate(self, max_rows, layer_units, dtype):
-        self._masks = [np.ones((max_rows, n), dtype=dtype) for n in layer_units[1:-1]]
-
-    def masks(self, n_rows):
-        masks = [M[:n_rows] for M in self._masks]
-        draw_dropout_masks(self.stream, self.keep_probs, masks)
-        return masks

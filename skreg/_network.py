@@ -10,6 +10,7 @@ works in buffers allocated once per fit. Only the input ``X`` may be a scipy.spa
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,16 +45,25 @@ class Parameters:
         self.activation = activation
         shapes = [(n_in + 1, n_out) for n_in, n_out in zip(layer_units[:-1], layer_units[1:])]
         self.flat = np.zeros(sum(rows * cols for rows, cols in shapes), dtype=dtype)
-        # 1 at the coefficients, 0 at the intercepts: what the weight penalties act on.
-        self.coef_mask = np.ones_like(self.flat)
         self.layers = []
         start = 0
         for rows, cols in shapes:
             self.layers.append(self.flat[start : start + rows * cols].reshape(rows, cols))
-            self.coef_mask[start + (rows - 1) * cols : start + rows * cols] = 0
             start += rows * cols
         self.coefs = [layer[:-1] for layer in self.layers]
         self.intercepts = [layer[-1] for layer in self.layers]
+
+    @cached_property
+    def coef_mask(self):
+        """1 at the coefficients, 0 at the intercepts: what the weight penalties act on (made
+        when first asked for: prediction never needs it)."""
+        mask = np.ones_like(self.flat)
+        start = 0
+        for layer in self.layers:
+            rows, cols = layer.shape
+            mask[start + (rows - 1) * cols : start + rows * cols] = 0
+            start += rows * cols
+        return mask
 
     @classmethod
     def from_arrays(cls, coefs, intercepts, dtype=None, activation="relu"):

@@ -8,7 +8,7 @@ import pytest
 from sklearn import config_context
 
 from skreg import RegularizedMLPClassifier
-from skreg._estimator import PREDICT_WORKING_MEMORY_MB
+from skreg._prediction import PREDICT_WORKING_MEMORY_MB
 
 MiB = 2**20
 N_ROWS = 2_000_000

@@ -12,7 +12,13 @@ from sklearn.datasets import make_blobs
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _estimator, _threads
+from skreg import (
+    RegularizedMLPClassifier,
+    RegularizedMLPRegressor,
+    _estimator,
+    _prediction,
+    _threads,
+)
 from skreg._engines import compiled_engine
 from skreg._training import _row_keys
 
@@ -31,7 +37,7 @@ def threads(monkeypatch):
     """``threads(n)``: let skreg's parallel code use ``n`` threads, whatever this machine has."""
 
     def set_threads(n):
-        for module in (_threads, _estimator):
+        for module in (_threads, _prediction):
             monkeypatch.setattr(module, "allowed_threads", lambda: n)
         if compiled_engine() is not None:
             from skreg import _compiled_engine
@@ -73,7 +79,7 @@ def test_parallel_prediction_runs_on_several_threads_and_restores_the_blas_limit
     X, y = blobs(0)
     model = RegularizedMLPRegressor(hidden_layer_sizes=(30,), max_iter=20).fit(X, y)
     seen = set()
-    original = _estimator._ChunkEvaluator.__call__
+    original = _prediction._ChunkEvaluator.__call__
 
     def spy(self, rows):
         seen.add((threading.get_ident(), tuple(blas_threads())))
@@ -82,11 +88,11 @@ def test_parallel_prediction_runs_on_several_threads_and_restores_the_blas_limit
     before = blas_threads()
     threads(2)
     with config_context(working_memory=0.05):
-        _estimator._ChunkEvaluator.__call__ = spy
+        _prediction._ChunkEvaluator.__call__ = spy
         try:
             model.predict(np.tile(X, (5, 1)))
         finally:
-            _estimator._ChunkEvaluator.__call__ = original
+            _prediction._ChunkEvaluator.__call__ = original
     # The first chunk on the calling thread (it sizes the result), the others on two threads.
     assert len({ident for ident, _ in seen} - {threading.get_ident()}) == 2
     assert {limits for _, limits in seen} == {(1,) * len(before)}  # single-threaded BLAS
@@ -97,19 +103,19 @@ def test_prediction_uses_no_more_threads_than_the_user_allows():
     X, y = blobs(0)
     model = RegularizedMLPClassifier(hidden_layer_sizes=(30,), max_iter=20).fit(X, y)
     idents = set()
-    original = _estimator._ChunkEvaluator.__call__
+    original = _prediction._ChunkEvaluator.__call__
 
     def spy(self, rows):
         idents.add(threading.get_ident())
         return original(self, rows)
 
-    _estimator._ChunkEvaluator.__call__ = spy
+    _prediction._ChunkEvaluator.__call__ = spy
     try:
         with config_context(working_memory=0.05), threadpool_limits(1):
             assert _threads.allowed_threads() == 1
             model.predict_proba(np.tile(X, (5, 1)))
     finally:
-        _estimator._ChunkEvaluator.__call__ = original
+        _prediction._ChunkEvaluator.__call__ = original
     assert idents == {threading.get_ident()}
 
 
