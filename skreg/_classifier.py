@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import PROBA_FUNCTIONS, identity
 from ._early_stopping import available_if, partial_fit_available
 from ._estimator import BaseRegularizedMLP
-from ._training import accuracy_score
+from ._stopping_rules import accuracy_score
 
 
 class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):

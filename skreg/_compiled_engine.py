@@ -30,11 +30,10 @@ import scipy.sparse as sp
 from ._base import BOUNDED_ACTIVATIONS, LEAKY_RELU_SLOPE
 from ._codes import ACTIVATION_CODES, LOSS_CODES, SOLVER_CODES
 from ._compiled._training import Trainer
-from ._network import print_cost, raise_divergence
+from ._network import normalised, print_cost, raise_divergence
 from ._optimizers import Adam, Momentum
 from ._random import keep_threshold, set_sfc64_state, sfc64_state
 from ._threads import allowed_threads, single_threaded_blas
-from ._training import normalised
 
 #: Full-batch epochs per compiled call while printing (``verbose``): its period.
 PRINT_EPOCHS = 1000

@@ -1,5 +1,5 @@
 """Early stopping's monitor (``scoring``) and when ``partial_fit`` is available: the
-scikit-learn glue of :class:`~skreg._training.ValidationStopper`."""
+scikit-learn glue of :class:`~skreg._stopping_rules.ValidationStopper`."""
 
 import copy
 import inspect
@@ -9,7 +9,7 @@ from types import MethodType
 import numpy as np
 from sklearn.metrics import check_scoring
 
-from ._training import ValidationStopper, negative_loss_score
+from ._stopping_rules import ValidationStopper, negative_loss_score
 
 
 def early_stopping_monitor(

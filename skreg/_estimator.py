@@ -39,17 +39,12 @@ from ._network import (
 from ._optimizers import make_optimizer
 from ._prediction import DropoutDraws, Prediction
 from ._random import training_stream
+from ._stopping_rules import AdaptiveStepSize, TrainingLossStopper, ValidationStopper
 from ._threads import (
     blas_threads_for_steps,
 )
-from ._training import (
-    AdaptiveStepSize,
-    Regularization,
-    TrainingLossStopper,
-    ValidationStopper,
-    train_lbfgs,
-    weighted_set,
-)
+from ._training import Regularization, train_lbfgs
+from ._weighted_set import weighted_set
 
 # What scikit-learn's callback support keeps on the estimator during a fit.
 _CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")

@@ -321,6 +321,11 @@ def cost_and_gradients(X1, Y, params, buffers, loss, penalty, m, masks=None, wei
     return cost + penalty.cost_and_gradient(params, buffers.grads, m)
 
 
+def normalised(weights):
+    """Sample weights scaled to sum to 1 (None stays None), as every step weighs its rows."""
+    return None if weights is None else weights / weights.sum()
+
+
 def print_cost(iteration, cost):
     """The verbose progress line, as the course notebook prints it (every 1000 epochs)."""
     print(f"Cost after iteration {iteration}: {cost}")

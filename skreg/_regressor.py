@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import identity
 from ._early_stopping import available_if, partial_fit_available
 from ._estimator import BaseRegularizedMLP
-from ._training import negative_loss_score, r2_score
+from ._stopping_rules import negative_loss_score, r2_score
 
 #: The output activation of each loss: the identity, or for the Poisson loss the exponential
 #: (the log link), as in scikit-learn's MLPRegressor.

@@ -1,32 +1,29 @@
-"""Training loops over the network core: epochs of (mini-)batch steps with any optimizer, early
-stopping, and L-BFGS. Plain NumPy/SciPy, no scikit-learn glue."""
+"""Training loops over the network core: epochs of (mini-)batch steps with any optimizer, and
+L-BFGS; a stopping rule (:mod:`skreg._stopping_rules`) decides after each epoch. Plain
+NumPy/SciPy, no scikit-learn glue."""
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.optimize
-import scipy.sparse as sp
 
-from ._base import loss_function
 from ._network import (
-    LayerOutputs,
     Penalty,
     Workspace,
     apply_max_norm,
     cost_and_gradients,
     draw_dropout_masks,
-    forward,
+    normalised,
     print_cost,
     raise_divergence,
     with_ones_column,
 )
 from ._random import standard_normals
-from ._threads import allowed_threads
 
-#: Rows hashed at a time by _row_keys.
-HASH_CHUNK_ROWS = 4096
+# Where models saved before the stopping rules had a module of their own find the rule that
+# partial_fit keeps in an "adaptive" optimizer (docs/persistence.rst).
+from ._stopping_rules import TrainingLossStopper  # noqa: F401
 
 
 @dataclass
@@ -109,78 +106,6 @@ def train_epochs(
     return loss_curve
 
 
-def weighted_set(X, Y, sample_weight):
-    """The rows of a deterministic full-batch fit as a canonical weighted set of distinct rows:
-    returns the indices of the rows to train on, in order, and their weights (``None`` when every
-    one weighs 1).
-
-    Full-batch training without dropout or noise sees only the weighted set of ``(x, y)`` rows:
-    rows repeated ``k`` times are one row of weight ``k``, zero-weight rows contribute nothing,
-    and the order of the rows does not matter. The rows are merged and put in a canonical order
-    (by a hash of their content, :func:`_row_keys`) accordingly, so that the fitted model depends
-    on the data, not on how it is written: integer weights give exactly the model of repeated
-    rows, and a shuffled or sparse copy of the data the same model, on any engine, bit for bit.
-    (Otherwise sums taken in another order round differently, and the chaotic phases of
-    gradient descent can amplify that until two such fits part ways.)
-    """
-    keys = _row_keys(X, Y)
-    order = np.lexsort(keys[::-1])
-    keys = keys[:, order]
-    first = np.r_[True, (keys[:, 1:] != keys[:, :-1]).any(axis=0)]
-    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight[order]
-    weights = np.bincount(np.cumsum(first) - 1, weights=weights)
-    rows = order[first][weights > 0]
-    weights = weights[weights > 0]
-    return rows, None if (weights == 1).all() else weights.astype(X.dtype)
-
-
-def _row_keys(X, Y):
-    """Two 64-bit hashes of each row of ``[X, Y]``, shape ``(2, n_rows)``: rows equal in value
-    (``-0.0`` equal to ``0.0``, dense or sparse) get equal keys; different rows equal keys with
-    probability ``2**-128``. Each is a sum, modulo ``2**64``, over the row's non-zero entries of a
-    mix of the entry's bits with its column, so that zeros, stored or not, add nothing."""
-    n_rows, n_features = X.shape
-    if sp.issparse(X) and not X.has_canonical_format:  # duplicate entries add up
-        X = X.copy()
-        X.sum_duplicates()
-    keys = np.zeros((2, n_rows), dtype=np.uint64)
-    seeds = (0x9E3779B97F4A7C15, 0xD1B54A32D192ED03)
-    columns = [_mix(np.arange(n_features + Y.shape[1], dtype=np.uint64) + np.uint64(seed))
-               for seed in seeds]  # fmt: skip
-    if sp.issparse(X):
-        for k in range(2):
-            terms = _entry_terms(X.data, columns[k][X.indices])
-            sums = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(terms)])
-            keys[k] = sums[X.indptr[1:]] - sums[X.indptr[:-1]]
-    else:
-        # Chunks of rows, whose terms stay in cache, side by side on the threads allowed: sums
-        # modulo 2**64 are exact in any order.
-        def add_chunk(rows):
-            for k in range(2):
-                keys[k, rows] += _entry_terms(X[rows], columns[k][:n_features]).sum(axis=1)
-
-        chunks = [slice(i, i + HASH_CHUNK_ROWS) for i in range(0, n_rows, HASH_CHUNK_ROWS)]
-        with ThreadPoolExecutor(max(1, min(len(chunks), allowed_threads()))) as pool:
-            for _ in pool.map(add_chunk, chunks):
-                pass
-    for k in range(2):
-        for j in range(Y.shape[1]):
-            keys[k] += _entry_terms(Y[:, j], columns[k][n_features + j])
-    return keys
-
-
-def _entry_terms(values, column_keys):
-    bits = (values.astype(np.float64) + 0.0).view(np.uint64)  # + 0.0: -0.0 becomes 0.0
-    return np.where(bits != 0, _mix(bits ^ column_keys), np.uint64(0))
-
-
-def _mix(z):
-    """SplitMix64's finaliser, on uint64 arrays (wrapping)."""
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 class _Step:
     """One training step on a batch: masks, noise, cost and gradients, update, constraints."""
 
@@ -231,145 +156,6 @@ def _minibatch_epoch(step, X1, Y, sample_weight, batch_size, m, stream):
             return cost
         total += batch_weight * cost
     return total / m
-
-
-def normalised(weights):
-    """Sample weights scaled to sum to 1 (None stays None), as every step weighs its rows."""
-    return None if weights is None else weights / weights.sum()
-
-
-class TrainingLossStopper:
-    """Stop when the training cost has not improved by ``tol`` for ``n_iter_no_change`` epochs."""
-
-    def __init__(self, tol, n_iter_no_change):
-        self.tol, self.n_iter_no_change = tol, n_iter_no_change
-        self.best_loss = math.inf
-        self.no_improvement = 0
-        self.stopped = False
-
-    def __call__(self, cost, params):
-        self.no_improvement = self.no_improvement + 1 if cost >= self.best_loss - self.tol else 0
-        self.best_loss = min(self.best_loss, cost)
-        self.stopped = self.no_improvement > self.n_iter_no_change
-        return self.stopped
-
-    def __eq__(self, other):  # equal counts: the same state of an optimizer that keeps one
-        return type(other) is type(self) and vars(other) == vars(self)
-
-
-class AdaptiveStepSize:
-    """The stopping rule of the "adaptive" step-size schedule (scikit-learn's): where ``plateau``
-    (a :class:`TrainingLossStopper` or :class:`ValidationStopper`) would stop, the optimizer's
-    step size is divided by 5 and the plateau counted anew; training stops only when the step
-    size is already at most 1e-6."""
-
-    def __init__(self, plateau, optimizer):
-        self.plateau, self.optimizer = plateau, optimizer
-
-    def __call__(self, cost, params):
-        if not self.plateau(cost, params) or not self.optimizer.reduce_step_size():
-            return self.plateau.stopped
-        self.plateau.no_improvement = 0
-        self.plateau.stopped = False
-        return False
-
-
-class ValidationStopper:
-    """Early stopping on a score of a held-out validation set, keeping the best parameters.
-
-    ``score(logits, Y, sample_weight)`` rates the network's outputs on the held-out rows, higher
-    being better (the classifier's accuracy, :func:`accuracy_score`; the regressor's R²); it is
-    weighted by ``sample_weight_val`` (the held-out rows' sample weights, times class weights)
-    when given, as scikit-learn's MLP scores it. Stops when it has not exceeded the best one by
-    more than ``tol`` for ``n_iter_no_change`` epochs (a plateau counts as no improvement);
-    ``best_params`` is a copy of the flat parameters at the best score.
-    """
-
-    def __init__(self, X_val, Y_val, params, score, tol, n_iter_no_change, sample_weight_val=None):
-        self.X_val1, self.Y_val, self.score = with_ones_column(X_val), Y_val, score
-        self.sample_weight_val = sample_weight_val
-        self.tol, self.n_iter_no_change = tol, n_iter_no_change
-        self.outputs = LayerOutputs.allocate(X_val.shape[0], params.layer_units, params.flat.dtype)
-        self.scores = []
-        self.best_score = -math.inf
-        self.best_params = params.flat.copy()
-        self.best_loss = math.inf
-        self.no_improvement = 0
-        self.stopped = False
-
-    def __call__(self, cost, params):
-        score = self.validation_score(params)
-        self.scores.append(score)
-        self.no_improvement = self.no_improvement + 1 if score <= self.best_score + self.tol else 0
-        if score > self.best_score:
-            self.best_score = score
-            self.best_params[...] = params.flat
-        self.best_loss = min(self.best_loss, cost)
-        self.stopped = self.no_improvement > self.n_iter_no_change
-        return self.stopped
-
-    def validation_score(self, params):
-        # Finite parameters can still overflow on held-out rows (float32, huge weights): the
-        # scores then count those rows as wrong; training itself decides on divergence.
-        with np.errstate(over="ignore", invalid="ignore"):
-            logits = forward(self.X_val1, params.layers, self.outputs, activation=params.activation)
-            return self.score(logits, self.Y_val, self.sample_weight_val)
-
-
-def accuracy_score(loss):
-    """A classifier's early-stopping score: :func:`accuracy` for the output ``loss``."""
-
-    def score(logits, Y, sample_weight=None):
-        return accuracy(logits, Y, loss, sample_weight)
-
-    return score
-
-
-def accuracy(logits, Y, loss, sample_weight=None):
-    """Share of samples whose predicted label (all labels, for multilabel targets) is right,
-    weighted by ``sample_weight`` when given."""
-    if loss == "softmax":
-        correct = logits.argmax(axis=1) == Y.argmax(axis=1)
-    else:
-        correct = ((logits > 0) == (Y > 0.5)).all(axis=1)
-    return float(np.average(correct, weights=sample_weight))
-
-
-def negative_loss_score(loss):
-    """An early-stopping score for losses R² does not suit (a quantile's): minus the mean
-    ``loss`` of the held-out rows, weighted by ``sample_weight`` when given, penalty excluded."""
-
-    def score(logits, Y, sample_weight=None):
-        gradient = np.empty_like(logits)  # the loss functions write one; unused here
-        return -loss_function(loss)(logits, Y, gradient, normalised(sample_weight))
-
-    return score
-
-
-def r2_score(output):
-    """A regressor's early-stopping score: :func:`r2` of the predictions ``output(logits)``."""
-
-    def score(logits, Y, sample_weight=None):
-        return r2(output(logits), Y, sample_weight)
-
-    return score
-
-
-def r2(predictions, Y, sample_weight=None):
-    """Coefficient of determination R², weighted by ``sample_weight`` when given, averaged
-    uniformly over outputs, as ``sklearn.metrics.r2_score`` computes it (an output of constant
-    ``Y`` scores 1 if predicted exactly, else 0); ``-inf`` for predictions beyond the float
-    range."""
-    predictions, Y = predictions.astype(np.float64), Y.astype(np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        residual = np.average((Y - predictions) ** 2, axis=0, weights=sample_weight)
-    if not np.isfinite(residual).all():
-        return -math.inf
-    mean = np.average(Y, axis=0, weights=sample_weight)
-    total = np.average((Y - mean) ** 2, axis=0, weights=sample_weight)
-    scores = np.where(residual == 0, 1.0, 0.0)
-    np.subtract(1.0, residual / np.where(total > 0, total, 1.0), out=scores, where=total > 0)
-    return float(scores.mean())
 
 
 def train_lbfgs(

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skreg import RegularizedMLPClassifier
 from skreg._engines import compiled_engine
 from skreg._network import LayerOutputs, Parameters, forward, init_parameters, with_ones_column
-from skreg._training import ValidationStopper, accuracy_score
+from skreg._stopping_rules import ValidationStopper, accuracy_score
 
 ACTIVATIONS = ["relu", "tanh", "logistic", "identity", "leaky_relu"]
 NONLINEAR = ["relu", "tanh", "logistic", "leaky_relu"]

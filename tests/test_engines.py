@@ -19,7 +19,8 @@ from skreg._base import ACTIVATIONS, LOSS_FUNCTIONS
 from skreg._network import Penalty, init_parameters
 from skreg._optimizers import make_optimizer
 from skreg._random import training_stream
-from skreg._training import AdaptiveStepSize, Regularization, TrainingLossStopper
+from skreg._stopping_rules import AdaptiveStepSize, TrainingLossStopper
+from skreg._training import Regularization
 
 needs_compiled = pytest.mark.skipif(
     _engines.compiled_engine() is None, reason="the compiled engine is not built"

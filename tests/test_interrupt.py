@@ -7,7 +7,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from skreg import RegularizedMLPClassifier, _base, _training
+from skreg import RegularizedMLPClassifier, _base, _stopping_rules
 from skreg._engines import compiled_engine
 
 HAS_COMPILED = compiled_engine() is not None
@@ -177,7 +177,7 @@ def interrupt_validation_after(monkeypatch):
 
     def arm(n_calls):
         calls = []
-        validation_score = _training.ValidationStopper.validation_score
+        validation_score = _stopping_rules.ValidationStopper.validation_score
 
         def interrupting(self, params):
             calls.append(1)
@@ -185,7 +185,7 @@ def interrupt_validation_after(monkeypatch):
                 raise KeyboardInterrupt
             return validation_score(self, params)
 
-        monkeypatch.setattr(_training.ValidationStopper, "validation_score", interrupting)
+        monkeypatch.setattr(_stopping_rules.ValidationStopper, "validation_score", interrupting)
         return calls
 
     return arm

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skreg import RegularizedMLPRegressor
-from skreg._training import negative_loss_score, r2
+from skreg._stopping_rules import negative_loss_score, r2
 
 LOSSES = ["squared_error", "poisson", "quantile"]
 

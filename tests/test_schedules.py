@@ -14,7 +14,8 @@ from skreg import RegularizedMLPClassifier
 from skreg._network import init_parameters
 from skreg._optimizers import make_optimizer
 from skreg._random import training_stream
-from skreg._training import AdaptiveStepSize, Regularization, TrainingLossStopper
+from skreg._stopping_rules import AdaptiveStepSize, TrainingLossStopper
+from skreg._training import Regularization
 
 
 def small(**params):

@@ -20,7 +20,7 @@ from skreg import (
     _threads,
 )
 from skreg._engines import compiled_engine
-from skreg._training import _row_keys
+from skreg._weighted_set import _row_keys
 
 needs_compiled = pytest.mark.skipif(
     compiled_engine() is None, reason="the compiled engine is not built"
@@ -215,7 +215,7 @@ def test_row_keys_do_not_depend_on_chunks_or_threads(threads, monkeypatch, chunk
     Y = rng.integers(0, 2, (500, 2)).astype(float)
     threads(1)
     expected = _row_keys(sp.csr_matrix(X), Y)  # the sparse path takes no chunks
-    monkeypatch.setattr("skreg._training.HASH_CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr("skreg._weighted_set.HASH_CHUNK_ROWS", chunk_rows)
     for n in (1, 3):
         threads(n)
         np.testing.assert_array_equal(_row_keys(X, Y), expected)
