@@ -554,6 +554,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
             otherwise one logit per class. Logits beyond the floating-point range (from inputs
             of the order of the range itself) saturate at the largest finite float.
         """
+        check_is_fitted(self)
         logits = self._map_logits(X, identity)
         return logits.ravel() if self.n_outputs_ == 1 else logits
 
@@ -570,6 +571,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels (a 0/1 indicator matrix for multilabel targets).
         """
+        check_is_fitted(self)
         indices = self._map_logits(X, self._predicted_indices)
         if self.out_activation_ == "logistic" and self.n_outputs_ > 1:
             return indices  # multilabel: the indicator matrix itself

@@ -528,9 +528,8 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         return self.n_outputs_
 
     def _map_logits(self, X, output, dropout=None):
-        """``output(logits)`` for the rows of ``X``, in bounded memory, on the threads allowed
-        (:meth:`skreg._prediction.Prediction.map`)."""
-        check_is_fitted(self)
+        """``output(logits)`` for the rows of ``X`` of a fitted estimator, in bounded memory, on
+        the threads allowed (:meth:`skreg._prediction.Prediction.map`)."""
         X = _validate_data(
             self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
         )
