@@ -36,9 +36,9 @@ def test_the_test_extra_brings_every_optional_dependency_of_the_tests():
 def test_the_readme_and_the_install_page_build_the_docs_alike():
     """The ONNX gallery example needs the onnx extra: both pages say so."""
     install = (ROOT / "docs" / "install.rst").read_text(encoding="utf-8")
-    command = 'pip install ".[docs,dask,onnx]"'
+    command = 'pip install -e ".[docs,dask,onnx]"'
     assert command in README and command in install
-    assert re.findall(r'pip install "\.\[docs[^"]*\]"', README + install) == [command] * 2
+    assert re.findall(r'pip install (?:-e )?"\.\[docs[^"]*\]"', README + install) == [command] * 2
 
 
 def test_the_package_is_described_as_classifier_and_regressor():
