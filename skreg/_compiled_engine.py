@@ -31,7 +31,7 @@ from ._base import BOUNDED_ACTIVATIONS, LEAKY_RELU_SLOPE
 from ._codes import ACTIVATION_CODES, LOSS_CODES, SOLVER_CODES
 from ._compiled._training import Trainer
 from ._network import normalised, print_cost, raise_divergence
-from ._optimizers import Adam, Momentum
+from ._optimizers import Adam, GradientDescent, Momentum
 from ._random import keep_threshold, set_sfc64_state, sfc64_state
 from ._threads import allowed_threads, single_threaded_blas
 
@@ -99,8 +99,6 @@ def cost_and_gradients(X, Y, params, *, loss, regularization, stream, sample_wei
     """Cost at ``params`` and its gradient (flat, in the ``Parameters`` layout), as a compiled
     full-batch step computes them, with the dropout masks and noise it draws from ``stream``; for
     the gradient check."""
-    from ._optimizers import GradientDescent
-
     optimizer = GradientDescent(params.flat.size, params.flat.dtype, learning_rate=1.0)
     threads = allowed_threads()
     setup = Setup.of(
