@@ -29,11 +29,39 @@ import scipy.sparse as sp
 
 from ._base import BOUNDED_ACTIVATIONS, LEAKY_RELU_SLOPE
 from ._codes import ACTIVATION_CODES, LOSS_CODES, SOLVER_CODES
-from ._compiled._training import Trainer
 from ._network import normalised, print_cost, raise_divergence
 from ._optimizers import Adam, GradientDescent, Momentum
 from ._random import keep_threshold, set_sfc64_state, sfc64_state
 from ._threads import allowed_threads, single_threaded_blas
+
+
+def _kernels():
+    """The compiled training module for this CPU: the AVX2 build where the CPU has AVX2 and it
+    was built (x86-64), else the baseline one. Both compute the same bits from the same sources
+    (see ``setup.py``); the AVX2 build's element-wise loops run on wider vectors."""
+    if _cpu_has_avx2():
+        try:
+            from ._compiled_avx2 import _training
+        except ImportError:
+            pass
+        else:
+            return _training
+    from ._compiled import _training
+
+    return _training
+
+
+def _cpu_has_avx2():
+    """Whether this CPU, and its operating system, run AVX2 code (as NumPy detected it)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # NumPy < 2
+        from numpy.core._multiarray_umath import __cpu_features__
+    return bool(__cpu_features__.get("AVX2"))
+
+
+KERNELS = _kernels()
+Trainer = KERNELS.Trainer
 
 #: Full-batch epochs per compiled call while printing (``verbose``): its period.
 PRINT_EPOCHS = 1000

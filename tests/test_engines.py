@@ -365,7 +365,9 @@ def test_without_the_compiled_engine_compiled_is_a_clear_error(without_compiled_
 
 def test_skreg_imports_and_fits_without_the_compiled_engine():
     code = (
-        "import sys, warnings; sys.modules['skreg._compiled._training'] = None\n"
+        "import sys, warnings\n"
+        "for build in ('_compiled', '_compiled_avx2'):\n"
+        "    sys.modules[f'skreg.{build}._training'] = None\n"
         "from skreg import RegularizedMLPClassifier\n"
         "with warnings.catch_warnings(record=True) as caught:\n"
         "    warnings.simplefilter('always')\n"
@@ -436,6 +438,47 @@ def test_partial_fit_and_warm_start_continue_alike():
     np.testing.assert_allclose(
         models["compiled"].loss_curve_, models["numpy"].loss_curve_, rtol=1e-12
     )
+
+
+@needs_compiled
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"keep_prob": 0.8, "lambd": 0.3, "max_norm": 2.0},
+        {"activation": "tanh", "keep_prob": 0.9, "input_noise": 0.1},
+        {"activation": "logistic", "solver": "adam", "batch_size": 16, "penalty": "l1"},
+        {"activation": "leaky_relu", "solver": "momentum", "nesterovs_momentum": True},
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_avx2_build_trains_the_baseline_model_bit_for_bit(monkeypatch, options, dtype):
+    """Where the CPU has AVX2, the engine runs the AVX2 build of the kernels: the same sources,
+    wider vectors, and the same model, bit for bit, as the baseline build."""
+    from skreg import _compiled_engine
+
+    try:
+        from skreg._compiled import _training as baseline
+        from skreg._compiled_avx2 import _training as avx2
+    except ImportError:
+        pytest.skip("no AVX2 build on this platform")
+    if not _compiled_engine._cpu_has_avx2():
+        pytest.skip("this CPU has no AVX2")
+    assert _compiled_engine.Trainer is avx2.Trainer
+    X, y = make_blobs(n_samples=150, centers=3, n_features=5, random_state=0)
+    X = StandardScaler().fit_transform(X).astype(dtype)
+    models = []
+    for kernels in (baseline, avx2):
+        monkeypatch.setattr(_compiled_engine, "Trainer", kernels.Trainer)
+        model = RegularizedMLPClassifier(
+            hidden_layer_sizes=(40, 36), max_iter=60, learning_rate=0.05, random_state=0,
+            engine="compiled", **options,
+        )  # fmt: skip
+        models.append(model.fit(X, y))
+    for W, W_baseline in zip(models[1].coefs_ + models[1].intercepts_,
+                             models[0].coefs_ + models[0].intercepts_):  # fmt: skip
+        np.testing.assert_array_equal(W, W_baseline)
+    assert models[1].loss_curve_ == models[0].loss_curve_
 
 
 # -- which engine trains ------------------------------------------------------------------------
