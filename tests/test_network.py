@@ -461,3 +461,51 @@ def test_the_compiled_tanh_is_within_two_ulps(dtype):
     compiled_tanh(special, out[:4])
     np.testing.assert_array_equal(out[:4], [0.0, -0.0, 1.0, -1.0])
     assert np.signbit(out[1]) and not np.signbit(out[0])
+
+
+def _extended_reference(function, x):
+    """``function`` of ``x`` in extended precision where the platform has it (else float64),
+    and the ulps allowed against it."""
+    extended = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
+    return function(x.astype(np.longdouble if extended else np.float64)), (2 if extended else 3)
+
+
+@pytest.mark.skipif(compiled_engine() is None, reason="the compiled engine is not built")
+def test_the_compiled_exponential_of_the_losses_is_within_two_ulps():
+    """exp(y) for y <= 0 as the compiled losses compute it (a vectorised Cephes exp): within
+    2 ulps down to -708, then 0 (where the subnormals start, at 3.3e-308)."""
+    from skreg._compiled._losses import exp_nonpositive_values
+
+    rng = np.random.RandomState(0)
+    y = np.concatenate([
+        -rng.random_sample(100_000) * 708, -np.logspace(-320, np.log10(708), 50_000),
+        np.linspace(-2, 0, 20_001), [0.0, -0.0, -708.0],
+    ])  # fmt: skip
+    out = np.empty_like(y)
+    exp_nonpositive_values(y, out)
+    exact, allowed = _extended_reference(np.exp, y)
+    ulps = np.abs(out - exact) / np.spacing(exact.astype(np.float64))
+    assert ulps.max() <= allowed
+    below = np.array([np.nextafter(-708.0, -np.inf), -745.2, -1e300, -np.inf])
+    exp_nonpositive_values(below, out[:4])
+    np.testing.assert_array_equal(out[:4], 0.0)
+
+
+@pytest.mark.skipif(compiled_engine() is None, reason="the compiled engine is not built")
+def test_the_compiled_log1p_of_the_weighted_logistic_loss_is_within_two_ulps():
+    """log(1 + e) for e in [0, 1] as the compiled weighted logistic loss computes it (a
+    vectorised Cephes log1p), on both sides of sqrt(2) - 1 where its two forms meet."""
+    from skreg._compiled._losses import log1p_unit_values
+
+    rng = np.random.RandomState(0)
+    edge = np.sqrt(2.0) - 1
+    e = np.concatenate([
+        rng.random_sample(100_000), np.logspace(-320, 0, 50_000),
+        edge + np.arange(-50, 51) * np.spacing(edge), [0.0, 1.0],
+    ])  # fmt: skip
+    out = np.empty_like(e)
+    log1p_unit_values(e, out)
+    exact, allowed = _extended_reference(np.log1p, e)
+    ulps = np.abs(out - exact) / np.spacing(exact.astype(np.float64))
+    assert ulps[e > 0].max() <= allowed
+    assert out[e == 0].tolist() == [0.0]

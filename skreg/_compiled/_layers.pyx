@@ -14,7 +14,7 @@ from libc.stdint cimport uint32_t
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
-from ._math cimport exp_of
+from ._math cimport exp_nonpositive, exp_of
 
 from ._common cimport (
     ACTIVATION_LEAKY_RELU, ACTIVATION_LOGISTIC, ACTIVATION_RELU, ACTIVATION_TANH, ActivationCode,
@@ -24,6 +24,15 @@ from ._common cimport (
 cdef enum:
     # Matrix products with at least this many weights go to BLAS; smaller ones run as loops.
     BLAS_MIN_WEIGHTS = 1024
+
+
+ctypedef struct Mask:
+    # A hidden layer's inverted-dropout mask in a batch (words NULL: none): unit u's rows are
+    # kept where words[u * stride + s] < threshold, and then scaled.
+    const uint32_t* words
+    intp_t stride
+    uint32_t threshold
+    double scale
 
 
 cdef intp_t forward(const Network* network, const Dropout* dropout, Batch* batch,
@@ -53,7 +62,7 @@ cdef intp_t forward(const Network* network, const Dropout* dropout, Batch* batch
             if keeps_unmasked(dropout, batch, i):
                 memcpy(block(<floating*> batch.unmasked, network, i, n_rows), Z,
                        n_out * n_rows * sizeof(floating))
-            apply_dropout(Z, n_out, n_rows, dropout, batch, i)
+            apply_dropout(Z, n_out, n_rows, mask_of(dropout, batch, i))
         A = Z
     return nonfinite
 
@@ -82,10 +91,11 @@ cdef void backward(const Network* network, const Dropout* dropout, Batch* batch,
         if network.activation == ACTIVATION_RELU:
             backpropagate_relu(flat + network.coef_offsets[i], D, D_in, A_in, n_in, n_out,
                                n_rows)
-            apply_dropout(D_in, n_in, n_rows, dropout, batch, i - 1)  # the chain rule through it
+            # the chain rule through the mask
+            apply_dropout(D_in, n_in, n_rows, mask_of(dropout, batch, i - 1))
         else:  # in the NumPy engine's order: the product, the mask, the derivative
             backpropagate_linear(flat + network.coef_offsets[i], D, D_in, n_in, n_out, n_rows)
-            apply_dropout(D_in, n_in, n_rows, dropout, batch, i - 1)
+            apply_dropout(D_in, n_in, n_rows, mask_of(dropout, batch, i - 1))
             outputs = A_in
             if keeps_unmasked(dropout, batch, i - 1):
                 outputs = block(<floating*> batch.unmasked, network, i - 1, n_rows)
@@ -121,6 +131,17 @@ cdef inline bint is_dropped(const Dropout* dropout, intp_t i) noexcept nogil:
     return dropout != NULL and dropout.word_offsets != NULL and dropout.word_offsets[i] >= 0
 
 
+cdef inline Mask mask_of(const Dropout* dropout, const Batch* batch, intp_t i) noexcept nogil:
+    # Hidden layer i's mask in the batch.
+    cdef Mask mask = Mask(words=NULL, stride=0, threshold=0, scale=1.0)
+    if is_dropped(dropout, i):
+        mask.words = batch.words + dropout.word_offsets[i] * batch.step_rows + batch.first_row
+        mask.stride = batch.step_rows
+        mask.threshold = dropout.thresholds[i]
+        mask.scale = dropout.scales[i]
+    return mask
+
+
 cdef inline bint keeps_unmasked(const Dropout* dropout, const Batch* batch,
                                 intp_t i) noexcept nogil:
     # Whether hidden layer i's outputs before its mask are kept (bounded activations' derivatives
@@ -149,9 +170,10 @@ cdef void linear(const floating* W, const floating* b, const floating* A, floati
 
 cdef intp_t linear_relu(const floating* W, const floating* b, const floating* A, floating* Z,
                         intp_t n_in, intp_t n_out, intp_t n_rows) noexcept nogil:
-    # Z = relu(W.T @ A + b[:, None]): a hidden layer's activations. Returns the number of
-    # pre-activations that are not finite. Through BLAS, the intercepts are added in the ReLU's
-    # pass; for at most four inputs, one pass per unit: the sum as combine writes it, the ReLU.
+    # Z = relu(W.T @ A + b[:, None]): a hidden layer's activations. Returns the number of units
+    # with a pre-activation that is not finite. Through BLAS, the intercepts are added in the
+    # ReLU's pass; for at most four inputs, one pass per unit: the sum as combine writes it, the
+    # ReLU.
     cdef intp_t j, nonfinite = 0
     if n_in * n_out >= BLAS_MIN_WEIGHTS:
         gemm(True, False, n_out, n_rows, n_in, <floating> 1, W, n_out, A, n_rows,
@@ -169,16 +191,17 @@ cdef intp_t linear_relu(const floating* W, const floating* b, const floating* A,
 
 
 cdef inline intp_t relu_row(floating* Z, intp_t n, floating intercept) noexcept nogil:
-    # Z = relu(Z + intercept); returns the number of its inputs that are not finite (counted in
-    # the parameters' dtype, as here and below: GCC vectorises these loops then, not with an
-    # integer count in float64).
+    # Z = relu(Z + intercept); returns whether any of its inputs is not finite (as an OR of
+    # flags, here and below: a sum of floating flags would be added in order, one lane at a
+    # time, and an OR is the same in any order, so that the loops vectorise).
     cdef intp_t s
-    cdef floating z, nonfinite = 0, zero = 0, one = 1
+    cdef uint32_t nonfinite = 0
+    cdef floating z, zero = 0
     for s in range(n):
         z = Z[s] + intercept
-        nonfinite += one if z * zero != zero else zero
+        nonfinite |= z * zero != zero
         Z[s] = z if z > zero else zero
-    return <intp_t> nonfinite
+    return nonfinite
 
 
 cdef intp_t narrow_linear_relu(const floating* w, intp_t stride, const floating* A,
@@ -186,7 +209,8 @@ cdef intp_t narrow_linear_relu(const floating* w, intp_t stride, const floating*
                                floating* out) noexcept nogil:
     # out = relu(initial + sum_k w[k * stride] * A[k]) for n_in <= 4 input rows of A.
     cdef intp_t s
-    cdef floating total, nonfinite = 0, zero = 0, one = 1
+    cdef uint32_t nonfinite = 0
+    cdef floating total, zero = 0
     cdef floating w0 = w[0]
     cdef floating w1 = w[stride] if n_in > 1 else zero
     cdef floating w2 = w[2 * stride] if n_in > 2 else zero
@@ -198,24 +222,24 @@ cdef intp_t narrow_linear_relu(const floating* w, intp_t stride, const floating*
     if n_in == 1:
         for s in range(n):
             total = initial + w0 * a0[s]
-            nonfinite += one if total * zero != zero else zero
+            nonfinite |= total * zero != zero
             out[s] = total if total > zero else zero
     elif n_in == 2:
         for s in range(n):
             total = initial + w0 * a0[s] + w1 * a1[s]
-            nonfinite += one if total * zero != zero else zero
+            nonfinite |= total * zero != zero
             out[s] = total if total > zero else zero
     elif n_in == 3:
         for s in range(n):
             total = initial + w0 * a0[s] + w1 * a1[s] + w2 * a2[s]
-            nonfinite += one if total * zero != zero else zero
+            nonfinite |= total * zero != zero
             out[s] = total if total > zero else zero
     else:
         for s in range(n):
             total = initial + w0 * a0[s] + w1 * a1[s] + w2 * a2[s] + w3 * a3[s]
-            nonfinite += one if total * zero != zero else zero
+            nonfinite |= total * zero != zero
             out[s] = total if total > zero else zero
-    return <intp_t> nonfinite
+    return nonfinite
 
 
 cdef intp_t linear_activation(const floating* W, const floating* b, const floating* A,
@@ -223,7 +247,7 @@ cdef intp_t linear_activation(const floating* W, const floating* b, const floati
                               ActivationCode activation, floating slope) noexcept nogil:
     # Z = f(W.T @ A + b[:, None]) for an activation f other than ReLU: the products (through BLAS
     # the intercepts added in the activation's pass), then f. Returns the number of
-    # pre-activations that are not finite.
+    # units with a pre-activation that is not finite.
     cdef intp_t j, nonfinite = 0
     if n_in * n_out >= BLAS_MIN_WEIGHTS:
         gemm(True, False, n_out, n_rows, n_in, <floating> 1, W, n_out, A, n_rows,
@@ -239,98 +263,64 @@ cdef intp_t linear_activation(const floating* W, const floating* b, const floati
 
 cdef intp_t activation_row(floating* Z, intp_t n, floating intercept, ActivationCode activation,
                            floating slope) noexcept nogil:
-    # Z = f(Z + intercept) as skreg._base.ACTIVATIONS computes it; returns the number of its
-    # inputs that are not finite. One loop per activation.
+    # Z = f(Z + intercept) as skreg._base.ACTIVATIONS computes it; returns whether any of its
+    # inputs is not finite. One loop per activation.
     cdef intp_t s
-    cdef floating z, nonfinite = 0, zero = 0, one = 1
+    cdef uint32_t nonfinite = 0
+    cdef floating z, zero = 0, one = 1
     if activation == ACTIVATION_TANH:
         for s in range(n):
             z = Z[s] + intercept
-            nonfinite += one if z * zero != zero else zero
+            nonfinite |= z * zero != zero
             Z[s] = <floating> tanh_of(<double> z)
     elif activation == ACTIVATION_LOGISTIC:
         for s in range(n):
             z = Z[s] + intercept
-            nonfinite += one if z * zero != zero else zero
+            nonfinite |= z * zero != zero
             Z[s] = one / (one + exp_of(-z))  # scipy.special.expit's formula
     elif activation == ACTIVATION_LEAKY_RELU:
         for s in range(n):
             z = Z[s] + intercept
-            nonfinite += one if z * zero != zero else zero
+            nonfinite |= z * zero != zero
             Z[s] = z if z >= zero else slope * z
     else:  # identity
         for s in range(n):
             z = Z[s] + intercept
-            nonfinite += one if z * zero != zero else zero
+            nonfinite |= z * zero != zero
             Z[s] = z
-    return <intp_t> nonfinite
+    return nonfinite
 
 
-# tanh as arithmetic that the loops vectorise: Cephes' rational function below
-# 0.625, (1 - e) / (1 + e) with e = exp(-2 |z|) above, the exponential by Cephes' Cody-Waite
-# reduction and Pade form, times its power of two (exactly, by powers of two). Within 2 ulps in
-# float64; float32 is computed in float64 and rounded. The constants are locals, which the C
-# compiler folds into the loops (globals could alias the buffers stored to).
+# tanh as arithmetic that the loops vectorise: Cephes' rational function below 0.625,
+# (1 - e) / (1 + e) with e = exp(-2 |z|) above. Within 2 ulps in float64; float32 is computed in
+# float64 and rounded. The constants are locals (see exp_nonpositive).
 cdef inline double tanh_of(double z) noexcept nogil:
     cdef double p0 = -9.64399179425052238628e-1, p1 = -9.92877231001918586564e1
     cdef double p2 = -1.61468768441708447952e3
     cdef double q0 = 1.12811678491632931402e2, q1 = 2.23548839060100448583e3
     cdef double q2 = 4.84406305325125486048e3
-    cdef double e0 = 1.26177193074810590878e-4, e1 = 3.02994407707441961300e-2
-    cdef double e2 = 9.99999999999999999910e-1
-    cdef double f0 = 3.00198505138664455042e-6, f1 = 2.52448340349684104192e-3
-    cdef double f2 = 2.27265548208155028766e-1, f3 = 2.00000000000000000009e0
-    cdef double log2e = 1.4426950408889634, ln2_high = 6.93145751953125e-1
-    cdef double ln2_low = 1.42860682030941723212e-6
-    cdef double rounding = 6755399441055744.0  # 1.5 * 2**52: (t + it) - it rounds t to integer
     cdef double x = fabs(z)
     cdef double w = x * x
     cdef double small = x + x * w * (((p0 * w + p1) * w + p2) / (((w + q0) * w + q1) * w + q2))
-    # e = exp(y), y = -2 x in [-40, -0.6]: 2**n exp(r) with |r| <= ln(2) / 2 (beyond 20, tanh
-    # rounds to 1 whatever e; below 0.625, e is not used).
+    # Beyond 20, tanh rounds to 1 whatever e; below 0.625, e is not used.
     cdef double clamped = x if x > 0.3 else 0.3
-    cdef double y = -2.0 * (clamped if clamped < 20.0 else 20.0)
-    cdef double t = log2e * y + 0.5
-    cdef double n = (t + rounding) - rounding
-    n = n - (1.0 if n > t else 0.0)  # floor(t), in [-58, -1]
-    cdef double r = y - n * ln2_high
-    r = r - n * ln2_low
-    cdef double rr = r * r
-    cdef double odd = r * ((e0 * rr + e1) * rr + e2)
-    cdef double e = 1.0 + 2.0 * (odd / ((((f0 * rr + f1) * rr + f2) * rr + f3) - odd))
-    # e * 2**n: by 2**-32, 2**-16, ..., 2**-1 as the binary digits of -n say, each exact (the
-    # selections pick constants, so that the loops stay free of branches).
-    cdef double m = -n
-    e *= 2.3283064365386962890625e-10 if m >= 32.0 else 1.0
-    m -= 32.0 if m >= 32.0 else 0.0
-    e *= 1.52587890625e-05 if m >= 16.0 else 1.0
-    m -= 16.0 if m >= 16.0 else 0.0
-    e *= 0.00390625 if m >= 8.0 else 1.0
-    m -= 8.0 if m >= 8.0 else 0.0
-    e *= 0.0625 if m >= 4.0 else 1.0
-    m -= 4.0 if m >= 4.0 else 0.0
-    e *= 0.25 if m >= 2.0 else 1.0
-    m -= 2.0 if m >= 2.0 else 0.0
-    e *= 0.5 if m >= 1.0 else 1.0
+    cdef double e = exp_nonpositive(-2.0 * (clamped if clamped < 20.0 else 20.0))
     cdef double large = (1.0 - e) / (1.0 + e)
     return copysign(small if x < 0.625 else large, z)
 
 
-cdef void apply_dropout(floating* Z, intp_t n_units, intp_t n_rows, const Dropout* dropout,
-                        const Batch* batch, intp_t i) noexcept nogil:
-    # Z *= mask with hidden layer i's inverted-dropout mask, if it has dropout: on its
-    # activations forward, on their deltas backward.
+cdef void apply_dropout(floating* Z, intp_t n_units, intp_t n_rows, Mask mask) noexcept nogil:
+    # Z *= mask, a hidden layer's inverted-dropout mask if it has one: on its activations
+    # forward, on their deltas backward.
     cdef intp_t u, s
-    cdef uint32_t threshold
-    cdef floating scale, zero = 0
+    cdef uint32_t threshold = mask.threshold
+    cdef floating scale = <floating> mask.scale, zero = 0
     cdef const uint32_t* words
     cdef floating* row
-    if not is_dropped(dropout, i):
+    if mask.words == NULL:
         return
-    threshold = dropout.thresholds[i]
-    scale = <floating> dropout.scales[i]
     for u in range(n_units):
-        words = batch.words + (dropout.word_offsets[i] + u) * batch.step_rows + batch.first_row
+        words = mask.words + u * mask.stride
         row = Z + u * n_rows
         for s in range(n_rows):
             row[s] *= scale if words[s] < threshold else zero
@@ -447,25 +437,27 @@ cdef void weight_gradients(const floating* A_in, const floating* D, floating* G,
 
 
 cdef floating interleaved_dot(const floating* a, const floating* d, intp_t n) noexcept nogil:
-    # a . d (with a NULL, the sum of d) as eight interleaved partial sums, of the rows 0 to 7
-    # modulo 8, added pairwise at the end: independent chains of additions, which the CPU
+    # a . d (with a NULL, the sum of d) as sixteen interleaved partial sums, of the rows 0 to 15
+    # modulo 16, added pairwise at the end: independent chains of additions, which the CPU
     # overlaps (a chain waits for each of its additions), in the same order on every machine.
-    cdef intp_t s, k, n8 = n - n % 8
-    cdef floating p[8]
-    for k in range(8):
+    cdef intp_t s, k, n16 = n - n % 16
+    cdef floating p[16]
+    for k in range(16):
         p[k] = 0
     if a == NULL:
-        for s in range(0, n8, 8):
-            for k in range(8):
+        for s in range(0, n16, 16):
+            for k in range(16):
                 p[k] += d[s + k]
-        for s in range(n8, n):
+        for s in range(n16, n):
             p[0] += d[s]
     else:
-        for s in range(0, n8, 8):
-            for k in range(8):
+        for s in range(0, n16, 16):
+            for k in range(16):
                 p[k] += a[s + k] * d[s + k]
-        for s in range(n8, n):
+        for s in range(n16, n):
             p[0] += a[s] * d[s]
+    for k in range(8):
+        p[k] += p[k + 8]
     return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
 
 

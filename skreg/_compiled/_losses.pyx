@@ -9,7 +9,7 @@
 
 from libc.math cimport log
 
-from ._math cimport abs_of, exp_of, log1p_of, log_of
+from ._math cimport abs_of, exp_nonpositive, exp_of, log1p_unit, log_of
 
 from ._common cimport (
     LOSS_LOGISTIC, LOSS_POISSON, LOSS_SOFTMAX, LOSS_SQUARED_ERROR, Loss, intp_t,
@@ -55,7 +55,7 @@ cdef double logistic_loss(const floating* logits, const floating* Y, floating* d
     for j in range(n_outputs):
         row = j * n_rows
         for s in range(row, row + n_rows):  # the exponentials first, in a loop of their own
-            delta[s] = exp_of(-abs_of(logits[s]))
+            delta[s] = <floating> exp_nonpositive(-abs_of(<double> logits[s]))
         for chunk in range((n_rows + LOG_PRODUCT_SAMPLES - 1) // LOG_PRODUCT_SAMPLES):
             first = row + chunk * LOG_PRODUCT_SAMPLES
             stop = min(first + LOG_PRODUCT_SAMPLES, row + n_rows)
@@ -86,8 +86,10 @@ cdef double weighted_logistic_loss(const floating* logits, const floating* Y, fl
         for s in range(n_rows):
             k = j * n_rows + s
             z = logits[k]
-            e = exp_of(-abs_of(z))
-            total += weights[s] * (max_of(z, 0.0) + <double> log1p_of(e) - <double> (Y[k] * z))
+            e = <floating> exp_nonpositive(-abs_of(<double> z))
+            total += weights[s] * (
+                max_of(z, 0.0) + <double> <floating> log1p_unit(e) - <double> (Y[k] * z)
+            )
             p = (one if z >= 0 else e) / (one + e)
             delta[k] = (p - Y[k]) * weights[s]
     return total
@@ -113,7 +115,7 @@ cdef double softmax_loss(const floating* logits, const floating* Y, floating* de
             k = j * n_rows + s
             shifted = logits[k] - top
             true_logit += Y[k] * shifted
-            delta[k] = exp_of(shifted)
+            delta[k] = <floating> exp_nonpositive(<double> shifted)
             normaliser += delta[k]
         scale = weights[s] if weighted else inv_m
         loss = log_of(normaliser) - true_logit
@@ -187,3 +189,19 @@ cdef double pinball_loss(const floating* logits, const floating* Y, floating* de
             total += scale * loss if weighted else loss
             delta[k] = (above if z > y else below) * scale
     return total if weighted else total / n_rows
+
+
+def exp_nonpositive_values(double[::1] y, double[::1] out):
+    """The compiled engine's exp of each ``y <= 0`` (as the losses compute it) into ``out``: for
+    the tests."""
+    cdef intp_t i
+    for i in range(y.shape[0]):
+        out[i] = exp_nonpositive(y[i])
+
+
+def log1p_unit_values(double[::1] e, double[::1] out):
+    """The compiled engine's log(1 + e) of each ``e`` in [0, 1] (as the weighted logistic loss
+    computes it) into ``out``: for the tests."""
+    cdef intp_t i
+    for i in range(e.shape[0]):
+        out[i] = log1p_unit(e[i])
