@@ -2,6 +2,8 @@
 
 from cython cimport floating
 from libc.math cimport exp, expf, fabs, fabsf, log, log1p, log1pf, logf
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
 
 
 cdef inline floating exp_of(floating x) noexcept nogil:
@@ -32,12 +34,23 @@ cdef inline floating abs_of(floating x) noexcept nogil:
         return fabs(x)
 
 
+cdef inline double power_of_two(double n) noexcept nogil:
+    # 2**n for an integer n in [-1022, 1023], built from its bits: n + 1.5 * 2**52 holds n in its
+    # low bits (two's complement), and (n + 1023) << 52 are the bits of 2**n. The copies
+    # reinterpret the bits, which the C compiler turns into register moves (and vectorises).
+    cdef double shifted = n + 6755399441055744.0
+    cdef uint64_t bits
+    cdef double power
+    memcpy(&bits, &shifted, 8)
+    bits = (bits + 1023) << 52
+    memcpy(&power, &bits, 8)
+    return power
+
 
 # exp(y) for y <= 0 as arithmetic that loops vectorise (libm's exp is a call per element):
-# Cephes' Cody-Waite reduction and Pade form, within 2 ulps, times its power of two, exactly, by
-# powers of two; below -708 (exp(y) < 3.3e-308, where the subnormals start) it is 0. The
-# constants are locals, which the C compiler folds into the loops (globals could alias the
-# buffers stored to).
+# Cephes' Cody-Waite reduction and Pade form, within 2 ulps, times its power of two (exactly);
+# below -708 (exp(y) < 3.3e-308, where the subnormals start) it is 0. The constants are locals,
+# which the C compiler folds into the loops (globals could alias the buffers stored to).
 cdef inline double exp_nonpositive(double y) noexcept nogil:
     cdef double e0 = 1.26177193074810590878e-4, e1 = 3.02994407707441961300e-2
     cdef double e2 = 9.99999999999999999910e-1
@@ -55,29 +68,7 @@ cdef inline double exp_nonpositive(double y) noexcept nogil:
     cdef double rr = r * r
     cdef double odd = r * ((e0 * rr + e1) * rr + e2)
     cdef double e = 1.0 + 2.0 * (odd / ((((f0 * rr + f1) * rr + f2) * rr + f3) - odd))
-    # e * 2**n: by 2**-512, 2**-256, ..., 2**-1 as the binary digits of -n say (the selections
-    # pick constants, so that the loops stay free of branches).
-    cdef double m = -n
-    e *= 7.458340731200207e-155 if m >= 512.0 else 1.0
-    m -= 512.0 if m >= 512.0 else 0.0
-    e *= 8.636168555094445e-78 if m >= 256.0 else 1.0
-    m -= 256.0 if m >= 256.0 else 0.0
-    e *= 2.938735877055719e-39 if m >= 128.0 else 1.0
-    m -= 128.0 if m >= 128.0 else 0.0
-    e *= 5.421010862427522e-20 if m >= 64.0 else 1.0
-    m -= 64.0 if m >= 64.0 else 0.0
-    e *= 2.3283064365386962890625e-10 if m >= 32.0 else 1.0
-    m -= 32.0 if m >= 32.0 else 0.0
-    e *= 1.52587890625e-05 if m >= 16.0 else 1.0
-    m -= 16.0 if m >= 16.0 else 0.0
-    e *= 0.00390625 if m >= 8.0 else 1.0
-    m -= 8.0 if m >= 8.0 else 0.0
-    e *= 0.0625 if m >= 4.0 else 1.0
-    m -= 4.0 if m >= 4.0 else 0.0
-    e *= 0.25 if m >= 2.0 else 1.0
-    m -= 2.0 if m >= 2.0 else 0.0
-    e *= 0.5 if m >= 1.0 else 1.0
-    return e if y >= -708.0 else 0.0
+    return e * power_of_two(n) if y >= -708.0 else 0.0
 
 
 # log(1 + e) for e in [0, 1] as arithmetic that loops vectorise: Cephes' log(1 + x) = x - x**2 / 2
