@@ -4,7 +4,8 @@
 # Buffers are units-major: layer i's activations (and deltas) are an (n_units, n_rows) block, its
 # coefficients W an (n_in, n_out) block of the flat parameters (see _common.pxd). Small products
 # run as loops, in the order of their terms (up to four terms per pass over a row, as these loops
-# are bound by loads and stores); products of at least BLAS_MIN_WEIGHTS weights go to BLAS.
+# are bound by loads and stores); products of at least BLAS_MIN_WEIGHTS weights go to BLAS, and
+# weight gradients from fewer weights over enough rows.
 # Hidden ReLU layers have fused kernels; the other activations run the products, then a pass of
 # the activation forward, and backward the products, the dropout mask, then a pass of the
 # derivative, in the NumPy engine's order.
@@ -24,6 +25,10 @@ from ._common cimport (
 cdef enum:
     # Matrix products with at least this many weights go to BLAS; smaller ones run as loops.
     BLAS_MIN_WEIGHTS = 1024
+    # Weight gradients go to BLAS from fewer weights when their sums have this many terms
+    # (weights times rows) in all: BLAS's kernels load each row once for several sums.
+    BLAS_MIN_GRADIENT_WEIGHTS = 32
+    BLAS_MIN_GRADIENT_TERMS = 4096
 
 
 ctypedef struct Mask:
@@ -423,9 +428,12 @@ cdef void activation_gradient(floating* D, const floating* A, intp_t n,
 cdef void weight_gradients(const floating* A_in, const floating* D, floating* G, floating* g,
                            intp_t n_in, intp_t n_out, intp_t n_rows) noexcept nogil:
     # G = A_in @ D.T and g = D.sum(axis=1): sums over the rows.
-    cdef intp_t j, k
+    cdef intp_t j, k, n_weights = n_in * n_out
     cdef const floating* d
-    if n_in * n_out >= BLAS_MIN_WEIGHTS:
+    if n_weights >= BLAS_MIN_WEIGHTS or (
+        n_weights >= BLAS_MIN_GRADIENT_WEIGHTS
+        and n_weights * n_rows >= BLAS_MIN_GRADIENT_TERMS
+    ):
         gemm(False, True, n_in, n_out, n_rows, <floating> 1, A_in, n_rows, D, n_rows,
              <floating> 0, G, n_out)
     else:
