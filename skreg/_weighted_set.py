@@ -63,9 +63,12 @@ def _row_keys(X, Y):
                 keys[k, rows] += _entry_terms(X[rows], columns[k][:n_features]).sum(axis=1)
 
         chunks = [slice(i, i + HASH_CHUNK_ROWS) for i in range(0, n_rows, HASH_CHUNK_ROWS)]
-        with ThreadPoolExecutor(max(1, min(len(chunks), allowed_threads()))) as pool:
-            for _ in pool.map(add_chunk, chunks):
-                pass
+        if len(chunks) == 1:  # (asking threadpoolctl for the threads allowed takes milliseconds)
+            add_chunk(chunks[0])
+        else:
+            with ThreadPoolExecutor(min(len(chunks), allowed_threads())) as pool:
+                for _ in pool.map(add_chunk, chunks):
+                    pass
     for k in range(2):
         for j in range(Y.shape[1]):
             keys[k] += _entry_terms(Y[:, j], columns[k][n_features + j])
