@@ -11,7 +11,7 @@
 # derivative, in the NumPy engine's order.
 
 from libc.math cimport copysign, exp, expf, fabs
-from libc.stdint cimport uint32_t
+from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -198,15 +198,20 @@ cdef intp_t linear_relu(const floating* W, const floating* b, const floating* A,
 cdef inline intp_t relu_row(floating* Z, intp_t n, floating intercept) noexcept nogil:
     # Z = relu(Z + intercept); returns whether any of its inputs is not finite (as an OR of
     # flags, here and below: a sum of floating flags would be added in order, one lane at a
-    # time, and an OR is the same in any order, so that the loops vectorise).
+    # time, and an OR is the same in any order, so that the loops vectorise; the flags are as
+    # wide as the parameters, so that they need no repacking).
     cdef intp_t s
-    cdef uint32_t nonfinite = 0
+    cdef uint32_t flags32 = 0
+    cdef uint64_t flags64 = 0
     cdef floating z, zero = 0
     for s in range(n):
         z = Z[s] + intercept
-        nonfinite |= z * zero != zero
+        if floating is float:
+            flags32 |= z * zero != zero
+        else:
+            flags64 |= z * zero != zero
         Z[s] = z if z > zero else zero
-    return nonfinite
+    return (flags32 | flags64) != 0
 
 
 cdef intp_t narrow_linear_relu(const floating* w, intp_t stride, const floating* A,
@@ -214,7 +219,8 @@ cdef intp_t narrow_linear_relu(const floating* w, intp_t stride, const floating*
                                floating* out) noexcept nogil:
     # out = relu(initial + sum_k w[k * stride] * A[k]) for n_in <= 4 input rows of A.
     cdef intp_t s
-    cdef uint32_t nonfinite = 0
+    cdef uint32_t flags32 = 0
+    cdef uint64_t flags64 = 0
     cdef floating total, zero = 0
     cdef floating w0 = w[0]
     cdef floating w1 = w[stride] if n_in > 1 else zero
@@ -227,24 +233,36 @@ cdef intp_t narrow_linear_relu(const floating* w, intp_t stride, const floating*
     if n_in == 1:
         for s in range(n):
             total = initial + w0 * a0[s]
-            nonfinite |= total * zero != zero
+            if floating is float:
+                flags32 |= total * zero != zero
+            else:
+                flags64 |= total * zero != zero
             out[s] = total if total > zero else zero
     elif n_in == 2:
         for s in range(n):
             total = initial + w0 * a0[s] + w1 * a1[s]
-            nonfinite |= total * zero != zero
+            if floating is float:
+                flags32 |= total * zero != zero
+            else:
+                flags64 |= total * zero != zero
             out[s] = total if total > zero else zero
     elif n_in == 3:
         for s in range(n):
             total = initial + w0 * a0[s] + w1 * a1[s] + w2 * a2[s]
-            nonfinite |= total * zero != zero
+            if floating is float:
+                flags32 |= total * zero != zero
+            else:
+                flags64 |= total * zero != zero
             out[s] = total if total > zero else zero
     else:
         for s in range(n):
             total = initial + w0 * a0[s] + w1 * a1[s] + w2 * a2[s] + w3 * a3[s]
-            nonfinite |= total * zero != zero
+            if floating is float:
+                flags32 |= total * zero != zero
+            else:
+                flags64 |= total * zero != zero
             out[s] = total if total > zero else zero
-    return nonfinite
+    return (flags32 | flags64) != 0
 
 
 cdef intp_t linear_activation(const floating* W, const floating* b, const floating* A,
@@ -271,29 +289,42 @@ cdef intp_t activation_row(floating* Z, intp_t n, floating intercept, Activation
     # Z = f(Z + intercept) as skreg._base.ACTIVATIONS computes it; returns whether any of its
     # inputs is not finite. One loop per activation.
     cdef intp_t s
-    cdef uint32_t nonfinite = 0
+    cdef uint32_t flags32 = 0
+    cdef uint64_t flags64 = 0
     cdef floating z, zero = 0, one = 1
     if activation == ACTIVATION_TANH:
         for s in range(n):
             z = Z[s] + intercept
-            nonfinite |= z * zero != zero
+            if floating is float:
+                flags32 |= z * zero != zero
+            else:
+                flags64 |= z * zero != zero
             Z[s] = <floating> tanh_of(<double> z)
     elif activation == ACTIVATION_LOGISTIC:
         for s in range(n):
             z = Z[s] + intercept
-            nonfinite |= z * zero != zero
+            if floating is float:
+                flags32 |= z * zero != zero
+            else:
+                flags64 |= z * zero != zero
             Z[s] = one / (one + exp_of(-z))  # scipy.special.expit's formula
     elif activation == ACTIVATION_LEAKY_RELU:
         for s in range(n):
             z = Z[s] + intercept
-            nonfinite |= z * zero != zero
+            if floating is float:
+                flags32 |= z * zero != zero
+            else:
+                flags64 |= z * zero != zero
             Z[s] = z if z >= zero else slope * z
     else:  # identity
         for s in range(n):
             z = Z[s] + intercept
-            nonfinite |= z * zero != zero
+            if floating is float:
+                flags32 |= z * zero != zero
+            else:
+                flags64 |= z * zero != zero
             Z[s] = z
-    return nonfinite
+    return (flags32 | flags64) != 0
 
 
 # tanh as arithmetic that the loops vectorise: Cephes' rational function below 0.625,
