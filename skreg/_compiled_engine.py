@@ -77,14 +77,13 @@ BATCH_SHARD_ROWS = 128
 SLICE_PARAMS = 2048
 MAX_SLICES = 64
 #: Sharded mini-batches run in segments of this many batches, on all the threads allowed or on
-#: one (see _Pace); the other is tried on PROBE_BATCHES batches after FIRST_PROBE_INTERVAL
-#: segments, then after twice as many each time it loses clearly (takes CLEAR_LOSS times as
-#: long), up to MAX_PROBE_INTERVAL.
+#: one (see _Pace); the other is tried on PROBE_BATCHES batches once the chosen count has run
+#: PROBE_SPACING times as long as the other's last trial took, so that trials take a small share
+#: of the time however slow the other is (on a busy machine, a batch on two threads can take ten
+#: times as long as on one).
 SEGMENT_BATCHES = 16
-PROBE_BATCHES = 4
-FIRST_PROBE_INTERVAL = 2
-MAX_PROBE_INTERVAL = 64
-CLEAR_LOSS = 1.5
+PROBE_BATCHES = 2
+PROBE_SPACING = 32
 
 
 def train_epochs(
@@ -201,7 +200,7 @@ class _Run:
             stop = min(batch + length, n_batches)
             began = time.perf_counter()
             cost = self.trainer.sharded_batches(order, batch, stop, threads)
-            pace.record(threads, (time.perf_counter() - began) / (stop - batch))
+            pace.record(threads, time.perf_counter() - began, stop - batch)
             if not np.isfinite(cost):
                 return cost
             batch = stop
@@ -495,15 +494,16 @@ def batch_shard_count(batch_size, n_params, itemsize):
 class _Pace:
     """How many threads to train the next mini-batches on: all those allowed, or one, whichever
     trained faster when last measured (the model is the same either way). Each is first tried
-    on a few batches; then the faster runs segments of batches and the other is tried again on
-    a few batches now and then (less often while it keeps losing), or at once if the faster
-    becomes slower than the other was."""
+    on a few batches; then the faster runs segments of batches, and the other is tried again on
+    a few batches once the faster has run PROBE_SPACING times as long as that trial took, or at
+    once if the faster becomes slower than the other was."""
 
     def __init__(self, workers):
         self.workers = workers
         self.seconds = {}  # per batch, as last measured, by number of threads
         self.choice = workers
-        self.interval = self.countdown = FIRST_PROBE_INTERVAL
+        self.trial_seconds = 0.0  # how long the other's last trial took
+        self.since_trial = 0.0  # seconds run on the choice since then
 
     def next_segment(self):
         """``(threads, batches)`` for the next segment."""
@@ -511,26 +511,25 @@ class _Pace:
             return 1, SEGMENT_BATCHES
         if len(self.seconds) < 2:
             return (self.workers if not self.seconds else 1), PROBE_BATCHES
-        if self.countdown <= 0:
+        if self.since_trial >= PROBE_SPACING * self.trial_seconds:
             return self._other(), PROBE_BATCHES
         return self.choice, SEGMENT_BATCHES
 
-    def record(self, workers, seconds_per_batch):
-        """How long a batch took in the segment just run on ``workers`` threads."""
-        self.seconds[workers] = seconds_per_batch
+    def record(self, workers, seconds, batches):
+        """The segment just run: ``batches`` batches on ``workers`` threads in ``seconds``."""
+        self.seconds[workers] = seconds / batches
         if len(self.seconds) < 2:
             return
-        if workers == self.choice and self.countdown > 0:  # a segment of the faster
-            faster = seconds_per_batch <= self.seconds[self._other()]
-            self.countdown = self.countdown - 1 if faster else 0
+        if workers == self.choice:
+            self.since_trial += seconds
+            if self.seconds[workers] > self.seconds[self._other()]:  # try the other at once
+                self.since_trial = PROBE_SPACING * self.trial_seconds
             return
-        best = min(self.seconds, key=self.seconds.get)
-        clear = max(self.seconds.values()) > CLEAR_LOSS * self.seconds[best]
-        if best == self.choice and clear:
-            self.interval = min(2 * self.interval, MAX_PROBE_INTERVAL)
-        else:  # a close call (or a change) is tried again soon: it cost little
-            self.choice, self.interval = best, FIRST_PROBE_INTERVAL
-        self.countdown = self.interval
+        # After a trial of the other (or the first two segments): the faster, and what trying
+        # the slower again would take.
+        self.choice = min(self.seconds, key=self.seconds.get)
+        self.trial_seconds = PROBE_BATCHES * self.seconds[self._other()]
+        self.since_trial = 0.0
 
     def _other(self):
         return 1 if self.choice == self.workers else self.workers

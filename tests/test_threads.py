@@ -429,26 +429,35 @@ def test_batch_shard_count_depends_on_the_sizes_only(small_batch_shards):
 def test_the_pace_runs_the_faster_thread_count_and_tries_the_other_again(small_batch_shards):
     pace = small_batch_shards._Pace(workers=2)
     SEGMENT, PROBE = small_batch_shards.SEGMENT_BATCHES, small_batch_shards.PROBE_BATCHES
+    SPACING = small_batch_shards.PROBE_SPACING
+    spent = {1: 0.0, 2: 0.0}
 
     def run(seconds_per_batch):
         workers, batches = pace.next_segment()
-        pace.record(workers, seconds_per_batch[workers])
+        seconds = seconds_per_batch[workers] * batches
+        spent[workers] += seconds
+        pace.record(workers, seconds, batches)
         return workers, batches
 
-    quiet, busy = {1: 1.0, 2: 0.5}, {1: 1.0, 2: 4.0}
+    quiet, busy = {1: 1.0, 2: 0.5}, {1: 1.0, 2: 10.0}
     assert [run(quiet) for _ in range(3)] == [(2, PROBE), (1, PROBE), (2, SEGMENT)]
-    # One thread loses clearly: it is tried again less and less often.
-    trials = [workers for workers, _ in (run(quiet) for _ in range(100))]
-    assert 2 <= trials.count(1) <= 6
+    # One thread loses: it is tried again, on a few batches, after two threads have run SPACING
+    # times as long as such a trial takes.
+    spent = {1: 0.0, 2: 0.0}
+    trials = [workers for workers, _ in (run(quiet) for _ in range(200))]
+    assert trials.count(1) >= 2
+    assert spent[1] <= spent[2] / SPACING + PROBE * quiet[1]
     gaps = np.diff(np.flatnonzero(np.array(trials) == 1))
-    assert np.all(np.diff(gaps) >= 0)
+    assert np.all(gaps * SEGMENT * quiet[2] >= SPACING * PROBE * quiet[1])
     # The machine becomes busy: the next segment on two threads is slower than one thread was,
-    # so one thread is tried at once, and wins.
+    # so one thread is tried at once, and wins; two threads, now ten times as slow, are tried
+    # again only once one thread has run SPACING times as long as their trial took.
     assert run(busy) == (2, SEGMENT)
     assert run(busy) == (1, PROBE)
-    first = small_batch_shards.FIRST_PROBE_INTERVAL
-    assert [run(busy) for _ in range(first + 1)] == [(1, SEGMENT)] * first + [(2, PROBE)]
-    assert [run(busy) for _ in range(2 * first)] == [(1, SEGMENT)] * (2 * first)
+    spent = {1: 0.0, 2: 0.0}
+    trials = [workers for workers, _ in (run(busy) for _ in range(400))]
+    assert trials[0] == 1 and trials.count(2) >= 2
+    assert spent[2] <= spent[1] / SPACING + PROBE * busy[2]
     # A single thread allowed: never anything else.
     single = small_batch_shards._Pace(workers=1)
     assert {single.next_segment() for _ in range(5)} == {(1, SEGMENT)}
