@@ -94,10 +94,10 @@ cdef void backward(const Network* network, const Dropout* dropout, Batch* batch,
             break
         D_in = block(<floating*> batch.deltas, network, i - 1, n_rows)
         if network.activation == ACTIVATION_RELU:
+            # A dropped unit's activation is 0, so the ReLU's gate (activation > 0) drops it: of
+            # the chain rule through the mask, only its scale remains.
             backpropagate_relu(flat + network.coef_offsets[i], D, D_in, A_in, n_in, n_out,
-                               n_rows)
-            # the chain rule through the mask
-            apply_dropout(D_in, n_in, n_rows, mask_of(dropout, batch, i - 1))
+                               n_rows, <floating> mask_of(dropout, batch, i - 1).scale)
         else:  # in the NumPy engine's order: the product, the mask, the derivative
             backpropagate_linear(flat + network.coef_offsets[i], D, D_in, n_in, n_out, n_rows)
             apply_dropout(D_in, n_in, n_rows, mask_of(dropout, batch, i - 1))
@@ -365,29 +365,31 @@ cdef void apply_dropout(floating* Z, intp_t n_units, intp_t n_rows, Mask mask) n
 # Backward.
 
 cdef void backpropagate_relu(const floating* W, const floating* D, floating* D_in,
-                             const floating* A_in, intp_t n_in, intp_t n_out,
-                             intp_t n_rows) noexcept nogil:
-    # D_in = (W @ D) * (A_in > 0): the delta of a hidden layer's output from the next layer's,
-    # through the ReLU (A_in holds the hidden layer's activations).
+                             const floating* A_in, intp_t n_in, intp_t n_out, intp_t n_rows,
+                             floating gate) noexcept nogil:
+    # D_in = (W @ D) * gate * (A_in > 0): the delta of a hidden layer's output from the next
+    # layer's, through the ReLU (A_in holds the hidden layer's activations) and the dropout
+    # mask's scale gate (1 without dropout: the same values).
     cdef intp_t k
     if n_in * n_out >= BLAS_MIN_WEIGHTS:
         gemm(False, False, n_in, n_rows, n_out, <floating> 1, W, n_out, D, n_rows,
              <floating> 0, D_in, n_rows)
-        relu_gradient(D_in, A_in, n_in * n_rows)
+        relu_gradient(D_in, A_in, n_in * n_rows, gate)
     elif n_out <= 4:
         for k in range(n_in):
             narrow_backpropagate_relu(W + k * n_out, D, n_out, n_rows, A_in + k * n_rows,
-                                      D_in + k * n_rows)
+                                      D_in + k * n_rows, gate)
     else:
         for k in range(n_in):
             combine(W + k * n_out, 1, D, n_out, n_rows, <floating> 0, D_in + k * n_rows)
-        relu_gradient(D_in, A_in, n_in * n_rows)
+        relu_gradient(D_in, A_in, n_in * n_rows, gate)
 
 
 cdef void narrow_backpropagate_relu(const floating* w, const floating* D, intp_t n_out,
-                                    intp_t n, const floating* A, floating* out) noexcept nogil:
+                                    intp_t n, const floating* A, floating* out,
+                                    floating gate) noexcept nogil:
     # One row of backpropagate_relu for D of n_out <= 4 rows: the sum as combine writes it,
-    # gated by the ReLU in the same pass.
+    # times gate, gated by the ReLU in the same pass.
     cdef intp_t s
     cdef floating total, zero = 0
     cdef floating w0 = w[0]
@@ -401,27 +403,28 @@ cdef void narrow_backpropagate_relu(const floating* w, const floating* D, intp_t
     if n_out == 1:
         for s in range(n):
             total = zero + w0 * d0[s]
-            out[s] = total if A[s] > 0 else zero
+            out[s] = total * gate if A[s] > 0 else zero
     elif n_out == 2:
         for s in range(n):
             total = zero + w0 * d0[s] + w1 * d1[s]
-            out[s] = total if A[s] > 0 else zero
+            out[s] = total * gate if A[s] > 0 else zero
     elif n_out == 3:
         for s in range(n):
             total = zero + w0 * d0[s] + w1 * d1[s] + w2 * d2[s]
-            out[s] = total if A[s] > 0 else zero
+            out[s] = total * gate if A[s] > 0 else zero
     else:
         for s in range(n):
             total = zero + w0 * d0[s] + w1 * d1[s] + w2 * d2[s] + w3 * d3[s]
-            out[s] = total if A[s] > 0 else zero
+            out[s] = total * gate if A[s] > 0 else zero
 
 
-cdef inline void relu_gradient(floating* D, const floating* A, intp_t n) noexcept nogil:
-    # The chain rule through a ReLU: D *= A > 0.
+cdef inline void relu_gradient(floating* D, const floating* A, intp_t n,
+                               floating gate) noexcept nogil:
+    # The chain rule through a ReLU and a dropout mask's scale gate: D *= gate * (A > 0).
     cdef intp_t s
-    cdef floating zero = 0, one = 1
+    cdef floating zero = 0
     for s in range(n):
-        D[s] *= one if A[s] > 0 else zero
+        D[s] *= gate if A[s] > 0 else zero
 
 
 cdef void backpropagate_linear(const floating* W, const floating* D, floating* D_in,
