@@ -58,16 +58,17 @@ cdef intp_t forward(const Network* network, const Dropout* dropout, Batch* batch
         if i == last:
             linear(W, b, A, Z, n_in, n_out, n_rows)
         else:
-            if network.activation == ACTIVATION_RELU:
-                nonfinite += linear_relu(W, b, A, Z, n_in, n_out, n_rows)
+            if network.activation == ACTIVATION_RELU:  # each unit masked after its ReLU
+                nonfinite += linear_relu(W, b, A, Z, n_in, n_out, n_rows,
+                                         mask_of(dropout, batch, i))
             else:
                 nonfinite += linear_activation(
                     W, b, A, Z, n_in, n_out, n_rows, network.activation, slope
                 )
-            if keeps_unmasked(dropout, batch, i):
-                memcpy(block(<floating*> batch.unmasked, network, i, n_rows), Z,
-                       n_out * n_rows * sizeof(floating))
-            apply_dropout(Z, n_out, n_rows, mask_of(dropout, batch, i))
+                if keeps_unmasked(dropout, batch, i):
+                    memcpy(block(<floating*> batch.unmasked, network, i, n_rows), Z,
+                           n_out * n_rows * sizeof(floating))
+                apply_dropout(Z, n_out, n_rows, mask_of(dropout, batch, i))
         A = Z
     return nonfinite
 
@@ -174,24 +175,27 @@ cdef void linear(const floating* W, const floating* b, const floating* A, floati
 
 
 cdef intp_t linear_relu(const floating* W, const floating* b, const floating* A, floating* Z,
-                        intp_t n_in, intp_t n_out, intp_t n_rows) noexcept nogil:
-    # Z = relu(W.T @ A + b[:, None]): a hidden layer's activations. Returns the number of units
-    # with a pre-activation that is not finite. Through BLAS, the intercepts are added in the
-    # ReLU's pass; for at most four inputs, one pass per unit: the sum as combine writes it, the
-    # ReLU.
+                        intp_t n_in, intp_t n_out, intp_t n_rows, Mask mask) noexcept nogil:
+    # Z = relu(W.T @ A + b[:, None]) * mask: a hidden layer's activations. Returns the number of
+    # units with a pre-activation that is not finite. Through BLAS, the intercepts are added in
+    # the ReLU's pass; for at most four inputs, one pass per unit: the sum as combine writes it,
+    # the ReLU. Each unit's mask follows its ReLU, while its row is in cache.
     cdef intp_t j, nonfinite = 0
     if n_in * n_out >= BLAS_MIN_WEIGHTS:
         gemm(True, False, n_out, n_rows, n_in, <floating> 1, W, n_out, A, n_rows,
              <floating> 0, Z, n_rows)
         for j in range(n_out):
             nonfinite += relu_row(Z + j * n_rows, n_rows, b[j])
+            mask_unit(Z + j * n_rows, n_rows, &mask, j)
     elif n_in > 4:
         linear(W, b, A, Z, n_in, n_out, n_rows)
         for j in range(n_out):
             nonfinite += relu_row(Z + j * n_rows, n_rows, <floating> 0)
+            mask_unit(Z + j * n_rows, n_rows, &mask, j)
     else:
         for j in range(n_out):
             nonfinite += narrow_linear_relu(W + j, n_out, A, n_in, n_rows, b[j], Z + j * n_rows)
+            mask_unit(Z + j * n_rows, n_rows, &mask, j)
     return nonfinite
 
 
@@ -348,18 +352,22 @@ cdef inline double tanh_of(double z) noexcept nogil:
 cdef void apply_dropout(floating* Z, intp_t n_units, intp_t n_rows, Mask mask) noexcept nogil:
     # Z *= mask, a hidden layer's inverted-dropout mask if it has one: on its activations
     # forward, on their deltas backward.
-    cdef intp_t u, s
+    cdef intp_t u
+    for u in range(n_units):
+        mask_unit(Z + u * n_rows, n_rows, &mask, u)
+
+
+cdef inline void mask_unit(floating* row, intp_t n, const Mask* mask, intp_t u) noexcept nogil:
+    # row *= unit u's mask, if the layer has one.
+    cdef intp_t s
     cdef uint32_t threshold = mask.threshold
     cdef floating scale = <floating> mask.scale, zero = 0
     cdef const uint32_t* words
-    cdef floating* row
     if mask.words == NULL:
         return
-    for u in range(n_units):
-        words = mask.words + u * mask.stride
-        row = Z + u * n_rows
-        for s in range(n_rows):
-            row[s] *= scale if words[s] < threshold else zero
+    words = mask.words + u * mask.stride
+    for s in range(n):
+        row[s] *= scale if words[s] < threshold else zero
 
 
 # Backward.
