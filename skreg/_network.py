@@ -9,8 +9,10 @@ blocks live in one flat buffer, so an optimizer step is a few in-place operation
 works in buffers allocated once per fit. Only the input ``X`` may be a scipy.sparse matrix.
 """
 
+import operator
+import weakref
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,9 +36,12 @@ class Parameters:
         Floating dtype of the buffer.
     activation : str, default="relu"
         Activation of every hidden layer, a key of :data:`skreg._base.ACTIVATIONS`.
+    flat : ndarray or None, default=None
+        The buffer, 1-D, of ``dtype`` and of the parameters' size exactly; a new one of zeros if
+        None.
     """
 
-    def __init__(self, layer_units, dtype, activation="relu"):
+    def __init__(self, layer_units, dtype, activation="relu", flat=None):
         if activation not in ACTIVATIONS:
             raise ValueError(
                 f"Unknown activation {activation!r}; use one of {sorted(ACTIVATIONS)}."
@@ -44,7 +49,12 @@ class Parameters:
         self.layer_units = list(layer_units)
         self.activation = activation
         shapes = [(n_in + 1, n_out) for n_in, n_out in zip(layer_units[:-1], layer_units[1:])]
-        self.flat = np.zeros(sum(rows * cols for rows, cols in shapes), dtype=dtype)
+        size = sum(rows * cols for rows, cols in shapes)
+        if flat is None:
+            flat = np.zeros(size, dtype=dtype)
+        elif flat.shape != (size,) or flat.dtype != dtype:
+            raise ValueError(f"A buffer of {size} parameters of {dtype} is needed.")
+        self.flat = flat
         self.layers = []
         start = 0
         for rows, cols in shapes:
@@ -74,6 +84,106 @@ class Parameters:
         for target, source in zip(params.coefs + params.intercepts, coefs + intercepts):
             target[...] = source
         return params
+
+    @classmethod
+    def shared_or_copied(cls, coefs, intercepts, dtype, activation="relu"):
+        """Parameters of ``coefs`` and ``intercepts`` in ``dtype`` for prediction, which only
+        reads them: over the buffer they are views of if they are laid out as ``Parameters`` lays
+        out its own (a fitted model's are, until replaced or unpickled), read-only; else over a
+        copy (``from_arrays``)."""
+        shared = _SHARED_BUFFERS.parameters(coefs, intercepts, dtype, activation)
+        if shared is None:
+            return cls.from_arrays(coefs, intercepts, dtype, activation)
+        return shared
+
+
+class _SharedBuffers:
+    """Read-only :class:`Parameters` over the buffers that fitted models' coefficients and
+    intercepts are views of.
+
+    Arrays are recognised as such by their addresses the first time (``_SharedBuffer.find``),
+    then by their identity: an array's address never changes, while its shape, strides and dtype,
+    which can be set in place, are compared at every look-up."""
+
+    def __init__(self):
+        self._entries = {}  # id of the first coefficient array -> _SharedBuffer
+
+    def parameters(self, coefs, intercepts, dtype, activation):
+        """Parameters over the buffer of ``coefs`` and ``intercepts``, or None if they are not
+        views of one in the layout of ``Parameters``, in ``dtype``."""
+        arrays = [*coefs, *intercepts]
+        key = id(arrays[0])
+        entry = self._entries.get(key)
+        if entry is None or not entry.describes(arrays, dtype, activation):
+            release = partial(self._forget, key)
+            entry = _SharedBuffer.find(arrays, len(coefs), dtype, activation, release)
+            if entry is None:
+                return None
+            self._entries[key] = entry
+        return entry.params
+
+    def _forget(self, key, _):
+        # Called as the first array goes, before another object can take its id.
+        self._entries.pop(key, None)
+
+
+class _SharedBuffer:
+    """Read-only ``params`` over the buffer that ``arrays`` (coefficients, then intercepts) are
+    views of, and what they were: their ids and layouts. The ids stay theirs while the entry
+    lives: it keeps the arrays but the first, whose going calls ``release``."""
+
+    def __init__(self, params, arrays, release):
+        self.params = params
+        self.ids = list(map(id, arrays))
+        self.layouts = list(map(_LAYOUT, arrays))
+        self._first = weakref.ref(arrays[0], release)
+        self._others = arrays[1:]
+
+    @classmethod
+    def find(cls, arrays, n_layers, dtype, activation, release):
+        """The entry for ``arrays``, if they are views of one buffer of ``dtype``, each where
+        ``Parameters`` puts its own; else None."""
+        coefs, intercepts = arrays[:n_layers], arrays[n_layers:]
+        if not all(isinstance(a, np.ndarray) for a in arrays):
+            return None
+        flat = arrays[0].base  # (a memory map's is not an array)
+        if not isinstance(flat, np.ndarray) or flat.dtype != dtype:
+            return None
+        if any(a.base is not flat for a in arrays):
+            return None
+        if any(W.ndim != 2 for W in coefs) or any(b.ndim != 1 for b in intercepts):
+            return None
+        read_only = flat.view()  # (the model's own arrays stay writeable)
+        read_only.flags.writeable = False
+        layer_units = [coefs[0].shape[0]] + [b.shape[0] for b in intercepts]
+        try:
+            params = Parameters(layer_units, dtype, activation, flat=read_only)
+        except ValueError:  # a buffer of another size (or an activation from_arrays refuses)
+            return None
+        expected = params.coefs + params.intercepts
+        if list(map(_LAYOUT, arrays)) != list(map(_LAYOUT, expected)):
+            return None
+        if list(map(_address, arrays)) != list(map(_address, expected)):
+            return None
+        return cls(params, arrays, release)
+
+    def describes(self, arrays, dtype, activation):
+        return (
+            self.params.activation == activation
+            and self.params.flat.dtype == dtype
+            and list(map(id, arrays)) == self.ids
+            and list(map(_LAYOUT, arrays)) == self.layouts
+        )
+
+
+_LAYOUT = operator.attrgetter("shape", "strides", "dtype")
+
+
+def _address(array):
+    return array.__array_interface__["data"][0]
+
+
+_SHARED_BUFFERS = _SharedBuffers()
 
 
 def with_ones_column(X):

@@ -54,7 +54,7 @@ class Prediction:
         result is the serial loop's, bit for bit, and the temporaries take that many chunks.
         """
         dtype = np.result_type(X.dtype, self.coefs[0].dtype)
-        params = Parameters.from_arrays(self.coefs, self.intercepts, dtype, self.activation)
+        params = Parameters.shared_or_copied(self.coefs, self.intercepts, dtype, self.activation)
         copies = 1 if dropout is None else dropout.n_draws
         n_rows = X.shape[0]
         # Inputs of one chunk, as one row is, skip the chunks' bookkeeping.

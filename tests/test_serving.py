@@ -1,0 +1,117 @@
+"""Serving: predictions of a few rows. The parameters are shared with the fitted model only where
+that is safe."""
+
+import gc
+import pickle
+import weakref
+
+import numpy as np
+import pytest
+
+from skreg import RegularizedMLPClassifier
+from skreg._network import _SHARED_BUFFERS, Parameters
+
+FLOAT64 = np.dtype(np.float64)
+
+
+def fitted(hidden_layer_sizes=(8, 6), activation="relu", dtype=np.float64, **params):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((120, 5)).astype(dtype)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    model = RegularizedMLPClassifier(
+        hidden_layer_sizes=hidden_layer_sizes, activation=activation, max_iter=30,
+        random_state=0, **params,
+    )  # fmt: skip
+    return model.fit(X, y)
+
+
+def parameters_of(model, dtype=FLOAT64):
+    return Parameters.shared_or_copied(model.coefs_, model.intercepts_, dtype, model.activation)
+
+
+def assert_holds(params, model):
+    """``params`` holds the model's coefficients and intercepts, layer by layer."""
+    for layer, W, b in zip(params.layers, model.coefs_, model.intercepts_):
+        np.testing.assert_array_equal(layer[:-1], W)
+        np.testing.assert_array_equal(layer[-1], b)
+
+
+def shares_memory(params, model):
+    return any(np.shares_memory(params.flat, W) for W in model.coefs_ + model.intercepts_)
+
+
+# -- the parameters: shared only when safe ---------------------------------------------------------
+
+
+def test_prediction_reads_a_fitted_models_parameters_where_they_are():
+    model = fitted()
+    params = parameters_of(model)
+    assert_holds(params, model)
+    for layer, W, b in zip(params.layers, model.coefs_, model.intercepts_):
+        assert np.shares_memory(layer[:-1], W) and np.shares_memory(layer[-1], b)
+    assert not params.flat.flags.writeable  # prediction never writes to them
+    model.coefs_[0] *= 2  # a change in place is seen at once
+    np.testing.assert_array_equal(parameters_of(model).layers[0][:-1], model.coefs_[0])
+
+
+def test_a_float64_model_shares_its_parameters_with_float32_inputs():
+    model = fitted()
+    row = np.random.RandomState(1).standard_normal((1, 5))
+    assert shares_memory(parameters_of(model, np.result_type(np.float32, FLOAT64)), model)
+    np.testing.assert_array_equal(
+        model.predict_proba(row.astype(np.float32)),
+        model.predict_proba(row.astype(np.float32).astype(np.float64)),
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["pickled", "new arrays", "swapped layers", "one new intercept", "dtype set in place"],
+)
+def test_parameters_that_are_not_laid_out_as_fitted_are_copied(change):
+    model = fitted(hidden_layer_sizes=(6, 6, 6))
+    parameters_of(model)  # an entry for the fitted layout, which must not be reused
+    if change == "pickled":  # the arrays are separate copies
+        model = pickle.loads(pickle.dumps(model))
+    elif change == "new arrays":
+        model.coefs_ = [W.copy() for W in model.coefs_]
+    elif change == "swapped layers":  # views of the buffer, each where the other should be
+        model.coefs_[1], model.coefs_[2] = model.coefs_[2], model.coefs_[1]
+    elif change == "one new intercept":
+        model.intercepts_[2] = model.intercepts_[2] + 1
+    else:  # the same array object, its bits now read as integers
+        model.intercepts_[1].dtype = np.int64
+    params = parameters_of(model)
+    assert not shares_memory(params, model)
+    assert_holds(params, model)
+    copied = Parameters.from_arrays(model.coefs_, model.intercepts_, FLOAT64, model.activation)
+    np.testing.assert_array_equal(params.flat, copied.flat)
+
+
+def test_a_float32_request_on_float64_parameters_is_a_copy():
+    model = fitted()
+    params = parameters_of(model, np.dtype(np.float32))
+    assert params.flat.dtype == np.float32 and not shares_memory(params, model)
+    np.testing.assert_array_equal(params.layers[0][:-1], model.coefs_[0].astype(np.float32))
+
+
+def test_predictions_follow_parameters_changed_after_a_prediction():
+    model = fitted(hidden_layer_sizes=(6, 6, 6))
+    rows = np.random.RandomState(2).standard_normal((3, 5))
+    model.predict_proba(rows)
+    model.coefs_[1], model.coefs_[2] = model.coefs_[2], model.coefs_[1]
+    model.intercepts_[0] += 0.5
+    reference = pickle.loads(pickle.dumps(model))  # separate arrays: always copied
+    np.testing.assert_array_equal(model.predict_proba(rows), reference.predict_proba(rows))
+    np.testing.assert_array_equal(model.predict_proba(rows[:1]), reference.predict_proba(rows[:1]))
+
+
+def test_shared_parameters_do_not_keep_a_model_alive():
+    model = fitted()
+    model.predict_proba(np.zeros((1, 5)))
+    buffer, key = weakref.ref(model.coefs_[0].base), id(model.coefs_[0])
+    assert key in _SHARED_BUFFERS._entries
+    del model
+    gc.collect()
+    assert buffer() is None
+    assert key not in _SHARED_BUFFERS._entries
