@@ -57,10 +57,12 @@ class Prediction:
         params = Parameters.shared_or_copied(self.coefs, self.intercepts, dtype, self.activation)
         copies = 1 if dropout is None else dropout.n_draws
         n_rows = X.shape[0]
-        # Inputs of one chunk, as one row is, skip the chunks' bookkeeping.
-        one_chunk = n_rows * self._row_bytes(X.shape[1], dtype, dropout) <= (
+        # Inputs of one chunk skip the chunks' bookkeeping; one row always is one chunk.
+        one_chunk = n_rows == 1 or n_rows * self._row_bytes(X.shape[1], dtype, dropout) <= (
             self._working_memory() * 2**20
         )
+        if one_chunk and dropout is None and isinstance(X, np.ndarray):
+            return output(_dense_logits(X, params))
         if one_chunk:
             return _ChunkEvaluator(X, output, params, copies * n_rows, dropout)(slice(0, n_rows))
         chunk_rows = min(self.chunk_rows(X.shape[1], dtype, dropout), n_rows)
@@ -100,6 +102,16 @@ class Prediction:
     @staticmethod
     def _working_memory():
         return min(PREDICT_WORKING_MEMORY_MB, get_config()["working_memory"])
+
+
+def _dense_logits(X, params):
+    """Logits of the rows of a dense ``X``, all in one chunk: what a ``_ChunkEvaluator`` computes
+    for them, without the buffers it reuses from chunk to chunk."""
+    X1 = np.empty((X.shape[0], X.shape[1] + 1), dtype=params.flat.dtype)
+    X1[:, :-1] = X
+    X1[:, -1] = 1
+    outputs = LayerOutputs.allocate(X.shape[0], params.layer_units, params.flat.dtype)
+    return chunk_logits(X1, params, outputs)
 
 
 def chunk_logits(X1, params, outputs, masks=None):

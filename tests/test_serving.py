@@ -1,5 +1,6 @@
 """Serving: predictions of a few rows. The parameters are shared with the fitted model only where
-that is safe."""
+that is safe, the path for inputs of one chunk gives the chunked path's results bit for bit, and
+prediction leaves the estimator as it was."""
 
 import gc
 import pickle
@@ -7,8 +8,9 @@ import weakref
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from skreg import RegularizedMLPClassifier
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _prediction
 from skreg._network import _SHARED_BUFFERS, Parameters
 
 FLOAT64 = np.dtype(np.float64)
@@ -115,3 +117,96 @@ def test_shared_parameters_do_not_keep_a_model_alive():
     gc.collect()
     assert buffer() is None
     assert key not in _SHARED_BUFFERS._entries
+
+
+# -- inputs of one chunk: the chunked path's results, bit for bit ---------------------------------
+
+
+def chunks_of(monkeypatch, model, n_rows, dtype):
+    """Make prediction's chunks hold ``n_rows`` rows of ``model``'s inputs."""
+    row_bytes = model._prediction()._row_bytes(model.n_features_in_, np.dtype(dtype), None)
+    monkeypatch.setattr(_prediction, "PREDICT_WORKING_MEMORY_MB", n_rows * row_bytes / 2**20)
+
+
+def spy_on_one_chunk_path(monkeypatch):
+    calls = []
+    original = _prediction._dense_logits
+
+    def spy(X, params):
+        calls.append(X.shape[0])
+        return original(X, params)
+
+    monkeypatch.setattr(_prediction, "_dense_logits", spy)
+    return calls
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity", "leaky_relu"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("chunk_rows", [1, 3])
+def test_rows_predicted_alone_match_the_same_rows_in_chunks(
+    monkeypatch, activation, dtype, chunk_rows
+):
+    model = fitted(activation=activation)
+    rows = np.random.RandomState(3).standard_normal((24, 5)).astype(dtype) * 3
+    largest = np.finfo(dtype).max  # rows that overflow (in float64: at a safe scale)
+    rows[4, 2], rows[7] = largest / 2, -largest / 3
+    chunks_of(monkeypatch, model, chunk_rows, np.float64)
+    calls = spy_on_one_chunk_path(monkeypatch)
+    methods = [model.predict_proba, model.decision_function, model.predict_log_proba]
+    in_chunks = [method(rows) for method in methods]
+    assert calls == []  # several chunks: the chunked path
+    for method, batch in zip(methods, in_chunks):
+        alone = [method(rows[i : i + chunk_rows]) for i in range(0, len(rows), chunk_rows)]
+        np.testing.assert_array_equal(np.concatenate(alone), batch)
+    assert calls == [chunk_rows] * (len(methods) * len(rows) // chunk_rows)
+
+
+def test_a_regressors_row_predicted_alone_matches_the_row_in_chunks(monkeypatch):
+    rng = np.random.RandomState(4)
+    X = rng.standard_normal((100, 4))
+    model = RegularizedMLPRegressor(hidden_layer_sizes=(7,), max_iter=30, random_state=0)
+    model.fit(X, X @ [1.0, -2.0, 0.5, 0.0])
+    rows = rng.standard_normal((10, 4))
+    chunks_of(monkeypatch, model, 1, np.float64)
+    calls = spy_on_one_chunk_path(monkeypatch)
+    in_chunks = model.predict(rows)
+    assert calls == []
+    np.testing.assert_array_equal(
+        np.concatenate([model.predict(row[None]) for row in rows]), in_chunks
+    )
+    assert calls == [1] * len(rows)
+
+
+def test_one_chunk_of_rows_matches_the_chunk_evaluator():
+    model = fitted()
+    rows = np.random.RandomState(5).standard_normal((9, 5))
+    params = parameters_of(model)
+    evaluator = _prediction._ChunkEvaluator(rows, lambda logits: logits, params, len(rows))
+    np.testing.assert_array_equal(
+        _prediction._dense_logits(rows, params), evaluator(slice(0, len(rows)))
+    )
+
+
+def test_dropout_draws_and_sparse_rows_keep_the_chunk_evaluator(monkeypatch):
+    model = fitted(keep_prob=0.8)
+    calls = spy_on_one_chunk_path(monkeypatch)
+    model.predict_proba(np.ones((1, 5)), return_std=True, n_draws=3)
+    model.predict_proba(sp.csr_matrix(np.ones((1, 5))))
+    assert calls == []
+
+
+# -- the estimator is left as it was ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_rows", [1, 5, 3000])
+def test_prediction_does_not_change_the_estimator(n_rows):
+    model = fitted(keep_prob=0.9)
+    rows = np.random.RandomState(6).standard_normal((n_rows, 5))
+    before = dict(vars(model))
+    model.predict(rows)
+    model.predict_proba(rows)
+    model.predict_proba(rows, return_std=True, n_draws=2)
+    model.predict_log_proba(rows)
+    model.decision_function(rows)
+    assert vars(model).keys() == before.keys()
+    assert all(vars(model)[name] is value for name, value in before.items())
