@@ -44,6 +44,9 @@ def relu_inplace(Z):
         np.maximum(Z, 0, out=Z)
         return
     flat = Z.reshape(-1)  # a view: Z is C-contiguous
+    if flat.size <= RELU_BLOCK:
+        np.maximum(flat, zeros[: flat.size], out=flat)
+        return
     for start in range(0, flat.size, RELU_BLOCK):
         block = flat[start : start + RELU_BLOCK]
         np.maximum(block, zeros[: block.size], out=block)
@@ -248,7 +251,7 @@ def logistic_proba(logits):
     columns (multilabel targets), the probability of each label."""
     if logits.shape[1] > 1:
         return expit(logits)
-    return np.hstack([expit(-logits), expit(logits)])
+    return expit(np.concatenate([-logits, logits], axis=1))
 
 
 def softmax_proba(logits):

@@ -228,10 +228,16 @@ class LayerOutputs:
 
     @classmethod
     def allocate(cls, n_rows, layer_units, dtype, unmasked=False):
-        hidden = [np.ones((n_rows, n + 1), dtype=dtype) for n in layer_units[1:-1]]
-        logits = np.empty((n_rows, layer_units[-1]), dtype=dtype)
-        before_masks = [np.empty((n_rows, n), dtype=dtype) for n in layer_units[1:-1] if unmasked]
-        return cls([H[:, :-1] for H in hidden] + [logits], hidden, before_masks)
+        hidden, activations, before_masks = [], [], []
+        for n in layer_units[1:-1]:
+            H = np.empty((n_rows, n + 1), dtype=dtype)
+            H.fill(1)  # (np.ones costs more in Python: prediction allocates on every call)
+            hidden.append(H)
+            activations.append(H[:, :-1])
+            if unmasked:
+                before_masks.append(np.empty((n_rows, n), dtype=dtype))
+        activations.append(np.empty((n_rows, layer_units[-1]), dtype=dtype))
+        return cls(activations, hidden, before_masks)
 
     def rows(self, n):
         """Views of the first ``n`` rows."""

@@ -2,6 +2,7 @@
 threads allowed, and finite for any finite input. Plain NumPy on the network core
 (:mod:`skreg._network`); the estimators validate ``X`` and call :meth:`Prediction.map`."""
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
@@ -53,7 +54,7 @@ class Prediction:
         :mod:`skreg._threads`), chunks side by side, each thread with buffers of its own: the
         result is the serial loop's, bit for bit, and the temporaries take that many chunks.
         """
-        dtype = np.result_type(X.dtype, self.coefs[0].dtype)
+        dtype = np.promote_types(X.dtype, self.coefs[0].dtype)
         params = Parameters.shared_or_copied(self.coefs, self.intercepts, dtype, self.activation)
         copies = 1 if dropout is None else dropout.n_draws
         n_rows = X.shape[0]
@@ -128,7 +129,7 @@ def chunk_logits(X1, params, outputs, masks=None):
         logits = forward(X1, params.layers, outputs, masks, params.activation)
         # One cheap pass in the common case; a sum that overflows only sends the chunk to
         # the row-by-row check below.
-        if np.isfinite(logits.sum()) and (at_risk is None or not at_risk.any()):
+        if math.isfinite(logits.sum()) and (at_risk is None or not at_risk.any()):
             return logits
     overflowed = ~np.isfinite(logits).all(axis=1)
     if at_risk is not None:

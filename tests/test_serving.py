@@ -9,8 +9,10 @@ import weakref
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.special import expit
 
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _prediction
+from skreg._base import RELU_BLOCK, logistic_proba, relu_inplace
 from skreg._network import _SHARED_BUFFERS, Parameters
 
 FLOAT64 = np.dtype(np.float64)
@@ -193,6 +195,29 @@ def test_dropout_draws_and_sparse_rows_keep_the_chunk_evaluator(monkeypatch):
     model.predict_proba(np.ones((1, 5)), return_std=True, n_draws=3)
     model.predict_proba(sp.csr_matrix(np.ones((1, 5))))
     assert calls == []
+
+
+# -- the arithmetic of a call, made cheaper, gives the same bits -----------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_binary_probabilities_are_the_logistic_of_each_sign_bit_for_bit(dtype):
+    specials = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-310, 800.0, -40.0]
+    logits = np.concatenate([specials, np.random.RandomState(7).standard_normal(50) * 20])
+    logits = logits.astype(dtype)[:, np.newaxis]
+    expected = np.hstack([expit(-logits), expit(logits)])
+    proba = logistic_proba(logits)
+    assert proba.dtype == expected.dtype and proba.flags.c_contiguous
+    np.testing.assert_array_equal(proba.view(np.uint8), expected.view(np.uint8))
+
+
+@pytest.mark.parametrize("n_units", [7, RELU_BLOCK + 5])
+def test_relu_in_place_is_the_maximum_with_zeros_bit_for_bit(n_units):
+    Z = np.random.RandomState(8).standard_normal((2, n_units))
+    Z[0, :4] = [-0.0, 0.0, np.nan, -np.inf]
+    expected = np.maximum(Z, np.zeros_like(Z))
+    relu_inplace(Z)
+    np.testing.assert_array_equal(Z.view(np.uint8), expected.view(np.uint8))
 
 
 # -- the estimator is left as it was ------------------------------------------------------------
