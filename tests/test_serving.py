@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import expit
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor, _prediction
 from skreg._base import RELU_BLOCK, logistic_proba, relu_inplace
@@ -235,3 +237,17 @@ def test_prediction_does_not_change_the_estimator(n_rows):
     model.decision_function(rows)
     assert vars(model).keys() == before.keys()
     assert all(vars(model)[name] is value for name, value in before.items())
+
+
+def test_a_model_is_fitted_once_it_has_its_parameters():
+    model = RegularizedMLPClassifier(max_iter=5)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    with pytest.raises(ValueError):
+        model.fit(np.zeros((4, 2)), [0, 1, 0, np.nan])  # a failed fit sets nothing
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    model.n_features_in_ = 2  # an attribute of a fitted model, but no network
+    with pytest.raises(NotFittedError):
+        model.predict_proba(np.zeros((1, 2)))
+    check_is_fitted(fitted())
