@@ -98,6 +98,8 @@ class Prediction:
         row_bytes += 8 * 8 * self.n_output_columns
         if dropout is not None:  # each unit's mask and 32-bit dropout word
             row_bytes += (dtype.itemsize + 4) * n_units
+            if self.activation in BOUNDED_ACTIVATIONS:  # and its output before the mask
+                row_bytes += dtype.itemsize * n_units
         return copies * row_bytes
 
     @staticmethod
@@ -166,7 +168,7 @@ def logits_at_safe_scale(X, params, masks=None):
     # The intercepts are scaled too: every layer's column of ones holds the row's scale.
     X1 = with_ones_column(X * scales)
     X1[:, -1:] = scales
-    outputs = LayerOutputs.allocate(X.shape[0], params.layer_units, dtype)
+    outputs = _layer_outputs(X.shape[0], params, masks is not None)
     if params.activation in BOUNDED_ACTIVATIONS:
         return _bounded_logits_at_safe_scale(X1, exponents, params, outputs, masks)
     for inputs in outputs.hidden:
@@ -181,6 +183,13 @@ def logits_at_safe_scale(X, params, masks=None):
     return np.clip(logits, -largest, largest, out=logits)
 
 
+def _layer_outputs(n_rows, params, masked):
+    """Buffers of the layers' outputs for ``n_rows`` rows; under dropout masks with a bounded
+    activation, also of its outputs before the masks, which :func:`forward` keeps for them."""
+    unmasked = masked and params.activation in BOUNDED_ACTIVATIONS
+    return LayerOutputs.allocate(n_rows, params.layer_units, params.flat.dtype, unmasked)
+
+
 class _ChunkEvaluator:
     """``output(logits)`` of chunks of rows of ``X``, in buffers of its own (one per thread)."""
 
@@ -190,7 +199,7 @@ class _ChunkEvaluator:
         dtype = params.flat.dtype
         # Buffers reused by every chunk: the inputs with their column of ones, the layer outputs.
         self.X1 = None if sp.issparse(X) else np.ones((max_rows, X.shape[1] + 1), dtype)
-        self.outputs = LayerOutputs.allocate(max_rows, params.layer_units, dtype)
+        self.outputs = _layer_outputs(max_rows, params, dropout is not None)
         if dropout is not None:
             dropout.allocate(max_rows, params.layer_units, dtype)
 
@@ -233,7 +242,7 @@ def _bounded_logits_at_safe_scale(X1, exponents, params, outputs, masks=None):
     ACTIVATIONS[params.activation](first)
     if masks is not None:
         first *= masks[0]
-    rest = LayerOutputs(outputs.activations[1:], outputs.hidden[1:])
+    rest = LayerOutputs(outputs.activations[1:], outputs.hidden[1:], outputs.unmasked[1:])
     rest_masks = None if masks is None else masks[1:]
     with np.errstate(over="ignore"):  # only weights beyond any sensible scale overflow here
         logits = forward(outputs.hidden[0], params.layers[1:], rest, rest_masks, params.activation)

@@ -38,9 +38,10 @@ def test_same_seed_same_draws_other_seed_other_draws(moons):
     np.testing.assert_array_equal(model.predict_proba(X), model.predict_proba(X))
 
 
-def test_draws_are_valid_probabilities_with_a_spread(moons):
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic"])
+def test_draws_are_valid_probabilities_with_a_spread(moons, activation):
     X, y = moons
-    model = fitted(X, y, keep_prob=0.6, hidden_layer_sizes=(30, 10))
+    model = fitted(X, y, keep_prob=0.6, hidden_layer_sizes=(30, 10), activation=activation)
     mean, std = model.predict_proba(X, return_std=True, n_draws=50)
     assert mean.shape == std.shape == (len(X), 2)
     np.testing.assert_allclose(mean.sum(axis=1), 1.0, rtol=1e-12)
@@ -48,6 +49,11 @@ def test_draws_are_valid_probabilities_with_a_spread(moons):
     # Both classes' probabilities move together: p and 1 - p have the same spread.
     np.testing.assert_allclose(std[:, 0], std[:, 1], rtol=1e-9, atol=1e-15)
     assert std.max() > 0.01  # dropout on 40% of units moves the predictions
+    # Rows whose sums could overflow are evaluated at a safe scale, under the same masks.
+    huge = np.vstack([X[:5], 1e300 * X[:5]])
+    mean, std = model.predict_proba(huge, return_std=True, n_draws=50)
+    assert np.isfinite(mean).all() and np.isfinite(std).all()
+    np.testing.assert_allclose(mean.sum(axis=1), 1.0, rtol=1e-12)
 
 
 def test_the_std_is_the_spread_of_independent_passes(moons):
