@@ -79,8 +79,8 @@ MAX_SLICES = 64
 #: Sharded mini-batches run in segments of this many batches, on all the threads allowed or on
 #: one (see _Pace); the other is tried on PROBE_BATCHES batches once the chosen count has run
 #: PROBE_SPACING times as long as the other's last trial took, so that trials take a small share
-#: of the time however slow the other is (on a busy machine, a batch on two threads can take ten
-#: times as long as on one).
+#: of the time however slow the other is (on a busy machine, a batch on all threads waits for a
+#: thread lent to another process).
 SEGMENT_BATCHES = 16
 PROBE_BATCHES = 2
 PROBE_SPACING = 32
