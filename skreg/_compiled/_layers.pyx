@@ -10,7 +10,7 @@
 # the activation forward, and backward the products, the dropout mask, then a pass of the
 # derivative, in the NumPy engine's order.
 
-from libc.math cimport copysign, exp, expf, fabs
+from libc.math cimport copysign, fabs
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm

@@ -1,7 +1,7 @@
 # The parameters' dtype's elementary functions, as NumPy's float32 and float64 loops call them.
 
 from cython cimport floating
-from libc.math cimport exp, expf, fabs, fabsf, log, log1p, log1pf, logf
+from libc.math cimport exp, expf, fabs, fabsf, log, logf
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
@@ -18,13 +18,6 @@ cdef inline floating log_of(floating x) noexcept nogil:
         return logf(x)
     else:
         return log(x)
-
-
-cdef inline floating log1p_of(floating x) noexcept nogil:
-    if floating is float:
-        return log1pf(x)
-    else:
-        return log1p(x)
 
 
 cdef inline floating abs_of(floating x) noexcept nogil:
