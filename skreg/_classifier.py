@@ -5,7 +5,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.preprocessing import LabelBinarizer
+from sklearn.preprocessing import label_binarize
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -443,7 +443,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
                 "y must be 1-D class labels or a 0/1 multilabel indicator matrix; "
                 "multiclass-multioutput targets are not supported."
             )
-        if target_type == "multilabel-indicator":
+        labels = None if target_type == "multilabel-indicator" else _sorted_labels(y, "y")
+        if labels is None:
             classes_ = np.arange(y.shape[1])
         elif classes is not None:
             classes_ = _sorted_labels(classes, "classes")
@@ -455,16 +456,16 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
                 "contain classes this one lacks."
             )
         else:
-            classes_ = _sorted_labels(y, "y")
+            classes_ = labels
         if continuing and not np.array_equal(classes_, self.classes_):
             raise ValueError(
                 f"classes {classes_.tolist()} differ from those of the previous fit, "
                 f"{self.classes_.tolist()}: warm_start and partial_fit continue training on the "
                 "same classes."
             )
-        if target_type == "multilabel-indicator":
+        if labels is None:
             return {"classes_": classes_}, np.asarray(y, dtype=float), "logistic"
-        unknown = np.setdiff1d(_sorted_labels(y, "y"), classes_, assume_unique=True)
+        unknown = np.setdiff1d(labels, classes_, assume_unique=True)
         if unknown.size:
             raise ValueError(f"y contains labels not in classes: {unknown.tolist()}.")
         if len(classes_) < 2:
@@ -472,7 +473,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
                 "y must contain at least 2 classes to train a classifier; "
                 f"got only one class: {classes_.tolist()[0]!r}."
             )
-        Y = LabelBinarizer().fit(classes_).transform(y).astype(float)
+        Y = label_binarize(y, classes=classes_)  # integers: the caller casts to the data's dtype
         return {"classes_": classes_}, Y, "logistic" if len(classes_) == 2 else "softmax"
 
     def _combined_sample_weight(self, sample_weight, X, y, targets, incremental):
