@@ -102,9 +102,8 @@ def train_epochs(
         X = X.toarray()  # the kernels take dense rows
     n_samples = X.shape[0]
     batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
-    threads = allowed_threads()
     setup = Setup.of(
-        X, Y, params, optimizer, loss, regularization, sample_weight, batch_size, stream, threads
+        X, Y, params, optimizer, loss, regularization, sample_weight, batch_size, stream
     )
     trainer = Trainer(setup)
     run = _Run(trainer, setup, optimizer, stopper, verbose)
@@ -127,13 +126,12 @@ def cost_and_gradients(X, Y, params, *, loss, regularization, stream, sample_wei
     full-batch step computes them, with the dropout masks and noise it draws from ``stream``; for
     the gradient check."""
     optimizer = GradientDescent(params.flat.size, params.flat.dtype, learning_rate=1.0)
-    threads = allowed_threads()
     setup = Setup.of(
-        X, Y, params, optimizer, loss, regularization, sample_weight, X.shape[0], stream, threads
+        X, Y, params, optimizer, loss, regularization, sample_weight, X.shape[0], stream
     )
     trainer = Trainer(setup)
     with single_threaded_blas() if setup.shards is not None else nullcontext():
-        cost = trainer.cost_and_gradients(threads)
+        cost = trainer.cost_and_gradients(setup.threads)
     return cost, setup.grads.copy()
 
 
@@ -343,7 +341,6 @@ class Setup:
     random_state: np.ndarray
     n_samples: int
     batch_size: int
-    threads: int
     flat: np.ndarray
     grads: np.ndarray
     X: np.ndarray
@@ -359,10 +356,10 @@ class Setup:
     words: np.ndarray = None
     normals: np.ndarray = None
     shards: ShardSetup = None
+    threads: int = 1  # the shards' (steps kept whole run on one)
 
     @classmethod
-    def of(cls, X, Y, params, optimizer, loss, regularization, sample_weight, batch_size, stream,
-           threads):  # fmt: skip
+    def of(cls, X, Y, params, optimizer, loss, regularization, sample_weight, batch_size, stream):
         dtype = params.flat.dtype
         n_samples = X.shape[0]
         units = np.array(params.layer_units, dtype=np.intp)
@@ -399,7 +396,6 @@ class Setup:
             random_state=sfc64_state(stream),
             n_samples=n_samples,
             batch_size=batch_size,
-            threads=threads,
             flat=params.flat,
             grads=np.empty_like(params.flat),
             X=np.ascontiguousarray(X, dtype),
@@ -425,7 +421,7 @@ class Setup:
         shards = self.shards_of_steps()
         if shards is not None:
             n_shards, max_rows, bounds = shards
-            workers = min(self.threads, n_shards)
+            workers = min(allowed_threads(), n_shards)
             self.threads = workers
             self.shards = ShardSetup.allocate(
                 self, n_shards, max_rows, workers, bounds, identity_rows=batch_size
@@ -433,7 +429,6 @@ class Setup:
             if noised:  # the step's inputs with their noise, row-major
                 self.noisy = np.empty((batch_size, n_features), dtype)
             return
-        self.threads = 1
         rows = batch_size
         if full_batch:  # the batch is the data, units-major, once and for all
             self.XT = np.array(self.X.T, dtype=dtype, order="C")
