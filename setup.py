@@ -85,7 +85,7 @@ def avx2_sources():
     shutil.rmtree(AVX2_PACKAGE, ignore_errors=True)
     AVX2_PACKAGE.mkdir()
     for source in Path("skreg", "_compiled").iterdir():
-        if source.suffix in {".pyx", ".pxd"} or source.name == "__init__.py":
+        if source.suffix in {".pyx", ".pxd", ".h"} or source.name == "__init__.py":
             shutil.copy2(source, AVX2_PACKAGE / source.name)
     return True
 
@@ -110,6 +110,7 @@ def extensions():
             f"skreg.{package}.{name}",
             [f"skreg/{package}/{name}.pyx"],
             extra_compile_args=list(flags),
+            depends=[f"skreg/{package}/_lanes.h"],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
             optional=True,  # no compiler: skreg installs and trains on NumPy
         )

@@ -176,7 +176,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation and the validation split, and through them the training
-        stream (one SFC64 generator, described in the user guide) that draws the dropout masks, the
+        stream (SFC64 generators, described in the user guide) that draws the dropout masks, the
         input noise and the mini-batch order, identically in both engines. Pass an int for
         reproducible results; ``random_state=3`` reproduces the course notebook's initial
         weights.

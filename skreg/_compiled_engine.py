@@ -31,7 +31,14 @@ from ._base import BOUNDED_ACTIVATIONS, LEAKY_RELU_SLOPE
 from ._codes import ACTIVATION_CODES, LOSS_CODES, SOLVER_CODES
 from ._network import normalised, print_cost, raise_divergence
 from ._optimizers import Adam, GradientDescent, Momentum
-from ._random import keep_threshold, set_sfc64_state, sfc64_state
+from ._random import (
+    DROPOUT_LANES,
+    keep_threshold,
+    lane_states,
+    set_lane_states,
+    set_sfc64_state,
+    sfc64_state,
+)
 from ._threads import allowed_threads, single_threaded_blas
 
 
@@ -116,6 +123,7 @@ def train_epochs(
     finally:
         run.store_schedule()
         set_sfc64_state(stream, np.array(trainer.random_state, dtype=np.uint64))
+        set_lane_states(stream, trainer.lane_states)
     if not np.isfinite(params.flat).all():
         raise_divergence(len(loss_curve), math.nan, optimizer.learning_rate)
     return loss_curve
@@ -339,6 +347,7 @@ class Setup:
     bounded_dropout: bool  # the outputs of dropped layers are kept before their masks
     optimizer: OptimizerSetup
     random_state: np.ndarray
+    lane_states: np.ndarray
     n_samples: int
     batch_size: int
     flat: np.ndarray
@@ -394,6 +403,7 @@ class Setup:
             bounded_dropout=regularization.dropout and params.activation in BOUNDED_ACTIVATIONS,
             optimizer=OptimizerSetup.of(optimizer),
             random_state=sfc64_state(stream),
+            lane_states=lane_states(stream),
             n_samples=n_samples,
             batch_size=batch_size,
             flat=params.flat,
@@ -416,7 +426,10 @@ class Setup:
                 normalised(sample_weight).astype(dtype, copy=False) if full_batch
                 else np.empty(batch_size, dtype)
             )  # fmt: skip
-        self.words = np.empty(self.words_per_row * batch_size + 1, dtype=np.uint32)
+        # The dropout words of a step, in whole rounds of the stream's lanes (see skreg._random)
+        round_words = 2 * DROPOUT_LANES
+        words = -(-self.words_per_row * batch_size // round_words) * round_words
+        self.words = np.empty(max(words, round_words), dtype=np.uint32)
         self.normals = np.empty(n_features * batch_size if noised else 0)
         shards = self.shards_of_steps()
         if shards is not None:

@@ -2,21 +2,26 @@
 
 One stream drives both engines, number for number. It is a :class:`numpy.random.Generator` on the
 SFC64 bit generator, seeded by four 32-bit words drawn from the estimator's ``RandomState`` (the
-one that draws the initial weights and the early-stopping split). Each training step consumes, in
-this order:
+one that draws the initial weights and the early-stopping split), with :data:`DROPOUT_LANES`
+more SFC64 generators, its *dropout lanes*, seeded by the children its ``SeedSequence`` spawns.
+Each training step draws, in this order:
 
-1. **dropout**: one 32-bit word per dropped unit and row, hidden layer after hidden layer (layers
-   with ``keep_prob == 1`` draw nothing), each layer units-major (all rows of its first unit, then
-   of the next); words come two per 64-bit output of the bit generator, low half first, and an odd
-   count leaves the last high half unused. A unit is kept when its word is below
-   ``floor(keep_prob * 2**32)``;
-2. **input noise**: one standard normal per input entry, rows-major, in pairs by Marsaglia's
-   polar method from the halves of 64-bit outputs, rejected ones skipped (:func:`standard_normals`).
+1. **dropout**, from the lanes: one 32-bit word per dropped unit and row, hidden layer after
+   hidden layer (layers with ``keep_prob == 1`` draw nothing), each layer units-major (all rows
+   of its first unit, then of the next). The step's ``n`` words come two per 64-bit output, low
+   half first, from ``ceil(ceil(n / 2) / DROPOUT_LANES)`` rounds: each round takes the next
+   output of every lane, lane after lane, and the words past ``n`` are unused. A unit is kept
+   when its word is below ``floor(keep_prob * 2**32)``. Lanes advance side by side, so the
+   compiled engine draws a round in a few vector instructions where one SFC64 generator's
+   outputs come one after the other;
+2. **input noise**, from the generator: one standard normal per input entry, rows-major, in pairs
+   by Marsaglia's polar method from the halves of 64-bit outputs, rejected ones skipped
+   (:func:`standard_normals`).
 
 A mini-batch epoch starts with ``Generator.permutation(n_samples)``. The bit generator's raw
 outputs are specified by SFC64 itself (NumPy guarantees them across versions), so the compiled
-engine can compute the same words natively (``skreg/_compiled/_random.pyx``) from the state
-:func:`sfc64_state` reads.
+engine can compute the same words natively (``skreg/_compiled/_random.pyx``) from the states
+:func:`sfc64_state` and :func:`lane_states` read.
 """
 
 import math
@@ -25,11 +30,23 @@ import numpy as np
 
 _TWO_POW_32 = 2**32
 
+#: The training stream's dropout lanes (``DROPOUT_LANES`` in ``skreg/_compiled/_common.pxd``).
+DROPOUT_LANES = 8
+
+
+class TrainingStream(np.random.Generator):
+    """A generator on SFC64 (shuffles, input noise) and its dropout lanes, ``lanes``: a list of
+    SFC64 bit generators."""
+
+    def __init__(self, seed):
+        sequence = np.random.SeedSequence(seed)
+        super().__init__(np.random.SFC64(sequence))
+        self.lanes = [np.random.SFC64(child) for child in sequence.spawn(DROPOUT_LANES)]
+
 
 def training_stream(rng):
     """The training stream of a fit, seeded from the fit's ``RandomState`` ``rng``."""
-    seed = rng.randint(_TWO_POW_32, size=4, dtype=np.uint64)
-    return np.random.Generator(np.random.SFC64(seed))
+    return TrainingStream(rng.randint(_TWO_POW_32, size=4, dtype=np.uint64))
 
 
 def keep_threshold(keep_prob):
@@ -38,9 +55,13 @@ def keep_threshold(keep_prob):
 
 
 def dropout_words(stream, n):
-    """The next ``n`` dropout words (uint32), two from each 64-bit output, low half first."""
-    raw = stream.bit_generator.random_raw((n + 1) // 2)
-    return raw.astype("<u8", copy=False).view("<u4")[:n]  # little-endian: low half first
+    """The next ``n`` dropout words (uint32) from the stream's lanes: rounds of one output of
+    each lane, lane after lane, each output two words, low half first."""
+    rounds = -(-((n + 1) // 2) // DROPOUT_LANES)
+    raw = np.empty((rounds, DROPOUT_LANES), dtype=np.uint64)
+    for lane, bit_generator in enumerate(stream.lanes):
+        raw[:, lane] = bit_generator.random_raw(rounds)
+    return raw.reshape(-1).astype("<u8", copy=False).view("<u4")[:n]  # little-endian: low first
 
 
 def standard_normals(stream, shape):
@@ -85,6 +106,21 @@ def sfc64_state(stream):
 
 def set_sfc64_state(stream, words):
     """Put back the state advanced from :func:`sfc64_state`."""
-    state = stream.bit_generator.state
-    state["state"]["state"] = words
-    stream.bit_generator.state = state
+    _set_state(stream.bit_generator, words)
+
+
+def lane_states(stream):
+    """The SFC64 states of the stream's dropout lanes, ``(DROPOUT_LANES, 4)`` words (a copy)."""
+    return np.array([lane.state["state"]["state"] for lane in stream.lanes], dtype=np.uint64)
+
+
+def set_lane_states(stream, states):
+    """Put back the states advanced from :func:`lane_states`."""
+    for bit_generator, words in zip(stream.lanes, states):
+        _set_state(bit_generator, words)
+
+
+def _set_state(bit_generator, words):
+    state = bit_generator.state
+    state["state"]["state"] = np.asarray(words, dtype=np.uint64)
+    bit_generator.state = state

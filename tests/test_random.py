@@ -1,13 +1,18 @@
 """The training stream: what it draws, and that the compiled engine draws the same numbers."""
 
+import importlib
+
 import numpy as np
 import pytest
 from scipy import stats
 
 from skreg._engines import compiled_engine
 from skreg._random import (
+    DROPOUT_LANES,
     dropout_words,
     keep_threshold,
+    lane_states,
+    set_lane_states,
     set_sfc64_state,
     sfc64_state,
     standard_normals,
@@ -28,12 +33,29 @@ def test_the_stream_is_seeded_by_the_random_state():
     assert not np.array_equal(stream(0).random(5), stream(1).random(5))
 
 
-def test_dropout_words_are_the_halves_of_the_raw_outputs_low_first():
-    raw = [int(r) for r in stream(3).bit_generator.random_raw(3)]
-    words = dropout_words(stream(3), 5)
-    expected = [raw[0] & 0xFFFFFFFF, raw[0] >> 32, raw[1] & 0xFFFFFFFF, raw[1] >> 32, raw[2]]
-    np.testing.assert_array_equal(words[:4], np.array(expected[:4], dtype=np.uint64))
-    assert words[4] == raw[2] & 0xFFFFFFFF
+def test_the_dropout_lanes_are_seeded_by_the_children_of_the_streams_seed():
+    seed = np.random.RandomState(3).randint(2**32, size=4, dtype=np.uint64)
+    children = np.random.SeedSequence(seed).spawn(DROPOUT_LANES)
+    lanes = stream(3).lanes
+    assert len(lanes) == DROPOUT_LANES
+    for lane, child in zip(lanes, children):
+        np.testing.assert_array_equal(lane.random_raw(3), np.random.SFC64(child).random_raw(3))
+    np.testing.assert_array_equal(
+        stream(3).bit_generator.random_raw(3), np.random.SFC64(seed).random_raw(3)
+    )
+
+
+@pytest.mark.parametrize("n", [1, 2, 15, 16, 17, 37])
+def test_dropout_words_are_rounds_of_the_lanes_outputs_halved_low_first(n):
+    rounds = -(-((n + 1) // 2) // DROPOUT_LANES)
+    raw = [[int(r) for r in lane.random_raw(rounds)] for lane in stream(3).lanes]
+    expected = []
+    for r in range(rounds):
+        for lane in range(DROPOUT_LANES):
+            expected += [raw[lane][r] & 0xFFFFFFFF, raw[lane][r] >> 32]
+    words = dropout_words(stream(3), n)
+    assert words.dtype == np.uint32
+    assert words.tolist() == expected[:n]
 
 
 @pytest.mark.parametrize("keep_prob", [1e-9, 0.3, 0.86, 1 - 1e-12])
@@ -62,22 +84,34 @@ def test_standard_normals_advance_the_stream_by_what_they_use():
     np.testing.assert_array_equal(whole.random(3), parts.random(3))
 
 
+def compiled_random_modules():
+    """The compiled engine's builds of ``_random`` that load here (baseline, AVX2)."""
+    modules = []
+    for name in ("skreg._compiled._random", "skreg._compiled_avx2._random"):
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError:
+            pass
+    return modules
+
+
 @needs_compiled
 @pytest.mark.parametrize("seed", range(10))
-@pytest.mark.parametrize("n", [1, 2, 3, 101, 4096])
+@pytest.mark.parametrize("n", [1, 2, 3, 16, 17, 101, 4096])
 def test_the_compiled_engine_draws_the_same_numbers(seed, n):
-    from skreg._compiled._random import draw_normals, draw_words
+    for module in compiled_random_modules():
+        numpy_side, compiled_side = stream(seed), stream(seed)
+        words = dropout_words(numpy_side, n)
+        normals = standard_normals(numpy_side, (n,))
 
-    numpy_side, compiled_side = stream(seed), stream(seed)
-    words = dropout_words(numpy_side, n)
-    normals = standard_normals(numpy_side, (n,))
+        states, state = lane_states(compiled_side), sfc64_state(compiled_side)
+        compiled_words = module.draw_words(states, n)
+        compiled_normals = module.draw_normals(state, n)
+        set_lane_states(compiled_side, states)
+        set_sfc64_state(compiled_side, state)
 
-    state = sfc64_state(compiled_side)
-    compiled_words = draw_words(state, n)
-    compiled_normals = draw_normals(state, n)
-    set_sfc64_state(compiled_side, state)
-
-    np.testing.assert_array_equal(compiled_words, words)
-    # (np.log and math.log may differ in the last bit)
-    np.testing.assert_allclose(compiled_normals, normals, rtol=1e-14, atol=1e-15)
-    np.testing.assert_array_equal(compiled_side.random(4), numpy_side.random(4))
+        np.testing.assert_array_equal(compiled_words, words)
+        # (np.log and math.log may differ in the last bit)
+        np.testing.assert_allclose(compiled_normals, normals, rtol=1e-14, atol=1e-15)
+        np.testing.assert_array_equal(compiled_side.random(4), numpy_side.random(4))
+        np.testing.assert_array_equal(dropout_words(compiled_side, 9), dropout_words(numpy_side, 9))

@@ -105,6 +105,17 @@ ctypedef struct RandomState:
     uint64_t counter
 
 
+cdef extern from "_lanes.h":
+    enum: DROPOUT_LANES "SKREG_DROPOUT_LANES"  # skreg._random.DROPOUT_LANES
+
+
+ctypedef struct DropoutLanes:       # the lanes' SFC64 states, lane by lane in each array
+    uint64_t a[DROPOUT_LANES]
+    uint64_t b[DROPOUT_LANES]
+    uint64_t c[DROPOUT_LANES]
+    uint64_t counter[DROPOUT_LANES]
+
+
 ctypedef struct Problem:
     Network network
     Loss loss
@@ -112,6 +123,7 @@ ctypedef struct Problem:
     Dropout dropout
     Optimizer optimizer
     RandomState random
+    DropoutLanes lanes
     intp_t n_samples
     intp_t n_features
     intp_t n_outputs

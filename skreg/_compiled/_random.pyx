@@ -3,8 +3,16 @@ them, cut into dropout words and standard normals exactly as :mod:`skreg._random
 
 from libc.math cimport log, sqrt
 from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memcpy
 
-from ._common cimport RandomState, intp_t
+from ._common cimport DROPOUT_LANES, DropoutLanes, RandomState, intp_t
+
+
+cdef extern from "_lanes.h":
+    void fill_rounds "skreg_fill_rounds" (
+        uint64_t* a, uint64_t* b, uint64_t* c, uint64_t* counter, uint64_t* outputs,
+        intp_t rounds,
+    ) noexcept nogil
 
 
 cdef inline uint64_t next_output(RandomState* state) noexcept nogil:
@@ -17,17 +25,19 @@ cdef inline uint64_t next_output(RandomState* state) noexcept nogil:
     return output
 
 
-cdef void fill_words(RandomState* state, uint32_t* words, intp_t n) noexcept nogil:
-    """The next ``n`` dropout words: two per output, low half first (an odd ``n`` leaves the
-    last high half unused)."""
-    cdef intp_t i
-    cdef uint64_t output
-    for i in range(0, n - 1, 2):
-        output = next_output(state)
-        words[i] = <uint32_t>output  # the low half
-        words[i + 1] = <uint32_t>(output >> 32)
-    if n % 2:
-        words[n - 1] = <uint32_t>next_output(state)
+cdef void fill_words(DropoutLanes* lanes, uint32_t* words, intp_t n) noexcept nogil:
+    """The next ``n`` dropout words, from rounds of one output of each lane (``_lanes.h``), two
+    words per output, low half first; ``words`` holds whole rounds (the words past ``n`` are
+    unused)."""
+    cdef intp_t rounds = ((n + 1) // 2 + DROPOUT_LANES - 1) // DROPOUT_LANES, i
+    cdef uint64_t* outputs = <uint64_t*>words
+    cdef uint64_t one = 1
+    cdef uint32_t first_half
+    fill_rounds(lanes.a, lanes.b, lanes.c, lanes.counter, outputs, rounds)
+    memcpy(&first_half, &one, 4)
+    if first_half != 1:  # the high byte first: swap each output's halves, low half first
+        for i in range(rounds * DROPOUT_LANES):
+            outputs[i] = (outputs[i] << 32) | (outputs[i] >> 32)
 
 
 cdef void fill_normals(RandomState* state, double* normals, intp_t n) noexcept nogil:
@@ -50,13 +60,19 @@ cdef void fill_normals(RandomState* state, double* normals, intp_t n) noexcept n
         i += 2
 
 
-def draw_words(uint64_t[::1] state, intp_t n):
-    """The next ``n`` dropout words from the SFC64 ``state`` (four words, advanced in place), as
-    a list: for the tests."""
-    cdef RandomState record = RandomState(state[0], state[1], state[2], state[3])
-    cdef uint32_t[::1] words = memoryview(bytearray(4 * max(n, 1))).cast("I")
-    fill_words(&record, &words[0], n)
-    state[0], state[1], state[2], state[3] = record.a, record.b, record.c, record.counter
+def draw_words(uint64_t[:, ::1] states, intp_t n):
+    """The next ``n`` dropout words from the lanes' SFC64 ``states`` (``(DROPOUT_LANES, 4)``
+    words, advanced in place), as a list: for the tests."""
+    cdef DropoutLanes lanes
+    cdef intp_t lane, rounds = ((n + 1) // 2 + DROPOUT_LANES - 1) // DROPOUT_LANES
+    cdef uint32_t[::1] words = memoryview(bytearray(8 * max(rounds * DROPOUT_LANES, 1))).cast("I")
+    for lane in range(DROPOUT_LANES):
+        lanes.a[lane], lanes.b[lane] = states[lane, 0], states[lane, 1]
+        lanes.c[lane], lanes.counter[lane] = states[lane, 2], states[lane, 3]
+    fill_words(&lanes, &words[0], n)
+    for lane in range(DROPOUT_LANES):
+        states[lane, 0], states[lane, 1] = lanes.a[lane], lanes.b[lane]
+        states[lane, 2], states[lane, 3] = lanes.c[lane], lanes.counter[lane]
     return list(words[:n])
 
 

@@ -26,7 +26,7 @@ cdef void gather(const floating* source, intp_t n_columns, const intp_t* rows,
 
 cdef void draw(Problem* p, intp_t n_words, intp_t n_normals) noexcept nogil:
     """A step's draws from the training stream: its dropout words, then its inputs' noise."""
-    fill_words(&p.random, p.words, n_words)
+    fill_words(&p.lanes, p.words, n_words)
     fill_normals(&p.random, p.normals, n_normals)
 
 

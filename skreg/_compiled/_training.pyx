@@ -15,8 +15,8 @@ from libc.math cimport INFINITY, isfinite
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 from ._common cimport (
-    ActivationCode, Batch, Dropout, Loss, LossCode, Network, Optimizer, Penalty, Problem,
-    RandomState, Shards, SolverCode, SOLVER_ADAM, intp_t,
+    ActivationCode, Batch, DROPOUT_LANES, Dropout, DropoutLanes, Loss, LossCode, Network,
+    Optimizer, Penalty, Problem, RandomState, Shards, SolverCode, SOLVER_ADAM, intp_t,
 )
 from ._steps cimport (
     add_noise, batch_cost, batch_of, draw, finish_step, gather, shard_cost, sum_shards,
@@ -282,8 +282,8 @@ cdef class Trainer:
             samples_seen=optimizer.samples_seen, first=address(optimizer.first),
             second=address(optimizer.second),
         )
-        state = setup.random_state
-        p.random = RandomState(a=state[0], b=state[1], c=state[2], counter=state[3])
+        self.random_state = setup.random_state
+        self.lane_states = setup.lane_states
         p.n_samples, p.n_features = setup.X.shape[0], setup.X.shape[1]
         p.n_outputs, p.n_params = setup.Y.shape[1], setup.flat.shape[0]
         p.batch_size = setup.batch_size
@@ -423,3 +423,18 @@ cdef class Trainer:
     @random_state.setter
     def random_state(self, words):
         self.problem.random = RandomState(a=words[0], b=words[1], c=words[2], counter=words[3])
+
+    @property
+    def lane_states(self):
+        """The SFC64 states of the stream's dropout lanes, four words each."""
+        cdef DropoutLanes* lanes = &self.problem.lanes
+        return [
+            [lanes.a[k], lanes.b[k], lanes.c[k], lanes.counter[k]] for k in range(DROPOUT_LANES)
+        ]
+
+    @lane_states.setter
+    def lane_states(self, states):
+        cdef DropoutLanes* lanes = &self.problem.lanes
+        cdef intp_t k
+        for k in range(DROPOUT_LANES):
+            lanes.a[k], lanes.b[k], lanes.c[k], lanes.counter[k] = states[k]
