@@ -14,6 +14,12 @@
 
 #define SKREG_DROPOUT_LANES 8
 
+#if defined(_MSC_VER)
+#define SKREG_INLINE __inline
+#else
+#define SKREG_INLINE inline
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 
 /* Four lanes to a vector where the build has AVX2, else two (SSE2's width): wider vectors than
@@ -29,7 +35,7 @@ typedef uint64_t skreg_lanes_t __attribute__((vector_size(8 * SKREG_LANES_PER_VE
 
 /* `rounds` rounds: the lanes' states a, b, c and counter (SKREG_DROPOUT_LANES words each) are
  * advanced in place, and round r's outputs written to outputs[r * SKREG_DROPOUT_LANES + lane]. */
-static inline void skreg_fill_rounds(uint64_t *a, uint64_t *b, uint64_t *c, uint64_t *counter,
+static SKREG_INLINE void skreg_fill_rounds(uint64_t *a, uint64_t *b, uint64_t *c, uint64_t *counter,
                                      uint64_t *outputs, ptrdiff_t rounds)
 {
     skreg_lanes_t va[SKREG_LANE_VECTORS], vb[SKREG_LANE_VECTORS], vc[SKREG_LANE_VECTORS];
@@ -59,7 +65,7 @@ static inline void skreg_fill_rounds(uint64_t *a, uint64_t *b, uint64_t *c, uint
 
 #else
 
-static inline void skreg_fill_rounds(uint64_t *a, uint64_t *b, uint64_t *c, uint64_t *counter,
+static SKREG_INLINE void skreg_fill_rounds(uint64_t *a, uint64_t *b, uint64_t *c, uint64_t *counter,
                                      uint64_t *outputs, ptrdiff_t rounds)
 {
     ptrdiff_t r;
