@@ -82,8 +82,9 @@ def avx2_sources():
     False where there is none to make (other processors, MSVC)."""
     if platform.machine().lower() not in {"x86_64", "amd64"} or sys.platform == "win32":
         return False
-    shutil.rmtree(AVX2_PACKAGE, ignore_errors=True)
-    AVX2_PACKAGE.mkdir()
+    # The copies are refreshed, not the directory removed: a later "pip install ." must not take
+    # the modules of an editable install's build in place.
+    AVX2_PACKAGE.mkdir(exist_ok=True)
     for source in Path("skreg", "_compiled").iterdir():
         if source.suffix in {".pyx", ".pxd", ".h"} or source.name == "__init__.py":
             shutil.copy2(source, AVX2_PACKAGE / source.name)
