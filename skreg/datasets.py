@@ -5,7 +5,6 @@ The course's data set holds positions on a football field where a player of the 
 """
 
 import numpy as np
-import scipy.io
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
@@ -28,7 +27,9 @@ def load_football(path):
     y_train, y_test : ndarray of shape (n_train,) and (n_test,), int64
         Labels, 1 for the French team and 0 for the other.
     """
-    data = scipy.io.loadmat(path)
+    from scipy.io import loadmat  # here: only reading a file needs scipy.io, slow to import
+
+    data = loadmat(path)
     missing = {"X", "y", "Xval", "yval"} - data.keys()
     if missing:
         raise ValueError(
