@@ -740,11 +740,13 @@ def timeit(function):
     return time.perf_counter() - start
 
 
-FIRST_FIT_PROBE = """
-import sys
+SCIKIT_LEARN_IMPORTS = """
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from skreg import RegularizedMLPClassifier
+"""
+
+FIRST_FIT_PROBE = f"""
+import sys{SCIKIT_LEARN_IMPORTS}from skreg import RegularizedMLPClassifier
 from skreg.datasets import make_football
 X, _, y, _ = make_football()
 model = RegularizedMLPClassifier(random_state=0, engine=sys.argv[1], max_iter=int(sys.argv[2]))
@@ -753,19 +755,29 @@ print(model.loss_curve_[-1])
 """
 
 
+IMPORTS_ALONE = "the probe's scikit-learn imports alone (no skreg, no fit)"
+
+
 def first_fit(sizes, repeats):
     """The README's first fit (StandardScaler + the default model on make_football's data: W1)
     in a new process each time, timed from the process's start to its end, imports included:
     engine="auto" (the default, the compiled engine where it is built) and "numpy",
-    alternating."""
+    alternating with the probe's scikit-learn imports alone in a new process: the part of both
+    times that does not depend on skreg (it grows with what else is installed: scikit-learn
+    imports pandas where it is installed, for one)."""
     environment = {**os.environ, "PYTHONPATH": python_path()}
 
     def probe(engine):
         arguments = ["-c", FIRST_FIT_PROBE, engine, str(sizes.w1_iterations)]
         return lambda: (None, float(run_python(arguments, environment)))
 
+    def imports_alone():
+        run_python(["-c", SCIKIT_LEARN_IMPORTS + "print(0)"], environment)
+        return None, None
+
     contenders = {f"skreg, engine={engine!r}": probe(engine) for engine in ("auto", "numpy")}
-    auto, numpy_engine = rows = compare(contenders, repeats)
+    contenders[IMPORTS_ALONE] = imports_alone
+    auto, numpy_engine, _ = rows = compare(contenders, repeats)
     targets = {
         auto.name: (f"{auto.median / numpy_engine.median:.2f}x engine='numpy''s time", "<= 0.6x")
     }
