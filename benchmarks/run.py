@@ -751,7 +751,7 @@ from skreg.datasets import make_football
 X, _, y, _ = make_football()
 model = RegularizedMLPClassifier(random_state=0, engine=sys.argv[1], max_iter=int(sys.argv[2]))
 make_pipeline(StandardScaler(), model).fit(X, y)
-print(model.loss_curve_[-1])
+print(sys.modules["skreg"].__file__)
 """
 
 
@@ -769,7 +769,16 @@ def first_fit(sizes, repeats):
 
     def probe(engine):
         arguments = ["-c", FIRST_FIT_PROBE, engine, str(sizes.w1_iterations)]
-        return lambda: (None, float(run_python(arguments, environment)))
+
+        def run():
+            imported = run_python(arguments, environment)
+            if Path(imported) != Path(skreg.__file__):
+                raise RuntimeError(
+                    f"the first fit's probe imported {imported}, not {skreg.__file__}"
+                )
+            return None, None
+
+        return run
 
     def imports_alone():
         run_python(["-c", SCIKIT_LEARN_IMPORTS + "print(0)"], environment)
@@ -863,8 +872,16 @@ def memory(quick, blas_threads):
 
 
 def run_python(arguments, environment):
+    # In the benchmarks' directory: "python -c" puts the working directory first on the path,
+    # where a checkout's sources (without the compiled engine, if skreg was installed from them)
+    # would shadow the skreg this process benchmarks.
     result = subprocess.run(
-        [sys.executable, *arguments], env=environment, capture_output=True, text=True, check=False
+        [sys.executable, *arguments],
+        env=environment,
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode:
         raise RuntimeError(f"{' '.join(arguments)} failed:\n{result.stderr}")
