@@ -59,7 +59,13 @@ def openmp_flags(compiler):
 
 
 class BuildCompiledEngine(build_ext):
-    """``build_ext`` that adds OpenMP's flags where the compiler has OpenMP."""
+    """``build_ext`` that adds OpenMP's flags where the compiler has OpenMP, and compiles the
+    extensions side by side on every CPU unless told how many (``-j``/``--parallel``)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
 
     def build_extensions(self):
         try:
