@@ -8,8 +8,11 @@ per process what to install. ``"compiled"`` insists on it; ``"numba"``, its form
 deprecated alias.
 """
 
+import sys
 import warnings
 from functools import cache
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
 
 import scipy.sparse as sp
 
@@ -26,6 +29,33 @@ MISSING_ADVICE = (
     "on Debian or Ubuntu: apt-get install gcc python3-dev), then reinstall skreg: "
     "pip install --force-reinstall --no-deps skreg."
 )
+
+
+def missing_advice(package=Path(__file__).parent, path=None):
+    """What to do without the compiled engine: build it, or, when ``package`` (this skreg) is a
+    source tree imported before an installed skreg that has the engine (``python -m skreg`` run
+    in a checkout: Python looks in the working directory first), run from elsewhere."""
+    installed = shadowed_installation(package, sys.path if path is None else path)
+    if installed is None:
+        return MISSING_ADVICE
+    return (
+        f"this skreg ({package}) is a source tree without the compiled engine, imported instead "
+        f"of the skreg installed in {installed}, which has it, because Python looks in the "
+        "working directory first. Run from another directory (or run the demo with the "
+        "skreg-demo command), or build the engine in this tree: pip install -e ."
+    )
+
+
+def shadowed_installation(package, path):
+    """Another skreg package with the compiled engine built, on ``path`` (``sys.path``), than
+    ``package``; None if there is none."""
+    for entry in path:
+        candidate = Path(entry or ".", "skreg")
+        if candidate.resolve() == Path(package).resolve():
+            continue
+        if any((candidate / "_compiled" / f"_training{s}").is_file() for s in EXTENSION_SUFFIXES):
+            return candidate
+    return None
 
 
 class CompiledEngineMissingWarning(UserWarning):
@@ -55,7 +85,7 @@ def compiled_engine():
 @cache
 def _warn_missing_once():
     warnings.warn(
-        f"Training on the NumPy engine, several times slower: {MISSING_ADVICE}",
+        f"Training on the NumPy engine, several times slower: {missing_advice()}",
         CompiledEngineMissingWarning,
         stacklevel=8,  # the user's fit: through training_function, the estimator's fit
     )
@@ -76,7 +106,7 @@ def training_function(engine, X):
     compiled = compiled_engine()
     if compiled is None:
         if engine == "compiled":
-            raise ImportError(f'engine="compiled" needs the compiled engine. {MISSING_ADVICE}')
+            raise ImportError(f'engine="compiled" needs the compiled engine. {missing_advice()}')
         _warn_missing_once()
         return train_epochs
     return compiled.train_epochs

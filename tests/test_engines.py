@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 import warnings
+from importlib.machinery import EXTENSION_SUFFIXES
 
 import numpy as np
 import pytest
@@ -369,6 +370,22 @@ def test_without_the_compiled_engine_compiled_is_a_clear_error(without_compiled_
     X, y = make_moons(n_samples=50, random_state=0)
     with pytest.raises(ImportError, match='engine="compiled" needs the compiled engine.*gcc'):
         RegularizedMLPClassifier(max_iter=5, engine="compiled").fit(X, y)
+
+
+def test_a_source_tree_imported_before_an_installed_engine_is_named_in_the_advice(tmp_path):
+    """``python -m skreg`` in a checkout imports the checkout's sources, without the compiled
+    engine, before the installed skreg: the advice says so instead of asking for a compiler."""
+    checkout = tmp_path / "checkout" / "skreg"
+    checkout.mkdir(parents=True)
+    (checkout / "__init__.py").touch()
+    installed = tmp_path / "site-packages" / "skreg"
+    (installed / "_compiled").mkdir(parents=True)
+    path = [str(tmp_path / "checkout"), str(tmp_path / "site-packages")]
+    assert _engines.missing_advice(checkout, path) == _engines.MISSING_ADVICE  # not built there
+    (installed / "_compiled" / f"_training{EXTENSION_SUFFIXES[0]}").touch()
+    advice = _engines.missing_advice(checkout, path)
+    assert str(checkout) in advice and str(installed) in advice and "pip install -e ." in advice
+    assert _engines.missing_advice(checkout, path[:1]) == _engines.MISSING_ADVICE
 
 
 def test_skreg_imports_and_fits_without_the_compiled_engine():
