@@ -47,8 +47,8 @@ def missing_advice(package=Path(__file__).parent, path=None):
 
 
 def shadowed_installation(package, path):
-    """Another skreg package with the compiled engine built, on ``path`` (``sys.path``), than
-    ``package``; None if there is none."""
+    """The first skreg package on ``path`` (``sys.path``), other than ``package``, that has the
+    compiled engine built; None if there is none."""
     for entry in path:
         candidate = Path(entry or ".", "skreg")
         if candidate.resolve() == Path(package).resolve():
