@@ -380,7 +380,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
                 loss=loss,
                 regularization=regularization,
                 max_iter=max_iter,
-                stream=training_stream(rng),
+                stream=training_stream(rng, len(self.loss_curve_) if continuing else 0),
                 sample_weight=sample_weight,
                 batch_size=self.batch_size,
                 stopper=rule,

@@ -4,6 +4,10 @@ One stream drives both engines, number for number. It is a :class:`numpy.random.
 SFC64 bit generator, seeded by four 32-bit words drawn from the estimator's ``RandomState`` (the
 one that draws the initial weights and the early-stopping split), with :data:`DROPOUT_LANES`
 more SFC64 generators, its *dropout lanes*, seeded by the children its ``SeedSequence`` spawns.
+A fit that continues earlier training (``partial_fit``, ``warm_start``) adds to the seed the
+number of epochs trained before it: each call draws new masks, noise and orders, and the same
+calls still give the same model.
+
 Each training step draws, in this order:
 
 1. **dropout**, from the lanes: one 32-bit word per dropped unit and row, hidden layer after
@@ -44,9 +48,13 @@ class TrainingStream(np.random.Generator):
         self.lanes = [np.random.SFC64(child) for child in sequence.spawn(DROPOUT_LANES)]
 
 
-def training_stream(rng):
-    """The training stream of a fit, seeded from the fit's ``RandomState`` ``rng``."""
-    return TrainingStream(rng.randint(_TWO_POW_32, size=4, dtype=np.uint64))
+def training_stream(rng, epochs_before=0):
+    """The training stream of a fit, seeded from the fit's ``RandomState`` ``rng`` and the
+    number of epochs trained before this fit continues them (0 for a new model)."""
+    seed = rng.randint(_TWO_POW_32, size=4, dtype=np.uint64)
+    if epochs_before:
+        seed = np.append(seed, np.uint64(epochs_before))
+    return TrainingStream(seed)
 
 
 def keep_threshold(keep_prob):

@@ -5,7 +5,10 @@ import importlib
 import numpy as np
 import pytest
 from scipy import stats
+from sklearn.base import clone
 
+import skreg._estimator
+from skreg import RegularizedMLPClassifier
 from skreg._engines import compiled_engine
 from skreg._random import (
     DROPOUT_LANES,
@@ -31,6 +34,48 @@ def stream(seed):
 def test_the_stream_is_seeded_by_the_random_state():
     assert np.array_equal(stream(0).random(5), stream(0).random(5))
     assert not np.array_equal(stream(0).random(5), stream(1).random(5))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 noisy epochs
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("continuation", ["partial_fit", "warm_start"])
+def test_each_continued_fit_draws_a_new_stream_and_the_same_calls_the_same_ones(
+    seed, continuation, monkeypatch
+):
+    """partial_fit and warm_start seed every call's stream anew (else each call would replay
+    the previous call's dropout masks and noise), and the same calls draw the same streams."""
+    X, y = np.random.RandomState(seed).standard_normal((30, 3)), np.arange(30) % 2
+    model = RegularizedMLPClassifier(
+        keep_prob=0.5,
+        input_noise=0.1,
+        learning_rate=0.01,
+        max_iter=3,
+        warm_start=True,
+        random_state=seed,
+    )
+    created = []
+
+    def recorded(rng, epochs_before=0):
+        stream = training_stream(rng, epochs_before)
+        created.append(np.concatenate([sfc64_state(stream), lane_states(stream).ravel()]))
+        return stream
+
+    monkeypatch.setattr(skreg._estimator, "training_stream", recorded)
+
+    def calls():
+        created.clear()
+        fresh = clone(model)
+        for _ in range(4):
+            if continuation == "partial_fit":
+                fresh.partial_fit(X, y, classes=[0, 1])
+            else:
+                fresh.fit(X, y)
+        return [state.copy() for state in created]
+
+    first, again = calls(), calls()
+    assert len({state.tobytes() for state in first}) == 4
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_the_dropout_lanes_are_seeded_by_the_children_of_the_streams_seed():
