@@ -242,6 +242,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
     out_activation_ : str
         ``"logistic"`` for binary and multilabel targets, ``"softmax"`` otherwise.
 
+    keep_probs_ : ndarray of shape (n_layers_ - 2,)
+        Keep probability of each hidden layer in the latest training call (``keep_prob`` as
+        fitted): Monte-Carlo dropout (``return_std=True``) draws its masks with these.
+
     optimizer_ : object or None
         The optimizer and its state (velocities, Adam moments, the current ``step_size`` and the
         ``samples_seen``), which ``partial_fit`` and ``warm_start`` continue from; ``None`` for

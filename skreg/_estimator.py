@@ -208,6 +208,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         self.validation_scores_ = scores
         self.best_validation_score_ = stopper.best_score if early else None
         self.n_iter_ = n_iter
+        self.keep_probs_ = np.array(keep_probs)
         self.optimizer_ = optimizer
         return self
 
@@ -552,13 +553,14 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
     def _dropout_mean_and_std(self, X, output, n_draws, random_state):
         """Monte-Carlo dropout: the mean and standard deviation of ``output(logits)`` over
         ``n_draws`` forward passes, each under fresh dropout masks drawn as in training (with
-        the same ``keep_prob``) from a stream seeded by ``random_state``."""
-        keep_probs = self._validated_keep_probs(len(self.coefs_) - 1)
+        the fitted ``keep_probs_``) from a stream seeded by ``random_state``."""
+        keep_probs = tuple(self.keep_probs_.tolist())
         if all(p == 1 for p in keep_probs):
             raise ValueError(
                 "return_std=True samples predictions under dropout (Monte-Carlo dropout), but "
-                "this model has keep_prob=1.0: without dropout there is nothing to sample, and "
-                "every draw would be the deterministic prediction. Fit with keep_prob < 1."
+                "this model was fitted with keep_prob=1.0: without dropout there is nothing to "
+                "sample, and every draw would be the deterministic prediction. Fit with "
+                "keep_prob < 1."
             )
         if isinstance(n_draws, bool) or not isinstance(n_draws, Integral) or n_draws < 2:
             raise ValueError(f"n_draws must be an integer >= 2; got {n_draws!r}.")

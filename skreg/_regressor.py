@@ -252,6 +252,10 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
     out_activation_ : str
         ``"identity"``, or ``"exp"`` for ``loss="poisson"``.
 
+    keep_probs_ : ndarray of shape (n_layers_ - 2,)
+        Keep probability of each hidden layer in the latest training call (``keep_prob`` as
+        fitted): Monte-Carlo dropout (``return_std=True``) draws its masks with these.
+
     optimizer_ : object or None
         The optimizer and its state, which ``partial_fit`` and ``warm_start`` continue from;
         ``None`` for ``"lbfgs"``.

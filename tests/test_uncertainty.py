@@ -92,6 +92,20 @@ def test_without_dropout_there_is_nothing_to_sample(moons):
         model.predict_proba(X, return_std=True)
 
 
+@pytest.mark.parametrize(
+    "changed", [{"keep_prob": 0.2}, {"keep_prob": 1.0}, {"hidden_layer_sizes": 7}]
+)
+def test_draws_use_the_fitted_keep_prob_not_a_later_setting(moons, changed):
+    X, y = moons
+    model = fitted(X, y, keep_prob=0.8, hidden_layer_sizes=(20, 3))
+    assert model.keep_probs_.tolist() == [0.8, 0.8]
+    before = model.predict_proba(X[:20], return_std=True, random_state=0)
+    model.set_params(**changed)  # not fitted: the model is the same
+    after = model.predict_proba(X[:20], return_std=True, random_state=0)
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("n_draws", [1, 0, 2.5, True, "10"])
 def test_n_draws_must_be_an_integer_of_at_least_two(moons, n_draws):
     X, y = moons
