@@ -570,7 +570,12 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         def mean_and_std(logits):
             values = output(logits)
             values = values.reshape(n_draws, -1, values.shape[1])
-            return np.hstack([values.mean(axis=0), values.std(axis=0)])
+            # Draws beyond 1 are divided by a power of 2 (exactly) to at most 2, so that neither
+            # the sum nor the squares overflow near the float range.
+            exponent = np.frexp(np.abs(values).max(axis=0))[1]
+            scale = np.ldexp(0.5, np.maximum(exponent, 1)).astype(values.dtype)
+            values = values / scale
+            return np.hstack([values.mean(axis=0) * scale, values.std(axis=0) * scale])
 
         result = self._map_logits(X, mean_and_std, draws)
         n_columns = result.shape[1] // 2

@@ -208,3 +208,31 @@ def test_a_regressor_without_dropout_has_nothing_to_sample(curve):
     model = RegularizedMLPRegressor(max_iter=50, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="nothing to sample"):
         model.predict(X, return_std=True)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_regressors_spread_is_finite_and_scales_with_predictions_near_the_float_range(
+    curve, seed, dtype
+):
+    """Far out, a ReLU network is linear in its input (the biases vanish beside it): draws at
+    ``c x`` are ``c / c'`` times those at ``c' x``, up to the float range, without overflow."""
+    X, y = curve
+    model = RegularizedMLPRegressor(keep_prob=0.7, max_iter=50, random_state=seed)
+    model.fit(X.astype(dtype), y)
+    far = np.array([[1.0], [-1.0]], dtype=dtype)
+    moderate, huge = (1e10, 1e300) if dtype == np.float64 else (1e10, 1e36)
+    mean, std = model.predict(huge * far, return_std=True, random_state=0)
+    reference = model.predict(moderate * far, return_std=True, random_state=0)
+    assert np.isfinite(mean).all() and np.isfinite(std).all()
+    np.testing.assert_allclose(mean / huge, reference[0] / moderate, rtol=1e-4)
+    np.testing.assert_allclose(std / huge, reference[1] / moderate, rtol=1e-4)
+
+
+@pytest.mark.parametrize("loss", ["poisson", "quantile"])
+def test_the_spread_of_other_losses_is_finite_near_the_float_range(curve, loss):
+    X, y = curve
+    model = RegularizedMLPRegressor(keep_prob=0.7, max_iter=50, loss=loss, random_state=0)
+    model.fit(X, np.abs(y))
+    mean, std = model.predict(np.array([[1e300], [-1e300], [1e160]]), return_std=True)
+    assert np.isfinite(mean).all() and np.isfinite(std).all() and (std >= 0).all()
