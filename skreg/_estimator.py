@@ -134,8 +134,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         continuing = hasattr(self, "coefs_") and (incremental or self.warm_start)
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
         keep_probs = self._validated_keep_probs(len(hidden_layer_sizes))
-        if isinstance(self.batch_size, bool):  # an Integral to scikit-learn's validation
-            raise TypeError(f"batch_size must be an int >= 1 or None; got {self.batch_size!r}.")
+        self._refuse_booleans_as_counts()
         X, y = _validate_data(
             self,
             X,
@@ -260,6 +259,15 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
                 f"integer); got {self.hidden_layer_sizes!r}."
             )
         return [int(s) for s in sizes]
+
+    def _refuse_booleans_as_counts(self):
+        """A bool is an Integral to scikit-learn's validation, but ``max_iter=True`` is a
+        mistake, not 1 epoch."""
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            counts = any(isinstance(c, Interval) and c.type is Integral for c in constraints)
+            if counts and isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be an int, not a bool; got {value!r}.")
 
     def _validated_keep_probs(self, n_hidden):
         if isinstance(self.keep_prob, Real):

@@ -157,8 +157,12 @@ INVALID_HYPERPARAMETERS = {
     "power_t": st.one_of(st.floats(max_value=-1e-300), _NON_FINITE, _WRONG_TYPES),
     "nesterovs_momentum": _NOT_BOOLEANS,
     "shuffle": _NOT_BOOLEANS,
-    "max_iter": st.one_of(st.integers(max_value=0), st.floats(1.5, 100), _NON_FINITE, _WRONG_TYPES),
-    "max_fun": st.one_of(st.integers(max_value=0), st.floats(1.5, 100), _NON_FINITE, _WRONG_TYPES),
+    "max_iter": st.one_of(
+        st.integers(max_value=0), st.floats(1.5, 100), st.just(True), _NON_FINITE, _WRONG_TYPES
+    ),
+    "max_fun": st.one_of(
+        st.integers(max_value=0), st.floats(1.5, 100), st.just(True), _NON_FINITE, _WRONG_TYPES
+    ),
     "early_stopping": _NOT_BOOLEANS,
     "scoring": st.one_of(
         st.sampled_from(["Loss", "accuracyy", "", 1, ["loss"], b"loss"]),
@@ -170,6 +174,7 @@ INVALID_HYPERPARAMETERS = {
     "n_iter_no_change": st.one_of(
         st.integers(max_value=0),
         st.floats(1.5, 100),
+        st.just(True),
         st.sampled_from([np.nan, -np.inf]),
         _WRONG_TYPES,
     ),
