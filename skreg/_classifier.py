@@ -437,11 +437,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         """``{"classes_": classes_}``, the 0/1 target matrix ``Y`` (one column for binary
         targets) and the output activation (and loss): "logistic" for binary and multilabel,
         else "softmax"."""
-        try:
-            check_classification_targets(y)
-            target_type = type_of_target(y)
-        except TypeError as error:  # its first step sorts the labels
-            raise _unsortable_labels("y", error) from error
+        _sorted_labels(y, "y")  # refuses labels that cannot be sorted, by name
+        check_classification_targets(y)
+        target_type = type_of_target(y)
         if target_type == "multiclass-multioutput":
             raise ValueError(
                 "y must be 1-D class labels or a 0/1 multilabel indicator matrix; "
@@ -451,7 +449,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         if labels is None:
             classes_ = np.arange(y.shape[1])
         elif classes is not None:
-            classes_ = _sorted_labels(classes, "classes")
+            classes_ = _validated_classes(classes)
         elif continuing and incremental:
             classes_ = self.classes_
         elif incremental:
@@ -707,6 +705,28 @@ def _sorted_labels(labels, name):
         return np.unique(labels)
     except TypeError as error:
         raise _unsortable_labels(name, error) from error
+
+
+def _validated_classes(classes):
+    """``partial_fit``'s ``classes``, sorted: 1-D, finite class labels of one type."""
+    try:
+        one_dimensional = np.ndim(classes) == 1
+    except ValueError:  # ragged nested sequences
+        one_dimensional = False
+    if not one_dimensional:
+        raise ValueError(f"classes must be a 1-D array-like of class labels; got {classes!r}.")
+    if len({isinstance(label, str) for label in classes}) > 1:  # NumPy would make all strings
+        raise _unsortable_labels("classes", f"strings with others: {classes!r}")
+    classes_ = _sorted_labels(classes, "classes")
+    if classes_.dtype.kind in "fc" and not np.isfinite(classes_).all():
+        raise ValueError(f"classes must be finite labels; got {classes_.tolist()}.")
+    target_type = type_of_target(classes_, input_name="classes")
+    if target_type not in ("binary", "multiclass"):
+        raise ValueError(
+            f"classes must be class labels (integers or strings); got {target_type} values "
+            f"{classes_.tolist()}."
+        )
+    return classes_
 
 
 def _unsortable_labels(name, error):

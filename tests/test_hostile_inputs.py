@@ -179,6 +179,19 @@ def test_invalid_hyperparameters_are_rejected_by_name(data, invalid_hyperparamet
     assert_unfitted(model)
 
 
+@pytest.mark.parametrize("incremental", [False, True])
+def test_bytes_labels_are_refused_as_bytes_not_as_mixed_labels(incremental):
+    y = np.array([b"a", b"b", b"c"])[Y_GOOD]
+    model = RegularizedMLPClassifier(max_iter=5, random_state=0)
+    with pytest.raises(TypeError, match="labels represented as bytes") as error:
+        if incremental:
+            model.partial_fit(X_GOOD, Y_GOOD, classes=[b"a", b"b", b"c"])
+        else:
+            model.fit(X_GOOD, y)
+    assert "cannot be compared" not in str(error.value)
+    assert_unfitted(model)
+
+
 # -- bad data at prediction ----------------------------------------------------------------------
 
 
@@ -270,6 +283,11 @@ def test_partial_fit_needs_classes_at_its_first_call():
         ([0, 1, 2], {"classes": [0, 1, 2, 3]}, r"classes \[0, 1, 2, 3\] differ from those"),
         ([0, 1, 2], {"classes": [0, 1]}, r"classes \[0, 1\] differ from those"),
         (np.array([0, 1, "a"], dtype=object), {}, "classes mixes labels that cannot be compared"),
+        ([0, 1, "a"], {}, "classes mixes labels that cannot be compared"),
+        ([0.0, 1.0, 2.0, np.nan], {}, "classes must be finite labels"),
+        ([[0, 1, 2]], {}, "classes must be a 1-D array-like"),
+        (3, {}, "classes must be a 1-D array-like"),
+        ([0.5, 1.5, 2.5], {}, "classes must be class labels .* continuous"),
         ([0, 1, 2], {"X": X_GOOD[:, :2]}, "X has 2 features, but .* is expecting 3"),
     ],
 )
