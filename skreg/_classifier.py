@@ -386,8 +386,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, finite values only; float32 data is trained in float32.
 
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels (at least two distinct ones), or a 0/1 indicator matrix of labels.
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (at least two distinct ones), or a 0/1 indicator matrix of labels
+            (dense or sparse; the predictions are dense).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights: the cost becomes the weighted mean of the samples' losses.

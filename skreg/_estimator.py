@@ -144,6 +144,8 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             multi_output=True,
             reset=not continuing,
         )
+        if sp.issparse(y):  # a sparse multilabel indicator or multi-output target: trained dense
+            y = y.toarray()
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         callback_data = (X, y, sample_weight)  # as given, for the callbacks' hooks

@@ -394,8 +394,9 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, finite values only; float32 data is trained in float32.
 
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Finite real targets, non-negative for ``loss="poisson"``.
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_outputs)
+            Finite real targets, non-negative for ``loss="poisson"`` (a sparse matrix is
+            trained as its dense copy).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights: the cost becomes the weighted mean of the samples' losses.

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.datasets import load_iris, make_multilabel_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import balanced_accuracy_score
@@ -113,6 +114,24 @@ def test_partial_fit_is_hidden_where_it_cannot_run(Estimator, params, message):
     with pytest.raises(ValueError, match=message):
         model.partial_fit(X_IRIS, Y_IRIS)
     assert Estimator.partial_fit.__doc__.startswith("Train for one epoch")
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("seed", range(3))
+def test_a_sparse_multilabel_or_multi_output_y_trains_the_model_of_its_dense_copy(
+    Estimator, fmt, seed
+):
+    """As scikit-learn's MLPClassifier takes a sparse label indicator matrix."""
+    X, Y = make_multilabel_classification(n_samples=60, n_classes=4, random_state=seed)
+    X = StandardScaler().fit_transform(X)
+    params = {**ADAM, "keep_prob": 0.8, "max_iter": 20, "random_state": seed}
+    Y_sparse = getattr(sp, f"{fmt}_matrix")(Y)
+    sparse_model = quietly(lambda: Estimator(**params).fit(X, Y_sparse))
+    dense_model = quietly(lambda: Estimator(**params).fit(X, Y))
+    for sparse_W, dense_W in zip(sparse_model.coefs_, dense_model.coefs_):
+        np.testing.assert_array_equal(sparse_W, dense_W)
+    np.testing.assert_array_equal(sparse_model.predict(X), dense_model.predict(X))
 
 
 # -- 5. log-probabilities are the logarithm of the probabilities --------------------------------
