@@ -7,7 +7,6 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import label_binarize
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
@@ -169,6 +168,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         weighs classes inversely to their frequency, ``n / (n_classes * n_c)``, where ``n`` and
         ``n_c`` are total sample weights (so a sample of weight ``k`` counts as ``k`` samples);
         ``partial_fit`` balances each chunk by its own totals. Multiplies ``sample_weight``.
+        For multilabel targets, ``"balanced"`` balances each label's 0s and 1s and multiplies
+        the weights of the labels (a dict is refused there).
 
     warm_start : bool, default=False
         If True, ``fit`` starts from the previous fit's weights (and optimizer state) instead of a
@@ -488,20 +489,28 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         classes_ = targets["classes_"]
         if self.class_weight is None:
             weights = sample_weight
-        elif y.ndim == 2:  # multilabel: one weight per label column, multiplied
-            self._check_class_weight(classes_)
-            class_weights = compute_sample_weight(self.class_weight, y).astype(X.dtype)
-            weights = class_weights if sample_weight is None else sample_weight * class_weights
+        elif y.ndim == 2 and isinstance(self.class_weight, dict):
+            raise ValueError(
+                "class_weight as a dict weighs the classes of 1-D targets; for a multilabel "
+                "indicator y, use class_weight='balanced' (each label balanced on its own) "
+                f"or None. Got {self.class_weight!r}."
+            )
         else:
-            self._check_class_weight(classes_)
-            indices = np.searchsorted(classes_, y)
-            if self.class_weight == "balanced":
-                totals = np.bincount(indices, weights=sample_weight, minlength=len(classes_))
-                per_class = np.zeros(len(classes_))  # a class of no weight weighs nothing
-                np.divide(totals.sum(), len(classes_) * totals, out=per_class, where=totals > 0)
+            if y.ndim == 2:  # multilabel: each label's 0s and 1s balanced, weights multiplied
+                class_weights = np.ones(len(y))
+                for column in y.T.astype(np.intp):
+                    totals = np.bincount(column, weights=sample_weight, minlength=2)
+                    class_weights *= _balanced(totals, np.count_nonzero(totals))[column]
             else:
-                per_class = np.array([self.class_weight.get(c, 1.0) for c in classes_.tolist()])
-            class_weights = per_class.astype(X.dtype)[indices]
+                self._check_class_weight(classes_)
+                indices = np.searchsorted(classes_, y)
+                if self.class_weight == "balanced":
+                    totals = np.bincount(indices, weights=sample_weight, minlength=len(classes_))
+                    per_class = _balanced(totals, len(classes_))
+                else:
+                    per_class = np.array([self.class_weight.get(c, 1.0) for c in classes_.tolist()])
+                class_weights = per_class[indices]
+            class_weights = class_weights.astype(X.dtype)
             with np.errstate(over="ignore"):  # an infinite product fails the check below
                 weights = class_weights if sample_weight is None else sample_weight * class_weights
         weights = self._checked_total_weight(weights, X, "sample_weight (times class_weight)")
@@ -706,6 +715,14 @@ def _sorted_labels(labels, name):
         return np.unique(labels)
     except TypeError as error:
         raise _unsortable_labels(name, error) from error
+
+
+def _balanced(totals, n_classes):
+    """ "balanced" class weights ``n / (n_classes * n_c)`` from the classes' total sample weights
+    ``n_c`` (``n`` their sum); a class of no weight weighs nothing."""
+    per_class = np.zeros(len(totals))
+    np.divide(totals.sum(), n_classes * totals, out=per_class, where=totals > 0)
+    return per_class
 
 
 def _validated_classes(classes):

@@ -10,6 +10,7 @@ from sklearn.datasets import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_sample_weight
 
 from skreg import RegularizedMLPClassifier
 
@@ -253,6 +254,27 @@ def test_class_weight(moons):
     balanced = small(class_weight="balanced").fit(X, y)
     recall = [np.mean(m.predict(X[y == 0]) == 0) for m in (small().fit(X, y), balanced)]
     assert recall[1] > recall[0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_balanced_multilabel_weights_count_a_sample_of_weight_k_as_k_samples(seed):
+    """Each label's 0s and 1s are balanced by their total sample weights, as for 1-D targets:
+    integer weights weigh as scikit-learn's balanced weights of the repeated rows."""
+    rng = np.random.RandomState(seed)
+    X, Y = make_multilabel_classification(n_samples=40, n_classes=3, random_state=seed)
+    X = StandardScaler().fit_transform(X)
+    counts = rng.randint(1, 4, len(X))
+    balanced = small(class_weight="balanced", max_iter=50).fit(X, Y, sample_weight=counts)
+    first_copies = np.cumsum(counts) - counts
+    of_repeated_rows = compute_sample_weight("balanced", np.repeat(Y, counts, axis=0))
+    explicit = small(max_iter=50).fit(X, Y, sample_weight=counts * of_repeated_rows[first_copies])
+    assert_same_weights(balanced, explicit, rtol=1e-12)
+
+
+def test_a_dict_class_weight_is_refused_for_multilabel_targets():
+    X, Y = make_multilabel_classification(n_samples=30, n_classes=3, random_state=0)
+    with pytest.raises(ValueError, match="class_weight as a dict .* multilabel"):
+        small(class_weight={0: 2.0}).fit(X, Y)
 
 
 # -- inputs -------------------------------------------------------------------------------------
