@@ -154,6 +154,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         regularization = self._regularization(keep_probs, X)
         X = training_matrix(X)
         sample_weight = self._validated_sample_weight(sample_weight, X)
+        n_samples = X.shape[0]
         if self._trains_on_a_weighted_set(X, regularization):
             rows, sample_weight = weighted_set(X, Y, sample_weight)
             X, Y, y = X[rows], Y[rows], y[rows]
@@ -182,7 +183,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         else:
             loss_curve, n_iter, optimizer, stopper = self._train_epochs(
                 X, Y, y, params, targets, loss, regularization, sample_weight, rng, incremental,
-                continuing, callbacks,
+                continuing, callbacks, n_samples,
             )  # fmt: skip
         stopped_by_callback = callbacks is not None and callbacks.stop_requested
         if callbacks is not None:
@@ -361,13 +362,13 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
 
     def _train_epochs(
         self, X, Y, y, params, targets, loss, regularization, sample_weight, rng, incremental,
-        continuing, callbacks,
+        continuing, callbacks, n_samples,
     ):  # fmt: skip
         optimizer = self._optimizer(params, self.optimizer_ if continuing else None)
         stopper = None
         if self.early_stopping and not incremental:
             X, X_val, Y, Y_val, y_val, sample_weight, sample_weight_val = self._validation_split(
-                X, Y, y, sample_weight, rng
+                X, Y, y, sample_weight, rng, n_samples
             )
             stopper = early_stopping_monitor(
                 self, X_val, Y_val, y_val, sample_weight_val, params, targets, loss
@@ -405,15 +406,23 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             params.flat[...] = stopper.best_params
         return loss_curve, len(loss_curve), optimizer, stopper
 
-    def _validation_split(self, X, Y, y, sample_weight, rng):
+    def _validation_split(self, X, Y, y, sample_weight, rng, n_samples):
         """Hold out ``validation_fraction`` of the data, stratified by class for a classifier of
         one output (as scikit-learn's MLP); returns the training and validation inputs, encoded
-        targets ``Y``, targets ``y`` and sample weights (None if unweighted)."""
+        targets ``Y``, targets ``y`` and sample weights (None if unweighted). ``n_samples``: the
+        samples given, before any merging into a weighted set of distinct rows."""
+        rows = f"{X.shape[0]} samples"
+        if X.shape[0] != n_samples:
+            rows = (
+                f"{X.shape[0]} distinct rows of positive weight, of {n_samples} samples "
+                "(full-batch training merges repeated rows before the split, so that no copy "
+                "of a validation row is trained on)"
+            )
         n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
         if n_val >= X.shape[0]:
             raise ValueError(
-                f"validation_fraction={self.validation_fraction} holds out all {X.shape[0]} "
-                "samples for early stopping and leaves none to train on; use a smaller "
+                f"validation_fraction={self.validation_fraction} of {rows} holds out all of "
+                "them for early stopping and leaves none to train on; use a smaller "
                 "validation_fraction or more data."
             )
         arrays = [X, Y, y] if sample_weight is None else [X, Y, y, sample_weight]
@@ -424,15 +433,16 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         except ValueError as error:  # classes too small to stratify
             raise ValueError(
                 "early_stopping=True holds out a validation split stratified by class, which "
-                "needs at least 2 samples of every class and at least as many held-out samples "
-                f"as classes ({error}). Use more data, a larger validation_fraction or "
+                "needs at least 2 rows of every class and at least as many held-out rows as "
+                f"classes; validation_fraction={self.validation_fraction} of {rows} holds out "
+                f"{n_val} ({error}). Use more data, a larger validation_fraction or "
                 "early_stopping=False."
             ) from error
         if n_val < 2:
             raise ValueError(
                 f"The validation set is too small: validation_fraction={self.validation_fraction} "
-                f"of {X.shape[0] + n_val} samples holds out {n_val} for early stopping, which "
-                "needs at least 2. Increase 'validation_fraction' or the size of your dataset."
+                f"of {rows} holds out {n_val} for early stopping, which needs at least 2. "
+                "Increase 'validation_fraction' or the size of your dataset."
             )
         if not weights:
             return X, X_val, Y, Y_val, y_val, None, None

@@ -182,7 +182,9 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         (a callable with a ``sample_weight`` keyword receives the held-out rows' weights).
 
     validation_fraction : float, default=0.1
-        Share of the training data held out for early stopping, in (0, 1).
+        Share of the training data held out for early stopping, in (0, 1): of the distinct rows
+        when full-batch training merges repeated ones (see the user guide), so that no copy of
+        a validation row is trained on.
 
     n_iter_no_change : int or np.inf, default=100
         Patience, in epochs, of early stopping and of the ``tol`` stop; ``np.inf`` never stops

@@ -92,6 +92,17 @@ def test_a_validation_set_of_one_row_is_refused(n_samples):
         quietly(lambda: model.fit(X, y))
 
 
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_split_of_merged_repeated_rows_says_how_many_rows_it_split(Estimator):
+    """Full-batch training splits the distinct rows (no copy of a validation row is trained on):
+    1000 samples of 8 distinct rows are too few, and the message says why."""
+    X = np.random.RandomState(0).randint(0, 2, (1000, 3)).astype(float)
+    y = (X.sum(axis=1) > 1).astype(int)
+    message = "of 8 distinct rows of positive weight, of 1000 samples"
+    with pytest.raises(ValueError, match=message):
+        Estimator(early_stopping=True, random_state=0).fit(X, y)
+
+
 # -- 4, 6. partial_fit exists only where it can run ---------------------------------------------
 
 

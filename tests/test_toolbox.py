@@ -94,7 +94,7 @@ def test_early_stopping_on_tiny_data_holds_out_two_samples_and_refuses_to_hold_o
     with pytest.raises(ValueError, match=r"test_size = 1 should be greater or equal"):
         small(early_stopping=True, validation_fraction=0.2).fit(X, y)
     # ceil(0.9 * 5) = 5 samples held out: nothing left to train on.
-    with pytest.raises(ValueError, match="validation_fraction=0.9 holds out all 5 samples"):
+    with pytest.raises(ValueError, match="validation_fraction=0.9 of 5 samples holds out all"):
         small(early_stopping=True, validation_fraction=0.9).fit(X, y)
 
 
