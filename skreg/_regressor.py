@@ -500,7 +500,7 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predictions, 1-D when the network was fitted on 1-D ``y`` (or a single column),
-            in the dtype of the weights (float32 after a float32 fit); with
+            in the dtype of the weights and ``X`` combined (float32 when both are); with
             ``return_std=True``, their mean over the draws. Predictions beyond the
             floating-point range saturate at the largest finite float (of either sign; with
             ``loss="poisson"``, ``exp`` of large outputs), never ``inf``; those of
