@@ -279,6 +279,42 @@ def test_divergence_raises_the_same_error(n_classes, batch_size):
 
 
 @needs_compiled
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("batch_size", [None, 32])
+@pytest.mark.parametrize(
+    "solver", [{"solver": "adam"}, {"solver": "momentum"}, {"nesterovs_momentum": True}]
+)
+@pytest.mark.parametrize("learning_rate", [1e100, 1e200])
+def test_an_overflowing_update_is_a_divergence_on_both_engines(
+    seed, batch_size, solver, learning_rate
+):
+    """An update that overflows (Adam's squared gradient, a velocity) stops training at the
+    same epoch on both engines: Adam's step from an infinite second moment is 0, which once left
+    the compiled engine's weights frozen, finite, and the fit "successful". (Without overflow,
+    momentum at such a step kills every ReLU unit, finite: both engines then fit that.)"""
+    X, y = make_blobs(120, centers=3, n_features=4, random_state=seed)
+    params = {"solver": "momentum", **solver, "batch_size": batch_size, "max_iter": 30}
+    outcomes = []
+    for engine in ("numpy", "compiled"):
+        model = RegularizedMLPClassifier(
+            engine=engine, learning_rate=learning_rate, random_state=seed, **params
+        )
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                outcomes.append(model.fit(X, y).loss_curve_)
+        except ValueError as error:
+            assert "Training diverged at iteration" in str(error)
+            outcomes.append(str(error))
+    if solver.get("solver") == "adam":  # its squared gradient overflows
+        assert isinstance(outcomes[0], str)
+    if isinstance(outcomes[0], str):
+        assert outcomes[1] == outcomes[0]
+    else:
+        np.testing.assert_allclose(outcomes[1], outcomes[0], rtol=1e-12)
+
+
+@needs_compiled
 def test_verbose_output_matches(capsys):
     X, Y = synthetic(2)
     lines = []

@@ -23,7 +23,8 @@ from ._steps cimport (
     with_penalty,
 )
 from ._updates cimport (
-    add_penalty_cost, constrain, count_adam_step, end_epoch, penalty_sums, update_slice,
+    add_penalty_cost, constrain, count_adam_step, end_epoch, penalty_sums, update_overflowed,
+    update_slice,
 )
 
 
@@ -57,6 +58,9 @@ cdef intp_t full_batch_epochs(Problem* p, floating* flat, floating* grads, doubl
         if not isfinite(loss_curve[epoch]):
             return epoch
         finish_step(p, flat, grads)
+        if update_overflowed(&p.optimizer, flat, p.n_params):
+            loss_curve[epoch] = INFINITY
+            return epoch
         end_epoch(&p.optimizer, p.penalty.m)
     return stop
 
@@ -96,6 +100,9 @@ cdef intp_t sharded_full_batch_epochs(Problem* p, Shards* shards, floating* flat
         if not isfinite(loss_curve[epoch]):
             return epoch
         finish_step(p, flat, grads)
+        if update_overflowed(&p.optimizer, flat, p.n_params):
+            loss_curve[epoch] = INFINITY
+            return epoch
         end_epoch(&p.optimizer, p.penalty.m)
     return stop
 
@@ -157,6 +164,8 @@ cdef double minibatch_epoch(Problem* p, floating* flat, floating* grads,
             return cost
         total += batch_weight * cost
         finish_step(p, flat, grads)
+        if update_overflowed(&p.optimizer, flat, p.n_params):
+            return INFINITY
     end_epoch(&p.optimizer, p.penalty.m)
     return total / p.penalty.m
 
@@ -208,6 +217,8 @@ cdef double sharded_batch(Problem* p, Shards* shards, floating* flat, floating* 
     cost = add_penalty_cost(&p.penalty, cost, squares, absolute)
     if isfinite(cost):
         constrain(&p.network, &p.penalty, &p.optimizer, flat)
+        if update_overflowed(&p.optimizer, flat, p.n_params):
+            return INFINITY
     return cost
 
 

@@ -7,6 +7,8 @@ cdef void update_slice(const Optimizer* optimizer, floating* flat, const floatin
                        intp_t start, intp_t stop) noexcept nogil
 cdef void count_adam_step(Optimizer* optimizer) noexcept nogil
 cdef double adam_step_size(const Optimizer* optimizer, long long steps) noexcept nogil
+cdef bint update_overflowed(const Optimizer* optimizer, const floating* flat,
+                            intp_t n) noexcept nogil
 cdef void end_epoch(Optimizer* optimizer, double n_samples) noexcept nogil
 cdef void constrain(const Network* network, const Penalty* penalty,
                     const Optimizer* optimizer, floating* flat) noexcept nogil

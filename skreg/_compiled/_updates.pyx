@@ -2,7 +2,7 @@
 and the constraints (L1's proximal step, max-norm), rounded as the NumPy engine's in-place
 operations round them (:mod:`skreg._optimizers`, :class:`skreg._network.Penalty`)."""
 
-from libc.math cimport copysign, fabs, pow, sqrt
+from libc.math cimport copysign, fabs, isfinite, pow, sqrt
 
 from ._common cimport (
     Network, Optimizer, Penalty, SOLVER_ADAM, SOLVER_GD, SOLVER_MOMENTUM, SOLVER_NESTEROV, intp_t,
@@ -65,6 +65,24 @@ cdef void update_slice(const Optimizer* optimizer, floating* flat, const floatin
             first[k] = moment
             second[k] = square
             flat[k] -= moment / (<floating>sqrt(square) + epsilon) * adam_step
+
+
+cdef bint update_overflowed(const Optimizer* optimizer, const floating* flat,
+                            intp_t n) noexcept nogil:
+    """Whether the update left a parameter, or Adam's second moment, not finite: an overflow,
+    which the NumPy engine stops at. (Adam's step from an infinite moment is 0: its weights would
+    stay in place, finite.)"""
+    if not all_finite(flat, n):
+        return True
+    return optimizer.solver == SOLVER_ADAM and not all_finite(<const floating*>optimizer.second, n)
+
+
+cdef inline bint all_finite(const floating* values, intp_t n) noexcept nogil:
+    cdef intp_t k
+    cdef int not_finite = 0
+    for k in range(n):
+        not_finite |= not isfinite(values[k])
+    return not not_finite
 
 
 cdef void end_epoch(Optimizer* optimizer, double n_samples) noexcept nogil:
