@@ -9,6 +9,7 @@ blocks live in one flat buffer, so an optimizer step is a few in-place operation
 works in buffers allocated once per fit. Only the input ``X`` may be a scipy.sparse matrix.
 """
 
+import math
 import operator
 import weakref
 from dataclasses import dataclass, field
@@ -448,8 +449,14 @@ def print_cost(iteration, cost):
 
 
 def raise_divergence(iteration, cost, learning_rate):
+    # Both engines report any overflow in a step (cost, gradient or update) as an infinite cost.
+    what = (
+        "a value overflowed (cost, gradient or update)"
+        if cost == math.inf
+        else f"the cost became {cost}"
+    )
     raise ValueError(
-        f"Training diverged at iteration {iteration}: the cost became {cost}. "
+        f"Training diverged at iteration {iteration}: {what}. "
         f"Use a smaller learning_rate (got {learning_rate}) or scale the inputs, "
         "for example with sklearn.preprocessing.StandardScaler."
     )
