@@ -720,8 +720,8 @@ def _sorted_labels(labels, name):
 
 
 def _balanced(totals, n_classes):
-    """ "balanced" class weights ``n / (n_classes * n_c)`` from the classes' total sample weights
-    ``n_c`` (``n`` their sum); a class of no weight weighs nothing."""
+    """The "balanced" class weights ``n / (n_classes * n_c)``, from the classes' total sample
+    weights ``n_c`` (``n`` their sum); a class of no weight weighs nothing."""
     per_class = np.zeros(len(totals))
     np.divide(totals.sum(), n_classes * totals, out=per_class, where=totals > 0)
     return per_class
