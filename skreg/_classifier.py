@@ -100,7 +100,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         throughout. ``"invscaling"``: after each epoch, ``learning_rate / (t + 1) ** power_t``,
         where ``t`` is the number of training samples seen so far (their total weight when
         weighted). ``"adaptive"``: ``learning_rate`` as long as the training cost keeps
-        decreasing (the validation accuracy increasing, with ``early_stopping``); each time
+        decreasing (the validation score, see ``scoring``, increasing, with
+        ``early_stopping``); each time
         ``n_iter_no_change + 1`` epochs in a row fail to improve it by ``tol`` (``tol=None``
         counts as 0), the step size is divided by 5, and training stops when it is already at
         most 1e-6. Applies to every solver but ``"lbfgs"``, Adam included (which scikit-learn
@@ -160,8 +161,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         step.)
 
     tol : float or None, default=None
-        Improvement threshold. With ``early_stopping``: of the validation accuracy (``None``
-        counts any improvement). Without: if set, training stops once the training cost has not
+        Improvement threshold. With ``early_stopping``: of the validation score (see
+        ``scoring``; ``None`` counts any improvement). Without: if set, training stops once the training cost has not
         decreased by ``tol`` for ``n_iter_no_change`` epochs (for ``"lbfgs"``, it is the gradient
         tolerance); ``None`` always runs ``max_iter`` epochs, as the course does.
 
@@ -185,7 +186,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         weights.
 
     verbose : int, default=0
-        If > 0, print the cost every 1000 epochs. For a progress bar or a score per epoch, use
+        If > 0, print the cost every 1000 epochs (not with ``"lbfgs"``). For a progress bar or a score per epoch, use
         scikit-learn's callbacks (scikit-learn 1.9 and later): ``set_callbacks`` with
         ``sklearn.callback.ProgressBar`` or ``ScoringMonitor`` (see the user guide).
 
@@ -217,8 +218,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
 
     loss_curve_ : list of float
         Cost at each epoch, computed before that epoch's update in full batch (the mean over its
-        mini-batches otherwise); under dropout, the cost of the thinned networks that trained.
-        With ``warm_start`` and ``partial_fit``, the history of every fit continued from, as in
+        mini-batches otherwise); under dropout, the cost of the thinned networks that trained;
+        for ``"lbfgs"``, the cost after each iteration. With ``warm_start`` and ``partial_fit``, the history of every fit continued from, as in
         scikit-learn: the last ``n_iter_`` entries are those of the epochs since ``fit``.
 
     best_loss_ : float or None
@@ -245,7 +246,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
     out_activation_ : str
         ``"logistic"`` for binary and multilabel targets, ``"softmax"`` otherwise.
 
-    keep_probs_ : ndarray of shape (n_layers_ - 2,)
+    keep_probs_ : ndarray of shape (n_hidden_layers,)
         Keep probability of each hidden layer in the latest training call (``keep_prob`` as
         fitted): Monte-Carlo dropout (``return_std=True``) draws its masks with these.
 

@@ -21,9 +21,9 @@ OUT_ACTIVATIONS = {"squared_error": "identity", "quantile": "identity", "poisson
 class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
     """Multi-layer perceptron regressor with L2/L1 penalties, dropout and other regularisers.
 
-    The network is LINEAR -> RELU for every hidden layer, then LINEAR with an identity output
-    (or an exponential one for ``loss="poisson"``), trained on the mean loss plus a weight
-    penalty: the same network, regularisers, solvers and engines as
+    The network is LINEAR -> ACTIVATION (ReLU by default) for every hidden layer, then LINEAR
+    with an identity output (or an exponential one for ``loss="poisson"``), trained on the mean
+    loss plus a weight penalty: the same network, regularisers, solvers and engines as
     :class:`~skreg.RegularizedMLPClassifier`, for one or several real-valued targets.
 
     Its defaults differ from the classifier's, which reproduce a course notebook (full-batch
@@ -206,7 +206,7 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         identically in both engines. Pass an int for reproducible results.
 
     verbose : int, default=0
-        If > 0, print the cost every 1000 epochs.
+        If > 0, print the cost every 1000 epochs (not with ``"lbfgs"``).
 
     engine : {"auto", "compiled", "numpy"}, default="auto"
         Implementation of the training loop, as in :class:`~skreg.RegularizedMLPClassifier`:
@@ -226,8 +226,8 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
 
     loss_curve_ : list of float
         Cost at each epoch, computed before that epoch's update in full batch (the mean over its
-        mini-batches otherwise). With ``warm_start`` and ``partial_fit``, the history of every
-        fit continued from, as in scikit-learn: the last ``n_iter_`` entries are those of the
+        mini-batches otherwise; for ``"lbfgs"``, the cost after each iteration). With
+        ``warm_start`` and ``partial_fit``, the history of every fit continued from, as in scikit-learn: the last ``n_iter_`` entries are those of the
         epochs since ``fit``.
 
     best_loss_ : float or None
@@ -254,7 +254,7 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
     out_activation_ : str
         ``"identity"``, or ``"exp"`` for ``loss="poisson"``.
 
-    keep_probs_ : ndarray of shape (n_layers_ - 2,)
+    keep_probs_ : ndarray of shape (n_hidden_layers,)
         Keep probability of each hidden layer in the latest training call (``keep_prob`` as
         fitted): Monte-Carlo dropout (``return_std=True``) draws its masks with these.
 
