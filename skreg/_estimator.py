@@ -69,8 +69,9 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
 
     Subclasses define ``__init__`` (listing every parameter, as scikit-learn requires),
     ``fit``/``partial_fit`` (calling ``_fit_or_restore``) and the hooks ``_encoded_targets``,
-    ``_combined_sample_weight``, ``_stratification``, ``_validation_score`` and
-    ``_n_output_columns``.
+    ``_combined_sample_weight`` and ``_validation_score``; they may override
+    ``_stratification``, ``_n_output_columns``, ``_out_activation`` and
+    ``_reasons_against_lbfgs``.
     """
 
     _parameter_constraints: dict = {
