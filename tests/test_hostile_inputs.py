@@ -182,9 +182,9 @@ def test_invalid_hyperparameters_are_rejected_by_name(data, invalid_hyperparamet
 
 @pytest.mark.parametrize("incremental", [False, True])
 def test_bytes_labels_get_scikit_learns_treatment_not_the_mixed_labels_message(incremental):
-    """scikit-learn 1.7 and later refuse bytes labels with a message of their own, which fit
-    passes on (it once reported them as labels that cannot be compared); earlier versions take
-    them as labels, and so does fit."""
+    """Recent scikit-learn (1.9 here) refuses bytes labels with a message of its own, which fit
+    passes on (it once reported them as labels that cannot be compared); older versions (1.6,
+    CI's oldest) take them as labels, and so does fit."""
     y = np.array([b"a", b"b", b"c"])[Y_GOOD]
     try:
         check_classification_targets(y)
