@@ -162,9 +162,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
 
     tol : float or None, default=None
         Improvement threshold. With ``early_stopping``: of the validation score (see
-        ``scoring``; ``None`` counts any improvement). Without: if set, training stops once the training cost has not
-        decreased by ``tol`` for ``n_iter_no_change`` epochs (for ``"lbfgs"``, it is the gradient
-        tolerance); ``None`` always runs ``max_iter`` epochs, as the course does.
+        ``scoring``; ``None`` counts any improvement). Without: if set, training stops once the
+        training cost has not decreased by ``tol`` for ``n_iter_no_change`` epochs (for
+        ``"lbfgs"``, it is the gradient tolerance); ``None`` always runs ``max_iter`` epochs, as
+        the course does.
 
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the cost, as in scikit-learn's linear models; ``"balanced"``
@@ -186,9 +187,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         weights.
 
     verbose : int, default=0
-        If > 0, print the cost every 1000 epochs (not with ``"lbfgs"``). For a progress bar or a score per epoch, use
-        scikit-learn's callbacks (scikit-learn 1.9 and later): ``set_callbacks`` with
-        ``sklearn.callback.ProgressBar`` or ``ScoringMonitor`` (see the user guide).
+        If > 0, print the cost every 1000 epochs (not with ``"lbfgs"``). For a progress bar or a
+        score per epoch, use scikit-learn's callbacks (scikit-learn 1.9 and later):
+        ``set_callbacks`` with ``sklearn.callback.ProgressBar`` or ``ScoringMonitor`` (see the
+        user guide).
 
     engine : {"auto", "compiled", "numpy"}, default="auto"
         Implementation of the training loop; both train the same model, every option included,
@@ -219,8 +221,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
     loss_curve_ : list of float
         Cost at each epoch, computed before that epoch's update in full batch (the mean over its
         mini-batches otherwise); under dropout, the cost of the thinned networks that trained;
-        for ``"lbfgs"``, the cost after each iteration. With ``warm_start`` and ``partial_fit``, the history of every fit continued from, as in
-        scikit-learn: the last ``n_iter_`` entries are those of the epochs since ``fit``.
+        for ``"lbfgs"``, the cost after each iteration. With ``warm_start`` and ``partial_fit``,
+        the history of every fit continued from, as in scikit-learn: the last ``n_iter_`` entries
+        are those of the epochs since ``fit``.
 
     best_loss_ : float or None
         Lowest cost of ``loss_curve_``; ``None`` with early stopping.

@@ -227,8 +227,8 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
     loss_curve_ : list of float
         Cost at each epoch, computed before that epoch's update in full batch (the mean over its
         mini-batches otherwise; for ``"lbfgs"``, the cost after each iteration). With
-        ``warm_start`` and ``partial_fit``, the history of every fit continued from, as in scikit-learn: the last ``n_iter_`` entries are those of the
-        epochs since ``fit``.
+        ``warm_start`` and ``partial_fit``, the history of every fit continued from, as in
+        scikit-learn: the last ``n_iter_`` entries are those of the epochs since ``fit``.
 
     best_loss_ : float or None
         Lowest cost of ``loss_curve_``; ``None`` with early stopping.
