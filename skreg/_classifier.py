@@ -445,7 +445,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         """``{"classes_": classes_}``, the 0/1 target matrix ``Y`` (one column for binary
         targets) and the output activation (and loss): "logistic" for binary and multilabel,
         else "softmax"."""
-        _sorted_labels(y, "y")  # refuses labels that cannot be sorted, by name
+        labels = _sorted_labels(y, "y")  # first: it refuses unsortable labels by name
         check_classification_targets(y)
         target_type = type_of_target(y)
         if target_type == "multiclass-multioutput":
@@ -453,7 +453,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
                 "y must be 1-D class labels or a 0/1 multilabel indicator matrix; "
                 "multiclass-multioutput targets are not supported."
             )
-        labels = None if target_type == "multilabel-indicator" else _sorted_labels(y, "y")
+        if target_type == "multilabel-indicator":
+            labels = None
         if labels is None:
             classes_ = np.arange(y.shape[1])
         elif classes is not None:
