@@ -311,7 +311,8 @@ def test_an_overflowing_update_is_a_divergence_on_both_engines(
     if isinstance(outcomes[0], str):
         assert outcomes[1] == outcomes[0]
     else:
-        np.testing.assert_allclose(outcomes[1], outcomes[0], rtol=1e-12)
+        # The engines sum in different orders (and BLAS's order differs by CPU): rounding only.
+        np.testing.assert_allclose(outcomes[1], outcomes[0], rtol=1e-9)
 
 
 @needs_compiled
