@@ -2,15 +2,14 @@
 any implementation built on this BLAS can come, at the shapes skreg splits the work into.
 
 The floor at k threads assumes k times the single-thread SGEMM rate of one large product. Two
-things keep even a perfect implementation above it, and these contenders measure both in the
-same run as skreg: the products of a shard or chunk are small (a 128-row shard of a mini-batch
-multiplies matrices of 10 to 256 rows and columns), and cores running products side by side
-share caches and memory bandwidth (on the 2-core machine of RESULTS.md, two single-threaded
-2048 x 2048 SGEMMs side by side ran at 1.80-1.95 times the rate of one). Each thread runs its
-share of the shards or chunks with single-threaded BLAS, as skreg does, with no element-wise
-work and no synchronisation between the threads. The products are ``np.dot`` calls into buffers
-of each thread's own (BLAS runs without the GIL): NumPy's overhead per call comes on top, where
-the compiled engine calls BLAS's GEMM directly.
+things keep even a perfect implementation above it, and these contenders measure both in the same
+run as skreg: the products of a shard or chunk are small (a 128-row shard of a mini-batch
+multiplies matrices of 10 to 256 rows and columns), and cores running products side by side share
+caches and memory bandwidth (two single-threaded SGEMMs side by side run at less than twice the
+rate of one). Each thread runs its share of the shards or chunks with single-threaded BLAS, as
+skreg does, with no element-wise work and no synchronisation between the threads. The products are
+``np.dot`` calls into buffers of each thread's own (BLAS runs without the GIL): NumPy's overhead
+per call comes on top, where the compiled engine calls BLAS's GEMM directly.
 """
 
 import threading

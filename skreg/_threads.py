@@ -21,7 +21,7 @@ from threadpoolctl import ThreadpoolController
 #: Training steps on fewer rows than this run on single-threaded BLAS. Their products are too
 #: small to repay splitting: each split product waits for all of BLAS's threads, and on a busy
 #: machine a thread lent to another process makes it wait for a whole time slice (an epoch of
-#: mini-batches then took 3-6 times as long as on one thread).
+#: mini-batches then took several times as long as on one thread).
 BLAS_THREADS_MIN_ROWS = 4096
 
 
