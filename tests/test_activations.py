@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skreg import RegularizedMLPClassifier
+from skreg._base import ACTIVATIONS as skreg_activations
 from skreg._engines import compiled_engine
 from skreg._network import LayerOutputs, Parameters, forward, init_parameters, with_ones_column
 from skreg._stopping_rules import ValidationStopper, accuracy_score
@@ -116,16 +117,21 @@ def test_warm_start_and_partial_fit_continue_with_the_activation(moons, activati
     assert twice.loss_curve_[-1] < before
 
 
-@pytest.mark.parametrize(
-    "activation, reason",
-    [
-        ("relu", "units whose ReLU input stays negative stop learning"),
-        ("leaky_relu", "the steps overshoot the minimum"),
-        ("tanh", "units driven into the flat tails of tanh stop learning"),
-        ("logistic", "flat tails of the logistic function"),
-        ("identity", "the steps overshoot the minimum"),
-    ],
-)
+RISING_COST_REASONS = {
+    "relu": "units whose ReLU input stays negative stop learning",
+    "leaky_relu": "the steps overshoot the minimum",
+    "tanh": "units driven into the flat tails of tanh stop learning",
+    "logistic": "flat tails of the logistic function",
+    "identity": "the steps overshoot the minimum",
+}
+
+
+def test_these_tests_cover_every_activation():
+    assert sorted(ACTIVATIONS) == sorted(skreg_activations)
+    assert sorted(RISING_COST_REASONS) == sorted(skreg_activations)
+
+
+@pytest.mark.parametrize("activation, reason", RISING_COST_REASONS.items())
 def test_the_rising_cost_warning_explains_it_for_the_activation(activation, reason):
     model = RegularizedMLPClassifier(activation=activation, learning_rate=50.0)
     with warnings.catch_warnings(record=True) as record:

@@ -11,7 +11,7 @@ from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 ctypedef Py_ssize_t intp_t
 
-# The codes of skreg._codes, which the NumPy engine and the Python driver read.
+# The codes of skreg._codes, which the Python driver passes (tests/test_engines.py checks them).
 cdef enum LossCode:
     LOSS_LOGISTIC = 0
     LOSS_SOFTMAX = 1
