@@ -2,13 +2,13 @@
 (:func:`skreg._training.train_epochs`), option for option, run by the Cython kernels of
 :mod:`skreg._compiled` that ``pip install .`` builds.
 
-:func:`train_epochs` lays a fit out for the kernels (a :class:`Setup`: flat C-contiguous buffers
-in the :class:`~skreg._network.Parameters` layout, a batch's activations and deltas units-major)
-and calls them a block of epochs at a time: every epoch of a fit in one call, unless someone
-listens between epochs (a stopping rule, a callback), printing (``verbose``), or a mini-batch
-epoch's shuffle, which draws from the training stream through NumPy's ``Generator.permutation``.
-The kernels draw the rest of the stream (dropout words, input noise) natively, so both engines
-train on the same random numbers, and run without the GIL.
+:func:`train_epochs` lays a fit out for the kernels (a :class:`Setup`: flat C-contiguous buffers in
+the :class:`~skreg._network.Parameters` layout, a batch's activations and deltas units-major) and
+calls them a block of epochs at a time: every full-batch epoch of a fit in one call, unless someone
+listens between epochs (a stopping rule, a callback) or it prints (``verbose``); and mini-batch
+epochs one a call, after the epoch's shuffle, which draws from the training stream through NumPy's
+``Generator.permutation``. The kernels draw the rest of the stream (dropout words, input noise)
+natively, so both engines train on the same random numbers, and run without the GIL.
 
 A full batch of more than :data:`SHARD_ROWS` rows is split into shards of rows (how, by its size
 only); so is a mini-batch of at least twice :data:`BATCH_SHARD_ROWS` rows. Each step, the
@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from ._base import BOUNDED_ACTIVATIONS, LEAKY_RELU_SLOPE
 from ._codes import ACTIVATION_CODES, LOSS_CODES, SOLVER_CODES
-from ._network import normalised, print_cost, raise_divergence
+from ._network import PRINT_EPOCHS, normalised, print_cost, raise_divergence
 from ._optimizers import Adam, GradientDescent, Momentum
 from ._random import (
     DROPOUT_LANES,
@@ -70,8 +70,6 @@ def _cpu_has_avx2():
 KERNELS = _kernels()
 Trainer = KERNELS.Trainer
 
-#: Full-batch epochs per compiled call while printing (``verbose``): its period.
-PRINT_EPOCHS = 1000
 #: A full batch of more rows than this is split into shards of at most about as many rows...
 SHARD_ROWS = 2048
 #: ... but into at most this many shards, whose gradients take at most SHARD_GRADIENT_BYTES.
@@ -154,7 +152,7 @@ class _Run:
 
     def full_batch_epochs(self, max_iter):
         """Blocks of epochs per compiled call: all of them, or one at a time for a stopping
-        rule, or ``PRINT_EPOCHS`` while printing."""
+        rule, or ``PRINT_EPOCHS`` (the printing period) while printing."""
         block = 1 if self.stopper is not None else PRINT_EPOCHS if self.verbose else max_iter
         loss_curve = np.empty(max_iter)
         for start in range(0, max_iter, block):
@@ -214,7 +212,8 @@ class _Run:
 
     def print_costs(self, loss_curve, start, stop):
         if self.verbose:
-            for epoch in range(-(-start // 1000) * 1000, stop, 1000):
+            first = -(-start // PRINT_EPOCHS) * PRINT_EPOCHS
+            for epoch in range(first, stop, PRINT_EPOCHS):
                 print_cost(epoch, float(loss_curve[epoch]))
 
     def store_schedule(self):

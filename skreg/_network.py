@@ -443,8 +443,12 @@ def normalised(weights):
     return None if weights is None else weights / weights.sum()
 
 
+#: ``verbose`` prints the cost every this many epochs, as the course notebook does.
+PRINT_EPOCHS = 1000
+
+
 def print_cost(iteration, cost):
-    """The verbose progress line, as the course notebook prints it (every 1000 epochs)."""
+    """The verbose progress line, as the course notebook prints it."""
     print(f"Cost after iteration {iteration}: {cost}")
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.optimize
 
 from ._network import (
+    PRINT_EPOCHS,
     Penalty,
     Workspace,
     apply_max_norm,
@@ -97,7 +98,7 @@ def train_epochs(
                 raise_divergence(epoch, cost, optimizer.learning_rate)
             loss_curve.append(cost)
             optimizer.epoch_ends(m)
-            if verbose and epoch % 1000 == 0:
+            if verbose and epoch % PRINT_EPOCHS == 0:
                 print_cost(epoch, cost)
             if stopper is not None and stopper(cost, params):
                 break
