@@ -314,7 +314,7 @@ class ShardSetup:
             grads=np.empty((n_shards, n_params), dtype),
             costs=np.zeros(n_shards),
             slices=np.linspace(0, n_params, n_slices + 1).astype(np.intp),
-            partials=np.zeros(2 * n_slices),
+            partials=np.zeros((n_slices, 2)),  # PenaltySums: squares, absolute
             identity=np.arange(identity_rows, dtype=np.intp),
         )
 

@@ -145,6 +145,22 @@ ctypedef struct Problem:
     double* normals
 
 
+ctypedef struct PenaltySums:
+    # The coefficients' sums that the penalties' cost needs, over some of the parameters.
+    double squares                   # sum W**2 (L2)
+    double absolute                  # sum |W| (L1)
+
+
+ctypedef struct StepRows:
+    # The rows of a step: row s is inputs[input_rows[s]] (row-major, n_features columns), with
+    # the targets Y[target_rows[s]].
+    const void* inputs
+    const intp_t* input_rows
+    const intp_t* target_rows
+    intp_t n_rows
+    void* weights                    # the rows' sample weights summing to 1 over the step, or NULL
+
+
 ctypedef struct Shards:
     intp_t n_shards                  # a full batch's; at most, a mini-batch's
     intp_t rows_per_shard            # a mini-batch's shards' rows, about
@@ -159,5 +175,5 @@ ctypedef struct Shards:
     double* costs
     intp_t n_slices
     const intp_t* slices             # the parameters' slices' bounds
-    double* partials                 # (n_slices, 2): the penalty's sums over each slice
+    PenaltySums* partials            # the penalty's sums over each slice
     const intp_t* identity           # 0, 1, ...: the rows of a batch's noisy inputs

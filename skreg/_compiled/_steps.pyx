@@ -5,7 +5,7 @@ from cython cimport floating
 from cython.parallel cimport threadid
 from libc.math cimport INFINITY, isfinite
 
-from ._common cimport Batch, Network, Problem, Shards, intp_t
+from ._common cimport Batch, Network, Problem, Shards, StepRows, intp_t
 from ._layers cimport backward, forward
 from ._losses cimport loss_and_gradient
 from ._random cimport fill_normals, fill_words
@@ -13,7 +13,7 @@ from ._updates cimport add_penalty_cost, constrain, penalty_sums, update
 
 
 cdef void gather(const floating* source, intp_t n_columns, const intp_t* rows,
-                        intp_t n_rows, floating* target) noexcept nogil:
+                 intp_t n_rows, floating* target) noexcept nogil:
     """``target[k, s] = source[rows[s], k]``: rows of a row-major array, units-major; 16 rows (a
     cache line of ``target``) at a time."""
     cdef intp_t block, end, k, s
@@ -31,7 +31,7 @@ cdef void draw(Problem* p, intp_t n_words, intp_t n_normals) noexcept nogil:
 
 
 cdef void add_noise(const Problem* p, const floating* inputs, const intp_t* rows,
-                           intp_t n_rows, floating* noisy) noexcept nogil:
+                    intp_t n_rows, floating* noisy) noexcept nogil:
     """``noisy[s, k] = inputs[rows[s], k] + noise * normals[s, k]``, row-major (the normals are
     drawn rows-major), computed in double as NumPy adds the float64 noise."""
     cdef intp_t s, k, n_features = p.n_features
@@ -40,6 +40,18 @@ cdef void add_noise(const Problem* p, const floating* inputs, const intp_t* rows
             noisy[s * n_features + k] = <floating>(
                 inputs[rows[s] * n_features + k]
                 + p.penalty.input_noise * p.normals[s * n_features + k]
+            )
+
+
+cdef void add_noise_units_major(const Problem* p, const floating* XT, intp_t n_rows,
+                                floating* noisy) noexcept nogil:
+    """``noisy[k, s] = XT[k, s] + noise * normals[s, k]``: a step's units-major inputs (which
+    ``noisy`` may be) with their noise, computed in double as :func:`add_noise` computes it."""
+    cdef intp_t s, k, n_features = p.n_features
+    for k in range(n_features):
+        for s in range(n_rows):
+            noisy[k * n_rows + s] = <floating>(
+                XT[k * n_rows + s] + p.penalty.input_noise * p.normals[s * n_features + k]
             )
 
 
@@ -70,9 +82,9 @@ cdef double batch_cost(Problem* p, Batch* batch, const floating* flat, floating*
 cdef double with_penalty(Problem* p, double cost, const floating* flat,
                          floating* grads) noexcept nogil:
     """The cost plus the penalties' terms; L2's gradient added to ``grads``."""
-    cdef double squares, absolute
-    penalty_sums(&p.network, &p.penalty, flat, grads, 0, p.n_params, &squares, &absolute)
-    return add_penalty_cost(&p.penalty, cost, squares, absolute)
+    return add_penalty_cost(
+        &p.penalty, cost, penalty_sums(&p.network, &p.penalty, flat, grads, 0, p.n_params)
+    )
 
 
 cdef void finish_step(Problem* p, floating* flat, floating* grads) noexcept nogil:
@@ -88,14 +100,12 @@ cdef Batch batch_of(Problem* p, intp_t n_rows, void* XT, void* YT, void* weights
     )
 
 
-cdef double shard_cost(Problem* p, Shards* shards, const floating* inputs,
-                       const intp_t* input_rows, const intp_t* target_rows, intp_t first,
-                       intp_t stop, intp_t step_rows, floating* weights,
-                       const floating* flat, intp_t k) noexcept nogil:
-    """Shard ``k``, rows ``first`` to ``stop`` of a step of ``step_rows`` rows (row ``s`` being
-    ``inputs[input_rows[s]], Y[target_rows[s]]``): its part of the step's cost, and its
-    gradient into the shards' gradients, on the calling thread's buffers."""
-    cdef intp_t thread = threadid(), rows = stop - first
+cdef double shard_cost(Problem* p, Shards* shards, const StepRows* step, intp_t first,
+                       intp_t stop, const floating* flat, intp_t k) noexcept nogil:
+    """Shard ``k``, rows ``first`` to ``stop`` of the ``step``: its part of the step's cost,
+    and its gradient into the shards' gradients, on the calling thread's buffers."""
+    cdef intp_t thread = threadid(), rows = stop - first, step_rows = step.n_rows
+    cdef floating* weights = <floating*>step.weights
     cdef intp_t size = shards.max_rows * p.network.n_units
     cdef floating* XT = <floating*>shards.XT + thread * shards.max_rows * p.n_features
     cdef floating* YT = <floating*>shards.YT + thread * shards.max_rows * p.n_outputs
@@ -111,8 +121,8 @@ cdef double shard_cost(Problem* p, Shards* shards, const floating* inputs,
         activations=<floating*>shards.activations + thread * size,
         deltas=<floating*>shards.deltas + thread * size, unmasked=unmasked, weights=weights,
     )
-    gather(inputs, p.n_features, input_rows + first, rows, XT)
-    gather(<floating*>p.Y, p.n_outputs, target_rows + first, rows, YT)
+    gather(<const floating*>step.inputs, p.n_features, step.input_rows + first, rows, XT)
+    gather(<floating*>p.Y, p.n_outputs, step.target_rows + first, rows, YT)
     cost = batch_cost(
         p, &batch, flat, <floating*>shards.grads + k * p.n_params, <floating>(1.0 / step_rows)
     )

@@ -16,11 +16,12 @@ from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 from ._common cimport (
     ActivationCode, Batch, DROPOUT_LANES, Dropout, DropoutLanes, Loss, LossCode, Network,
-    Optimizer, Penalty, Problem, RandomState, Shards, SolverCode, SOLVER_ADAM, intp_t,
+    Optimizer, Penalty, PenaltySums, Problem, RandomState, Shards, SolverCode, SOLVER_ADAM,
+    StepRows, intp_t,
 )
 from ._steps cimport (
-    add_noise, batch_cost, batch_of, draw, finish_step, gather, shard_cost, sum_shards,
-    with_penalty,
+    add_noise, add_noise_units_major, batch_cost, batch_of, draw, finish_step, gather,
+    shard_cost, sum_shards, with_penalty,
 )
 from ._updates cimport (
     add_penalty_cost, constrain, count_adam_step, end_epoch, penalty_sums, update_overflowed,
@@ -32,53 +33,34 @@ from ._updates cimport (
 
 cdef double full_batch_cost(Problem* p, const floating* flat, floating* grads) noexcept nogil:
     """One full-batch step's draws, its cost and its gradient, on the units-major data."""
-    cdef intp_t n = p.n_samples, s, k
+    cdef intp_t n = p.n_samples
     cdef floating* XT = <floating*>p.XT
     cdef floating* noisy = <floating*>p.noisy
     cdef Batch batch
     draw(p, p.dropout.words_per_row * n, n * p.n_features if p.penalty.input_noise else 0)
     if p.penalty.input_noise:
-        for k in range(p.n_features):  # the normals are drawn rows-major
-            for s in range(n):
-                noisy[k * n + s] = <floating>(
-                    XT[k * n + s] + p.penalty.input_noise * p.normals[s * p.n_features + k]
-                )
+        add_noise_units_major(p, XT, n, noisy)
         XT = noisy
     batch = batch_of(p, n, XT, p.YT, p.weights)
     return with_penalty(p, batch_cost(p, &batch, flat, grads, <floating>(1.0 / n)), flat, grads)
-
-
-cdef intp_t full_batch_epochs(Problem* p, floating* flat, floating* grads, double* loss_curve,
-                              intp_t start, intp_t stop) noexcept nogil:
-    """Full-batch epochs ``start`` to ``stop``; returns the first whose cost is not finite, or
-    ``stop``."""
-    cdef intp_t epoch
-    for epoch in range(start, stop):
-        loss_curve[epoch] = full_batch_cost(p, flat, grads)
-        if not isfinite(loss_curve[epoch]):
-            return epoch
-        finish_step(p, flat, grads)
-        if update_overflowed(&p.optimizer, flat, p.n_params):
-            loss_curve[epoch] = INFINITY
-            return epoch
-        end_epoch(&p.optimizer, p.penalty.m)
-    return stop
 
 
 cdef double sharded_full_batch_cost(Problem* p, Shards* shards, const floating* flat,
                                     floating* grads, int n_threads) noexcept nogil:
     """:func:`full_batch_cost` in shards, side by side on ``n_threads`` threads."""
     cdef intp_t n = p.n_samples, k, u
-    cdef const floating* inputs = <floating*>p.X
+    cdef StepRows step = StepRows(
+        inputs=p.X, input_rows=shards.identity, target_rows=shards.identity, n_rows=n,
+        weights=p.weights,
+    )
     cdef double cost = 0.0
     draw(p, p.dropout.words_per_row * n, n * p.n_features if p.penalty.input_noise else 0)
     if p.penalty.input_noise:
-        add_noise(p, inputs, shards.identity, n, <floating*>p.noisy)
-        inputs = <floating*>p.noisy
+        add_noise(p, <floating*>p.X, shards.identity, n, <floating*>p.noisy)
+        step.inputs = p.noisy
     for k in prange(shards.n_shards, num_threads=n_threads, schedule="dynamic", chunksize=1):
         shards.costs[k] = shard_cost(
-            p, shards, inputs, shards.identity, shards.identity, shards.bounds[k],
-            shards.bounds[k + 1], n, <floating*>p.weights, flat, k,
+            p, shards, &step, shards.bounds[k], shards.bounds[k + 1], flat, k
         )
     for u in prange(shards.n_slices, num_threads=n_threads, schedule="dynamic", chunksize=1):
         sum_shards(shards, shards.n_shards, p.n_params, grads, shards.slices[u],
@@ -90,13 +72,23 @@ cdef double sharded_full_batch_cost(Problem* p, Shards* shards, const floating* 
     return with_penalty(p, cost, flat, grads)
 
 
-cdef intp_t sharded_full_batch_epochs(Problem* p, Shards* shards, floating* flat,
-                                      floating* grads, double* loss_curve, intp_t start,
-                                      intp_t stop, int n_threads) noexcept nogil:
-    """:func:`full_batch_epochs` in shards."""
+cdef double full_batch_step_cost(Problem* p, Shards* shards, const floating* flat,
+                                 floating* grads, int n_threads) noexcept nogil:
+    """A full-batch step's cost and gradient: in ``shards`` on ``n_threads`` threads, or whole
+    if ``shards`` is NULL."""
+    if shards == NULL:
+        return full_batch_cost(p, flat, grads)
+    return sharded_full_batch_cost(p, shards, flat, grads, n_threads)
+
+
+cdef intp_t full_batch_epochs(Problem* p, Shards* shards, floating* flat, floating* grads,
+                              double* loss_curve, intp_t start, intp_t stop,
+                              int n_threads) noexcept nogil:
+    """Full-batch epochs ``start`` to ``stop`` (see :func:`full_batch_step_cost`); returns the
+    first whose cost is not finite, or ``stop``."""
     cdef intp_t epoch
     for epoch in range(start, stop):
-        loss_curve[epoch] = sharded_full_batch_cost(p, shards, flat, grads, n_threads)
+        loss_curve[epoch] = full_batch_step_cost(p, shards, flat, grads, n_threads)
         if not isfinite(loss_curve[epoch]):
             return epoch
         finish_step(p, flat, grads)
@@ -131,7 +123,7 @@ cdef double minibatch_epoch(Problem* p, floating* flat, floating* grads,
     """One epoch of mini-batches over the rows in ``order``; returns its cost, the weighted mean
     of its batches' costs, or the first cost that is not finite. Each batch's rows are gathered
     from the data, units-major; a batch of zero-weight rows only is skipped before any draw."""
-    cdef intp_t batch_index, start, rows, k, s, n_features = p.n_features
+    cdef intp_t batch_index, start, rows, n_features = p.n_features
     cdef intp_t n_batches = (p.n_samples + p.batch_size - 1) // p.batch_size
     cdef double total = 0.0, batch_weight, cost
     cdef floating* weights
@@ -151,11 +143,7 @@ cdef double minibatch_epoch(Problem* p, floating* flat, floating* grads,
         gather(<floating*>p.Y, p.n_outputs, order + start, rows, <floating*>p.YT)
         draw(p, p.dropout.words_per_row * rows, rows * n_features if p.penalty.input_noise else 0)
         if p.penalty.input_noise:
-            for k in range(n_features):
-                for s in range(rows):
-                    XT[k * rows + s] = <floating>(
-                        XT[k * rows + s] + p.penalty.input_noise * p.normals[s * n_features + k]
-                    )
+            add_noise_units_major(p, XT, rows, XT)
         batch = batch_of(p, rows, XT, p.YT, weights)
         cost = with_penalty(
             p, batch_cost(p, &batch, flat, grads, <floating>(1.0 / rows)), flat, grads
@@ -178,25 +166,28 @@ cdef double sharded_batch(Problem* p, Shards* shards, floating* flat, floating* 
     penalty's terms and the update; returns the batch's cost (NaN for a batch skipped for its
     zero weights), its weight into ``batch_weight``."""
     cdef intp_t rows = min(p.batch_size, p.n_samples - start), n_shards, k, u
-    cdef const floating* inputs = <floating*>p.X
-    cdef const intp_t* input_rows = order + start
-    cdef floating* weights = NULL
-    cdef double cost = 0.0, squares = 0.0, absolute = 0.0
+    cdef StepRows step = StepRows(
+        inputs=p.X, input_rows=order + start, target_rows=order + start, n_rows=rows,
+        weights=NULL,
+    )
+    cdef PenaltySums sums = PenaltySums(squares=0.0, absolute=0.0)
+    cdef double cost = 0.0
     batch_weight[0] = rows
     if p.sample_weight != NULL:
-        weights = <floating*>p.weights
-        batch_weight[0] = batch_weights(<floating*>p.sample_weight, order + start, rows, weights)
+        step.weights = p.weights
+        batch_weight[0] = batch_weights(
+            <floating*>p.sample_weight, order + start, rows, <floating*>p.weights
+        )
         if batch_weight[0] == 0:
             return 0.0 * INFINITY
     draw(p, p.dropout.words_per_row * rows, rows * p.n_features if p.penalty.input_noise else 0)
     if p.penalty.input_noise:
-        add_noise(p, inputs, order + start, rows, <floating*>p.noisy)
-        inputs, input_rows = <floating*>p.noisy, shards.identity
+        add_noise(p, <floating*>p.X, order + start, rows, <floating*>p.noisy)
+        step.inputs, step.input_rows = p.noisy, shards.identity
     n_shards = max(1, min(shards.n_shards, rows // shards.rows_per_shard))
     for k in prange(n_shards, num_threads=n_threads, schedule="dynamic", chunksize=1):
         shards.costs[k] = shard_cost(
-            p, shards, inputs, input_rows, order + start, k * rows // n_shards,
-            (k + 1) * rows // n_shards, rows, weights, flat, k,
+            p, shards, &step, k * rows // n_shards, (k + 1) * rows // n_shards, flat, k
         )
     for k in range(n_shards):  # in shard order
         cost += shards.costs[k]
@@ -206,15 +197,14 @@ cdef double sharded_batch(Problem* p, Shards* shards, floating* flat, floating* 
         count_adam_step(&p.optimizer)
     for u in prange(shards.n_slices, num_threads=n_threads, schedule="dynamic", chunksize=1):
         sum_shards(shards, n_shards, p.n_params, grads, shards.slices[u], shards.slices[u + 1])
-        penalty_sums(
-            &p.network, &p.penalty, flat, grads, shards.slices[u], shards.slices[u + 1],
-            &shards.partials[2 * u], &shards.partials[2 * u + 1],
+        shards.partials[u] = penalty_sums(
+            &p.network, &p.penalty, flat, grads, shards.slices[u], shards.slices[u + 1]
         )
         update_slice(&p.optimizer, flat, grads, shards.slices[u], shards.slices[u + 1])
     for u in range(shards.n_slices):  # in slice order
-        squares += shards.partials[2 * u]
-        absolute += shards.partials[2 * u + 1]
-    cost = add_penalty_cost(&p.penalty, cost, squares, absolute)
+        sums.squares += shards.partials[u].squares
+        sums.absolute += shards.partials[u].absolute
+    cost = add_penalty_cost(&p.penalty, cost, sums)
     if isfinite(cost):
         constrain(&p.network, &p.penalty, &p.optimizer, flat)
         if update_overflowed(&p.optimizer, flat, p.n_params):
@@ -319,7 +309,8 @@ cdef class Trainer:
             activations=address(shards.activations), deltas=address(shards.deltas),
             unmasked=address(shards.unmasked), grads=address(shards.grads),
             costs=<double*>address(shards.costs), n_slices=shards.slices.shape[0] - 1,
-            slices=<intp_t*>address(shards.slices), partials=<double*>address(shards.partials),
+            slices=<intp_t*>address(shards.slices),
+            partials=<PenaltySums*>address(shards.partials),
             identity=<intp_t*>address(shards.identity),
         )
 
@@ -328,42 +319,32 @@ cdef class Trainer:
         """Full-batch epochs ``start`` to ``stop``, their costs into ``loss_curve``; returns the
         first whose cost is not finite, else ``stop``."""
         cdef Problem* p = &self.problem
+        cdef Shards* shards = &self.shards if self.sharded else NULL
         cdef double* curve = &loss_curve[0]
         with nogil:
-            if self.sharded and self.double_precision:
-                stop = sharded_full_batch_epochs(
-                    p, &self.shards, <double*>p.flat, <double*>p.grads, curve, start, stop,
-                    n_threads,
+            if self.double_precision:
+                stop = full_batch_epochs(
+                    p, shards, <double*>p.flat, <double*>p.grads, curve, start, stop, n_threads
                 )
-            elif self.sharded:
-                stop = sharded_full_batch_epochs(
-                    p, &self.shards, <float*>p.flat, <float*>p.grads, curve, start, stop,
-                    n_threads,
-                )
-            elif self.double_precision:
-                stop = full_batch_epochs(p, <double*>p.flat, <double*>p.grads, curve, start, stop)
             else:
-                stop = full_batch_epochs(p, <float*>p.flat, <float*>p.grads, curve, start, stop)
+                stop = full_batch_epochs(
+                    p, shards, <float*>p.flat, <float*>p.grads, curve, start, stop, n_threads
+                )
         return stop
 
     def cost_and_gradients(self, int n_threads=1):
         """A full-batch step's cost and its gradient (into the setup's ``grads``), without the
         update: for the gradient check."""
         cdef Problem* p = &self.problem
+        cdef Shards* shards = &self.shards if self.sharded else NULL
         cdef double cost
         with nogil:
-            if self.sharded and self.double_precision:
-                cost = sharded_full_batch_cost(
-                    p, &self.shards, <double*>p.flat, <double*>p.grads, n_threads
+            if self.double_precision:
+                cost = full_batch_step_cost(
+                    p, shards, <double*>p.flat, <double*>p.grads, n_threads
                 )
-            elif self.sharded:
-                cost = sharded_full_batch_cost(
-                    p, &self.shards, <float*>p.flat, <float*>p.grads, n_threads
-                )
-            elif self.double_precision:
-                cost = full_batch_cost(p, <double*>p.flat, <double*>p.grads)
             else:
-                cost = full_batch_cost(p, <float*>p.flat, <float*>p.grads)
+                cost = full_batch_step_cost(p, shards, <float*>p.flat, <float*>p.grads, n_threads)
         return cost
 
     def minibatch_epoch(self, const intp_t[::1] order):

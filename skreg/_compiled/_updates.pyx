@@ -5,7 +5,8 @@ operations round them (:mod:`skreg._optimizers`, :class:`skreg._network.Penalty`
 from libc.math cimport copysign, fabs, isfinite, pow, sqrt
 
 from ._common cimport (
-    Network, Optimizer, Penalty, SOLVER_ADAM, SOLVER_GD, SOLVER_MOMENTUM, SOLVER_NESTEROV, intp_t,
+    Network, Optimizer, Penalty, PenaltySums, SOLVER_ADAM, SOLVER_GD, SOLVER_MOMENTUM,
+    SOLVER_NESTEROV, intp_t,
 )
 
 
@@ -124,9 +125,9 @@ cdef void constrain(const Network* network, const Penalty* penalty,
                     flat[first + k * n_out + j] *= factor
 
 
-cdef void penalty_sums(const Network* network, const Penalty* penalty, const floating* flat,
-                       floating* grads, intp_t start, intp_t stop,
-                       double* squares, double* absolute) noexcept nogil:
+cdef PenaltySums penalty_sums(const Network* network, const Penalty* penalty,
+                              const floating* flat, floating* grads, intp_t start,
+                              intp_t stop) noexcept nogil:
     """Over the parameters ``start`` to ``stop``: the coefficients' sums of squares (if L2) and
     of absolute values (if L1), in double, and L2's gradient ``l2 / m * W`` added to ``grads``."""
     cdef floating lambd_over_m = <floating>(penalty.l2 / penalty.m)
@@ -142,14 +143,14 @@ cdef void penalty_sums(const Network* network, const Penalty* penalty, const flo
         if penalty.l1:
             for k in range(first, last):
                 absolute_sum += fabs(flat[k])
-    squares[0], absolute[0] = square_sum, absolute_sum
+    return PenaltySums(squares=square_sum, absolute=absolute_sum)
 
 
-cdef double add_penalty_cost(const Penalty* penalty, double cost, double squares,
-                             double absolute) noexcept nogil:
+cdef double add_penalty_cost(const Penalty* penalty, double cost,
+                             PenaltySums sums) noexcept nogil:
     """The cost plus the penalties' terms, from :func:`penalty_sums`'."""
     if penalty.l2:
-        cost += 0.5 * penalty.l2 / penalty.m * squares
+        cost += 0.5 * penalty.l2 / penalty.m * sums.squares
     if penalty.l1:
-        cost += penalty.l1 / penalty.m * absolute
+        cost += penalty.l1 / penalty.m * sums.absolute
     return cost
