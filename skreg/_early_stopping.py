@@ -12,34 +12,33 @@ from sklearn.metrics import check_scoring
 from ._stopping_rules import ValidationStopper, negative_loss_score
 
 
-def early_stopping_monitor(
-    estimator, X_val, Y_val, y_val, sample_weight_val, params, targets, loss
-):
+def early_stopping_monitor(estimator, X_val, Y_val, y_val, sample_weight_val, params, model):
     """The :class:`ValidationStopper` of ``estimator.early_stopping``, scoring the held-out rows
     (``X_val`` with encoded targets ``Y_val``, targets ``y_val`` and sample weights
-    ``sample_weight_val``) as ``estimator.scoring`` says."""
+    ``sample_weight_val``) as ``estimator.scoring`` says; ``model``: the keyword arguments of
+    ``estimator._model_attributes`` besides the parameters (targets, loss, dropout)."""
     settings = (estimator.tol or 0.0, estimator.n_iter_no_change, sample_weight_val)
     scoring = estimator.scoring
     if scoring is None:
-        score = estimator._validation_score(loss)
+        score = estimator._validation_score(model["loss"])
     elif isinstance(scoring, str) and scoring == "loss":
-        score = negative_loss_score(loss)
+        score = negative_loss_score(model["loss"])
     else:
         scorer = check_scoring(estimator, scoring=scoring)
-        model = EpochModel(estimator, targets, loss)
-        return ScorerStopper(model, scorer, y_val, X_val, Y_val, params, None, *settings)
+        epoch_model = EpochModel(estimator, model)
+        return ScorerStopper(epoch_model, scorer, y_val, X_val, Y_val, params, None, *settings)
     return ValidationStopper(X_val, Y_val, params, score, *settings)
 
 
 class EpochModel:
     """Copies of an estimator in the middle of its fit that predict with given parameters."""
 
-    def __init__(self, estimator, targets, loss):
-        self.estimator, self.targets, self.loss = estimator, targets, loss
+    def __init__(self, estimator, model):
+        self.estimator, self.model = estimator, model
 
     def __call__(self, params):
         model = copy.copy(self.estimator)
-        vars(model).update(self.estimator._model_attributes(params, self.targets, self.loss))
+        vars(model).update(self.estimator._model_attributes(params, **self.model))
         vars(model).pop("feature_names_in_", None)  # the held-out rows are an array
         return model
 

@@ -176,14 +176,15 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             params = init_parameters(layer_units, rng, X.dtype, self.activation)
 
         max_epochs = 1 if incremental else self.max_iter
-        callbacks = self._fit_callbacks(callback_data, params, targets, loss, max_epochs)
+        model = {"targets": targets, "loss": loss, "keep_probs": keep_probs}
+        callbacks = self._fit_callbacks(callback_data, params, model, max_epochs)
         if self.solver == "lbfgs":
             loss_curve, n_iter, optimizer, stopper = self._train_lbfgs(
                 X, Y, params, loss, regularization, sample_weight, callbacks
             )
         else:
             loss_curve, n_iter, optimizer, stopper = self._train_epochs(
-                X, Y, y, params, targets, loss, regularization, sample_weight, rng, incremental,
+                X, Y, y, params, model, regularization, sample_weight, rng, incremental,
                 continuing, callbacks, n_samples,
             )  # fmt: skip
         stopped_by_callback = callbacks is not None and callbacks.stop_requested
@@ -195,15 +196,16 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         # counts the epochs since the last call to fit, as in scikit-learn.
         early = isinstance(stopper, ValidationStopper)
         scores = stopper.scores if early else None
+        # (A model a callback was handed during a fit has the network's attributes only.)
         if continuing:
-            loss_curve = self.loss_curve_ + loss_curve
-            if early and self.validation_scores_ is not None:
+            loss_curve = getattr(self, "loss_curve_", []) + loss_curve
+            if early and getattr(self, "validation_scores_", None) is not None:
                 scores = self.validation_scores_ + scores
             if incremental:
-                n_iter += self.n_iter_
+                n_iter += getattr(self, "n_iter_", 0)
 
         # Set attributes only once training has succeeded, so a failed fit leaves no half model.
-        for name, value in self._model_attributes(params, targets, loss).items():
+        for name, value in self._model_attributes(params, **model).items():
             setattr(self, name, value)
         self.loss_curve_ = loss_curve
         self.loss_ = loss_curve[-1]
@@ -211,12 +213,12 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         self.validation_scores_ = scores
         self.best_validation_score_ = stopper.best_score if early else None
         self.n_iter_ = n_iter
-        self.keep_probs_ = np.array(keep_probs)
         self.optimizer_ = optimizer
         return self
 
-    def _model_attributes(self, params, targets, loss):
-        """The fitted attributes that prediction reads: the network and its targets."""
+    def _model_attributes(self, params, targets, loss, keep_probs):
+        """The fitted attributes that prediction reads: the network, its targets and its
+        dropout (for Monte-Carlo dropout)."""
         return {
             **targets,
             "coefs_": params.coefs,
@@ -224,9 +226,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             "n_layers_": len(params.layer_units),
             "n_outputs_": params.layer_units[-1],
             "out_activation_": self._out_activation(loss),
+            "keep_probs_": np.array(keep_probs),
         }
 
-    def _fit_callbacks(self, data, params, targets, loss, max_epochs):
+    def _fit_callbacks(self, data, params, model, max_epochs):
         """The callback context of this fit (see :mod:`skreg._callbacks`), or None without
         callbacks."""
         if not has_callbacks(self):
@@ -236,7 +239,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         def fitted_attributes(flat):
             snapshot = Parameters(layer_units, dtype, params.activation)
             snapshot.flat[...] = flat
-            return self._model_attributes(snapshot, targets, loss)
+            return self._model_attributes(snapshot, **model)
 
         X, y, sample_weight = data
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
@@ -362,17 +365,20 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         return AdaptiveStepSize(plateau, optimizer)
 
     def _train_epochs(
-        self, X, Y, y, params, targets, loss, regularization, sample_weight, rng, incremental,
+        self, X, Y, y, params, model, regularization, sample_weight, rng, incremental,
         continuing, callbacks, n_samples,
     ):  # fmt: skip
-        optimizer = self._optimizer(params, self.optimizer_ if continuing else None)
+        # (A model a callback was handed during a fit has no optimizer_ or loss_curve_.)
+        previous_optimizer = getattr(self, "optimizer_", None) if continuing else None
+        epochs_before = len(getattr(self, "loss_curve_", [])) if continuing else 0
+        optimizer = self._optimizer(params, previous_optimizer)
         stopper = None
         if self.early_stopping and not incremental:
             X, X_val, Y, Y_val, y_val, sample_weight, sample_weight_val = self._validation_split(
                 X, Y, y, sample_weight, rng, n_samples
             )
             stopper = early_stopping_monitor(
-                self, X_val, Y_val, y_val, sample_weight_val, params, targets, loss
+                self, X_val, Y_val, y_val, sample_weight_val, params, model
             )
         elif self.tol is not None and not incremental:
             stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
@@ -390,10 +396,10 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
                 Y,
                 params,
                 optimizer,
-                loss=loss,
+                loss=model["loss"],
                 regularization=regularization,
                 max_iter=max_iter,
-                stream=training_stream(rng, len(self.loss_curve_) if continuing else 0),
+                stream=training_stream(rng, epochs_before),
                 sample_weight=sample_weight,
                 batch_size=self.batch_size,
                 stopper=rule,

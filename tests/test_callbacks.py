@@ -97,6 +97,55 @@ def test_a_callback_that_stops_leaves_the_weights_of_that_epoch(data, engine, pa
         np.testing.assert_array_equal(W, W_short)
 
 
+class Keeper:
+    """Keeps the fitted copy of the end of epoch ``epoch`` (1-based)."""
+
+    def __init__(self, epoch):
+        self.epoch, self.epochs, self.kept = epoch, 0, None
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name == "epoch":
+            self.epochs += 1
+            if self.epochs == self.epoch:
+                self.kept = fitted_estimator
+        return False
+
+
+@pytest.mark.parametrize("continue_with", ["partial_fit", "warm_start"])
+def test_an_epochs_fitted_copy_predicts_like_the_model_and_trains_further(data, continue_with):
+    X, y = data
+    keeper = Keeper(epoch=5)
+    model = RegularizedMLPClassifier(max_iter=5, keep_prob=0.8, random_state=0)
+    model.set_callbacks(keeper).fit(X, y)
+    copy = keeper.kept
+    np.testing.assert_array_equal(copy.keep_probs_, model.keep_probs_)
+    # The last epoch's copy has the model's weights and dropout: the same Monte-Carlo draws.
+    for got, expected in zip(
+        copy.predict_proba(X[:5], return_std=True, n_draws=20),
+        model.predict_proba(X[:5], return_std=True, n_draws=20),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got, expected)
+    copy.set_callbacks()
+    if continue_with == "partial_fit":
+        copy.partial_fit(X, y)
+        assert copy.n_iter_ == 1
+    else:
+        copy.set_params(warm_start=True, max_iter=3).fit(X, y)
+        assert copy.n_iter_ == 3
+    assert len(copy.loss_curve_) == copy.n_iter_
+    assert not np.array_equal(copy.coefs_[0], model.coefs_[0])  # trained on from its weights
+
+
 def test_lbfgs_iterations_are_subtasks_and_a_callback_can_stop_them(data):
     X, y = data
     recorder = Recorder(stop_at=4)
