@@ -28,6 +28,8 @@ try:
         StringTensorType,
         guess_proto_type,
     )
+    from skl2onnx.common.utils import check_input_and_output_numbers
+    from skl2onnx.common.utils_classifier import get_label_classes
     from skl2onnx.proto import onnx_proto
 except ImportError as error:  # pragma: no cover - exercised without the extra
     raise ImportError(
@@ -72,16 +74,19 @@ def _float_type(operator):
 
 
 def _classifier_output_shapes(operator):
+    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=2)
     model = operator.raw_operator
+    classes = get_label_classes(operator.scope_inst, model)  # their indices with "nocl"
     n_rows = operator.inputs[0].get_first_dimension()
     multilabel = _is_multilabel(model)
-    label_type = StringTensorType if model.classes_.dtype.kind in "OUS" else Int64TensorType
-    label_shape = [n_rows, len(model.classes_)] if multilabel else [n_rows]
+    label_type = StringTensorType if classes.dtype.kind in "OUS" else Int64TensorType
+    label_shape = [n_rows, len(classes)] if multilabel else [n_rows]
     operator.outputs[0].type = label_type(shape=label_shape)
-    operator.outputs[1].type = _float_type(operator)(shape=[n_rows, len(model.classes_)])
+    operator.outputs[1].type = _float_type(operator)(shape=[n_rows, len(classes)])
 
 
 def _regressor_output_shapes(operator):
+    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=1)
     model = operator.raw_operator
     n_rows = operator.inputs[0].get_first_dimension()
     operator.outputs[0].type = _float_type(operator)(shape=[n_rows, model.n_outputs_])
@@ -130,13 +135,14 @@ def _hidden_activation(scope, container, activation, inputs, proto_dtype):
 
 def _convert_classifier(scope, operator, container):
     model = operator.raw_operator
+    classes = get_label_classes(scope, model)  # their indices with "nocl"
     proto_dtype = guess_proto_type(_float_type(operator)())
     logits = _logits(scope, operator, container, model, proto_dtype)
     labels, probabilities = operator.outputs[0].full_name, operator.outputs[1].full_name
     if model.out_activation_ == "softmax":
         container.add_node("Softmax", logits, probabilities, axis=1)
         indices = _node(scope, container, "ArgMax", logits, axis=1, keepdims=0)
-        _class_labels(scope, container, model.classes_, indices, labels)
+        _class_labels(scope, container, classes, indices, labels)
         return
     zero = _zero(scope, container, proto_dtype)
     if _is_multilabel(model):
@@ -153,7 +159,7 @@ def _convert_classifier(scope, operator, container):
     positive = _node(scope, container, "Greater", [logits, zero])
     as_int = _node(scope, container, "Cast", positive, to=onnx_proto.TensorProto.INT64)
     indices = _node(scope, container, "Reshape", [as_int, _shape(scope, container, [-1])])
-    _class_labels(scope, container, model.classes_, indices, labels)
+    _class_labels(scope, container, classes, indices, labels)
 
 
 def _convert_regressor(scope, operator, container):
@@ -177,6 +183,11 @@ def _class_labels(scope, container, classes, indices, labels):
         proto = onnx_proto.TensorProto.STRING
     else:  # integers, booleans or integral floats (a classifier refuses continuous labels)
         values, proto = classes.astype(np.int64), onnx_proto.TensorProto.INT64
+        if not np.array_equal(values, classes):
+            raise ValueError(
+                f"The class labels {classes.tolist()} do not fit the int64 labels of an ONNX "
+                'graph; export with options={"nocl": True} for their indices instead.'
+            )
     table = scope.get_unique_variable_name("classes")
     container.add_initializer(table, proto, values.shape, values.tolist())
     container.add_node("Gather", [table, indices], labels, axis=0)

@@ -103,6 +103,42 @@ def test_an_estimator_alone_and_the_default_zipmap_output():
     np.testing.assert_allclose([[row[0], row[1]] for row in proba_maps], expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("data", [binary, multiclass])
+def test_nocl_labels_are_the_class_indices(data):
+    X, y = data()
+    y = np.array(["alpha", "beta", "gamma", "delta"])[y]
+    model = RegularizedMLPClassifier(max_iter=300, random_state=0).fit(X, y)
+    indices = np.searchsorted(model.classes_, model.predict(X))
+    labels, proba = run(model, X, zipmap=False, nocl=True)
+    np.testing.assert_array_equal(labels, indices)
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=0, atol=1e-6)
+    labels, proba_maps = run(model, X, dtype=np.float32, nocl=True)  # ZipMap keyed by index
+    np.testing.assert_array_equal(labels, indices)
+    assert sorted(proba_maps[0]) == list(range(len(model.classes_)))
+
+
+def test_a_graph_of_several_inputs_is_refused_at_conversion():
+    pd = pytest.importorskip("pandas")
+    X, y = binary()
+    X = pd.DataFrame(X, columns=["a", "b"])
+    for model in (
+        RegularizedMLPClassifier(max_iter=10, random_state=0).fit(X, y),
+        RegularizedMLPRegressor(max_iter=10, random_state=0).fit(X, y.astype(float)),
+    ):
+        with pytest.raises(RuntimeError, match=r"at most 1 input.*\['a', 'b'\]"):
+            skl2onnx.to_onnx(model, X[:1])
+
+
+def test_labels_beyond_int64_are_refused_with_advice():
+    X, y = binary()
+    y = np.array([1, 2**63 + 5], dtype=np.uint64)[y]
+    model = RegularizedMLPClassifier(max_iter=10, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="int64 labels.*nocl"):
+        run(model, X, zipmap=False)
+    labels, _ = run(model, X, zipmap=False, nocl=True)
+    np.testing.assert_array_equal(labels, np.searchsorted(model.classes_, model.predict(X)))
+
+
 @pytest.mark.parametrize("loss", ["squared_error", "poisson", "quantile"])
 @pytest.mark.parametrize("n_outputs", [1, 2])
 def test_regressor_predictions_match_predict(loss, n_outputs):
