@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import PROBA_FUNCTIONS, identity
 from ._early_stopping import available_if, partial_fit_available
 from ._estimator import BaseRegularizedMLP
-from ._stopping_rules import accuracy_score
+from ._stopping_rules import accuracy_scorer
 
 
 class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
@@ -538,7 +538,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         return y if y.ndim == 1 else None
 
     def _validation_score(self, loss):
-        return accuracy_score(loss)
+        return accuracy_scorer(loss)
 
     def _n_output_columns(self):
         return len(self.classes_)

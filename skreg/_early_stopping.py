@@ -9,7 +9,7 @@ from types import MethodType
 import numpy as np
 from sklearn.metrics import check_scoring
 
-from ._stopping_rules import ValidationStopper, negative_loss_score
+from ._stopping_rules import ValidationStopper, negative_loss_scorer
 
 
 def early_stopping_monitor(estimator, X_val, Y_val, y_val, sample_weight_val, params, model):
@@ -22,7 +22,7 @@ def early_stopping_monitor(estimator, X_val, Y_val, y_val, sample_weight_val, pa
     if scoring is None:
         score = estimator._validation_score(model["loss"])
     elif isinstance(scoring, str) and scoring == "loss":
-        score = negative_loss_score(model["loss"])
+        score = negative_loss_scorer(model["loss"])
     else:
         scorer = check_scoring(estimator, scoring=scoring)
         epoch_model = EpochModel(estimator, model)

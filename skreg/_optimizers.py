@@ -47,10 +47,7 @@ class GradientDescent:
     def epoch_ends(self, n_samples):
         """Count an epoch's ``n_samples`` (total weight) and update the scheduled step size."""
         self.samples_seen += n_samples
-        if self.schedule == "invscaling":
-            self.step_size = scheduled_step_size(
-                self.learning_rate, self.power_t, self.samples_seen
-            )
+        self._follow_schedule()
 
     def reduce_step_size(self):
         """The "adaptive" schedule's response to a plateau: divide the step size by 5, or, when it
@@ -63,6 +60,9 @@ class GradientDescent:
     def restart_schedule(self):
         """The step size of the schedule at ``samples_seen``, forgetting adaptive reductions."""
         self.step_size = float(self.learning_rate)
+        self._follow_schedule()
+
+    def _follow_schedule(self):
         if self.schedule == "invscaling":
             self.step_size = scheduled_step_size(
                 self.learning_rate, self.power_t, self.samples_seen

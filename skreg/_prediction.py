@@ -25,6 +25,9 @@ from ._threads import allowed_threads, run_side_by_side, single_threaded_blas
 # Prediction works in chunks of rows whose temporaries fit in this many MiB (see Prediction.map):
 # small enough to stay in cache, large enough for efficient matrix products.
 PREDICT_WORKING_MEMORY_MB = 4
+# Float64 temporaries an output function (probabilities, their logarithm, Monte-Carlo moments)
+# is counted to make per output column of a row, generously: it sizes the chunks.
+OUTPUT_TEMPORARIES = 8
 
 
 class Prediction:
@@ -95,7 +98,7 @@ class Prediction:
         copies = 1 if dropout is None else dropout.n_draws
         n_units = sum(b.shape[0] + 1 for b in self.intercepts)
         row_bytes = dtype.itemsize * (2 * n_features + 2 + 2 * n_units)
-        row_bytes += 8 * 8 * self.n_output_columns
+        row_bytes += np.dtype(np.float64).itemsize * OUTPUT_TEMPORARIES * self.n_output_columns
         if dropout is not None:  # each unit's mask and 32-bit dropout word
             row_bytes += (dtype.itemsize + 4) * n_units
             if self.activation in BOUNDED_ACTIVATIONS:  # and its output before the mask

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import identity
 from ._early_stopping import available_if, partial_fit_available
 from ._estimator import BaseRegularizedMLP
-from ._stopping_rules import negative_loss_score, r2_score
+from ._stopping_rules import negative_loss_scorer, r2_scorer
 
 #: The output activation of each loss: the identity, or for the Poisson loss the exponential
 #: (the log link), as in scikit-learn's MLPRegressor.
@@ -460,8 +460,8 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         """R², as MLPRegressor scores; for a quantile, whose fit R² would rate as a fit of the
         mean, minus the pinball loss."""
         if self.loss == "quantile":
-            return negative_loss_score(loss)
-        return r2_score(_predictions(OUT_ACTIVATIONS[self.loss]))
+            return negative_loss_scorer(loss)
+        return r2_scorer(_predictions(OUT_ACTIVATIONS[self.loss]))
 
     def _out_activation(self, loss):
         return OUT_ACTIVATIONS[self.loss]

@@ -50,7 +50,7 @@ class ValidationStopper:
     """Early stopping on a score of a held-out validation set, keeping the best parameters.
 
     ``score(logits, Y, sample_weight)`` rates the network's outputs on the held-out rows, higher
-    being better (the classifier's accuracy, :func:`accuracy_score`; the regressor's R²); it is
+    being better (the classifier's accuracy, :func:`accuracy_scorer`; the regressor's R²); it is
     weighted by ``sample_weight_val`` (the held-out rows' sample weights, times class weights)
     when given, as scikit-learn's MLP scores it. Stops when it has not exceeded the best one by
     more than ``tol`` for ``n_iter_no_change`` epochs (a plateau counts as no improvement);
@@ -88,7 +88,7 @@ class ValidationStopper:
             return self.score(logits, self.Y_val, self.sample_weight_val)
 
 
-def accuracy_score(loss):
+def accuracy_scorer(loss):
     """A classifier's early-stopping score: :func:`accuracy` for the output ``loss``."""
 
     def score(logits, Y, sample_weight=None):
@@ -107,7 +107,7 @@ def accuracy(logits, Y, loss, sample_weight=None):
     return float(np.average(correct, weights=sample_weight))
 
 
-def negative_loss_score(loss):
+def negative_loss_scorer(loss):
     """An early-stopping score for losses R² does not suit (a quantile's): minus the mean
     ``loss`` of the held-out rows, weighted by ``sample_weight`` when given, penalty excluded."""
 
@@ -118,7 +118,7 @@ def negative_loss_score(loss):
     return score
 
 
-def r2_score(output):
+def r2_scorer(output):
     """A regressor's early-stopping score: :func:`r2` of the predictions ``output(logits)``."""
 
     def score(logits, Y, sample_weight=None):

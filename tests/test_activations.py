@@ -12,7 +12,7 @@ from skreg import RegularizedMLPClassifier
 from skreg._base import ACTIVATIONS as skreg_activations
 from skreg._engines import compiled_engine
 from skreg._network import LayerOutputs, Parameters, forward, init_parameters, with_ones_column
-from skreg._stopping_rules import ValidationStopper, accuracy_score
+from skreg._stopping_rules import ValidationStopper, accuracy_scorer
 
 ACTIVATIONS = ["relu", "tanh", "logistic", "identity", "leaky_relu"]
 NONLINEAR = ["relu", "tanh", "logistic", "leaky_relu"]
@@ -90,7 +90,7 @@ def test_early_stopping_scores_the_network_with_its_activation(three_blobs, acti
     X, y = three_blobs
     Y = np.eye(3)[y]
     params = init_parameters([2, 6, 3], np.random.RandomState(0), activation=activation)
-    stopper = ValidationStopper(X, Y, params, accuracy_score("softmax"), 0.0, 5)
+    stopper = ValidationStopper(X, Y, params, accuracy_scorer("softmax"), 0.0, 5)
     outputs = LayerOutputs.allocate(len(X), params.layer_units, np.float64)
     logits = forward(with_ones_column(X), params.layers, outputs, activation=activation)
     assert stopper.validation_score(params) == np.mean(logits.argmax(axis=1) == y)

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skreg import RegularizedMLPRegressor
-from skreg._stopping_rules import negative_loss_score, r2
+from skreg._stopping_rules import negative_loss_scorer, r2
 
 LOSSES = ["squared_error", "poisson", "quantile"]
 
@@ -309,7 +309,7 @@ def test_early_stopping_scores_a_quantile_by_minus_its_pinball_loss():
     assert model.best_validation_score_ == max(model.validation_scores_)
     rng = np.random.RandomState(1)
     Y, logits = rng.standard_normal((50, 2)), rng.standard_normal((50, 2))
-    score = negative_loss_score(("quantile", 0.9))(logits, Y, weights[:50])
+    score = negative_loss_scorer(("quantile", 0.9))(logits, Y, weights[:50])
     expected = 2 * mean_pinball_loss(Y, logits, alpha=0.9, sample_weight=weights[:50])
     assert score == pytest.approx(-expected, rel=1e-12)
 
