@@ -4,11 +4,12 @@
 
 :func:`train_epochs` lays a fit out for the kernels (a :class:`Setup`: flat C-contiguous buffers in
 the :class:`~skreg._network.Parameters` layout, a batch's activations and deltas units-major) and
-calls them a block of epochs at a time: every full-batch epoch of a fit in one call, unless someone
-listens between epochs (a stopping rule, a callback) or it prints (``verbose``); and mini-batch
-epochs one a call, after the epoch's shuffle, which draws from the training stream through NumPy's
-``Generator.permutation``. The kernels draw the rest of the stream (dropout words, input noise)
-natively, so both engines train on the same random numbers, and run without the GIL.
+calls them a block of epochs at a time: full-batch epochs in calls of about :data:`CALL_SECONDS`
+each (so that Ctrl-C interrupts a fit at once), one a call when someone listens between epochs (a
+stopping rule, a callback); and mini-batch epochs one a call, after the epoch's shuffle, which
+draws from the training stream through NumPy's ``Generator.permutation``. The kernels draw the rest
+of the stream (dropout words, input noise) natively, so both engines train on the same random
+numbers, and run without the GIL.
 
 A full batch of more than :data:`SHARD_ROWS` rows is split into shards of rows (how, by its size
 only); so is a mini-batch of at least twice :data:`BATCH_SHARD_ROWS` rows. Each step, the
@@ -70,6 +71,11 @@ def _cpu_has_avx2():
 KERNELS = _kernels()
 Trainer = KERNELS.Trainer
 
+#: A compiled call runs full-batch epochs for about this many seconds at most (its first call,
+#: FIRST_CALL_EPOCHS epochs, measures their pace), so that Python handles signals such as
+#: Ctrl-C (``KeyboardInterrupt``) and prints ``verbose``'s lines between calls.
+CALL_SECONDS = 0.1
+FIRST_CALL_EPOCHS = 16
 #: A full batch of more rows than this is split into shards of at most about as many rows...
 SHARD_ROWS = 2048
 #: ... but into at most this many shards, whose gradients take at most SHARD_GRADIENT_BYTES.
@@ -151,18 +157,23 @@ class _Run:
         self.threads = setup.threads
 
     def full_batch_epochs(self, max_iter):
-        """Blocks of epochs per compiled call: all of them, or one at a time for a stopping
-        rule, or ``PRINT_EPOCHS`` (the printing period) while printing."""
-        block = 1 if self.stopper is not None else PRINT_EPOCHS if self.verbose else max_iter
+        """Blocks of epochs per compiled call: one at a time for a stopping rule, else about
+        ``CALL_SECONDS``' worth (see :func:`_epochs_per_call`)."""
         loss_curve = np.empty(max_iter)
-        for start in range(0, max_iter, block):
+        start, block = 0, 1 if self.stopper is not None else FIRST_CALL_EPOCHS
+        while start < max_iter:
             stop = min(start + block, max_iter)
+            began = time.perf_counter()
             done = self.trainer.full_batch_epochs(loss_curve, start, stop, self.threads)
             self.print_costs(loss_curve, start, done)
             if done < stop:
                 raise_divergence(done, float(loss_curve[done]), self.optimizer.learning_rate)
-            if self.stopper is not None and self.stops(float(loss_curve[start])):
-                return loss_curve[:stop].tolist()
+            if self.stopper is not None:
+                if self.stops(float(loss_curve[start])):
+                    return loss_curve[:stop].tolist()
+            else:
+                block = _epochs_per_call(stop - start, time.perf_counter() - began)
+            start = stop
         return loss_curve.tolist()
 
     def minibatch_epochs(self, max_iter, stream):
@@ -496,6 +507,15 @@ def batch_shard_count(batch_size, n_params, itemsize):
         batch_size // BATCH_SHARD_ROWS, MAX_SHARDS, SHARD_GRADIENT_BYTES // (n_params * itemsize)
     )
     return n_shards if n_shards >= 2 else None
+
+
+def _epochs_per_call(epochs, seconds):
+    """Epochs for the next compiled call, after a call ran ``epochs`` in ``seconds``: about
+    ``CALL_SECONDS``' worth, at most 8 times as many as that call's (a first call can run fast
+    for other reasons than its work: caches, the scheduler)."""
+    if seconds * 8 <= CALL_SECONDS:
+        return epochs * 8
+    return max(1, int(epochs * CALL_SECONDS / seconds))
 
 
 class _Pace:

@@ -1,5 +1,9 @@
 """A fit that fails or is interrupted leaves the estimator as it was: unfitted, or the old model."""
 
+import signal
+import threading
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -225,3 +229,24 @@ def test_interrupted_lbfgs_fit_keeps_the_previous_model(interrupt_after):
     with pytest.raises(KeyboardInterrupt):
         model.fit(X_OLD, Y_OLD)
     assert_unchanged(model, X_OLD, state)
+
+
+@pytest.mark.skipif(not HAS_COMPILED, reason="the compiled engine is not built")
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_ctrl_c_interrupts_a_long_compiled_fit_at_once():
+    """The compiled engine trains without the GIL, in calls of a fraction of a second: Python
+    raises ``KeyboardInterrupt`` between two calls, not only at the end of the fit."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("Python raises KeyboardInterrupt in the main thread only")
+    model = RegularizedMLPClassifier(engine="compiled", max_iter=5 * 10**6, random_state=0)
+    ctrl_c = threading.Timer(
+        0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)
+    )
+    started = time.perf_counter()
+    ctrl_c.start()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X_OLD, Y_OLD)
+    # The whole fit takes several times as long (seconds on any machine).
+    assert time.perf_counter() - started < 2.0
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
