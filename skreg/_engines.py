@@ -9,6 +9,7 @@ deprecated alias.
 """
 
 import sys
+import threading
 import warnings
 from functools import cache
 from importlib.machinery import EXTENSION_SUFFIXES
@@ -74,39 +75,65 @@ def training_matrix(X):
 
 @cache
 def compiled_engine():
-    """The compiled engine's driver module, or None when the engine is not built."""
+    """The compiled engine's driver module, or None when the engine is not built (or does not
+    import: :func:`missing_engine` says why)."""
     try:
         from . import _compiled_engine
-    except ImportError:
+    except ImportError as error:
+        _import_failure.append(error)
         return None
     return _compiled_engine
 
 
-@cache
+_import_failure = []
+
+
+def missing_engine():
+    """What a fit says without the compiled engine: :func:`missing_advice`, and the error of its
+    import (a partial build, a missing OpenMP runtime show there)."""
+    failure = f" (Importing it failed: {_import_failure[-1]}.)" if _import_failure else ""
+    return missing_advice() + failure
+
+
+_missing_warning = {"given": False}
+_missing_warning_lock = threading.Lock()
+
+
 def _warn_missing_once():
+    """The warning of the compiled engine's absence, once per process (fits in threads too)."""
+    with _missing_warning_lock:
+        if _missing_warning["given"]:
+            return
+        _missing_warning["given"] = True
     warnings.warn(
-        f"Training on the NumPy engine, several times slower: {missing_advice()}",
+        f"Training on the NumPy engine, several times slower: {missing_engine()}",
         CompiledEngineMissingWarning,
         stacklevel=8,  # the user's fit: through training_function, the estimator's fit
     )
 
 
-def training_function(engine, X):
-    """The ``train_epochs`` of the engine that trains this fit (see ``engine``)."""
+def warn_if_deprecated(engine, stacklevel):
+    """The deprecation warning of ``engine="numba"``, pointing ``stacklevel`` frames up."""
     if engine == "numba":
         warnings.warn(
             'engine="numba" is deprecated: skreg\'s compiled engine is now built at install '
             'time and no longer uses numba. Use engine="compiled" (or "auto").',
             FutureWarning,
-            stacklevel=7,  # the user's fit
+            stacklevel=stacklevel + 1,
         )
+
+
+def training_function(engine, X):
+    """The ``train_epochs`` of the engine that trains this fit (see ``engine``; the deprecated
+    ``"numba"`` is ``"compiled"``)."""
+    if engine == "numba":
         engine = "compiled"
     if engine == "numpy" or (engine == "auto" and sp.issparse(X)):
         return train_epochs
     compiled = compiled_engine()
     if compiled is None:
         if engine == "compiled":
-            raise ImportError(f'engine="compiled" needs the compiled engine. {missing_advice()}')
+            raise ImportError(f'engine="compiled" needs the compiled engine. {missing_engine()}')
         _warn_missing_once()
         return train_epochs
     return compiled.train_epochs

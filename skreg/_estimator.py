@@ -30,7 +30,7 @@ from sklearn.utils.validation import (
 from ._base import ACTIVATIONS
 from ._callbacks import CallbackStopper, CallbackSupportMixin, FitCallbacks, has_callbacks
 from ._early_stopping import early_stopping_monitor
-from ._engines import training_function, training_matrix
+from ._engines import training_function, training_matrix, warn_if_deprecated
 from ._network import (
     Parameters,
     Penalty,
@@ -59,7 +59,7 @@ _TOO_LARGE_STEPS = {
 }
 
 # Frames from fit's warnings up to the user's call: _warn_if_not_converged, _fit,
-# _fit_or_restore, fit and the wrapper of _fit_context.
+# _fit_or_restore, fit (or partial_fit) and the wrapper of _fit_context.
 _FIT_WARNING_STACKLEVEL = 6
 
 
@@ -136,6 +136,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         hidden_layer_sizes = self._validated_hidden_layer_sizes()
         keep_probs = self._validated_keep_probs(len(hidden_layer_sizes))
         self._refuse_booleans_as_counts()
+        warn_if_deprecated(self.engine, stacklevel=_FIT_WARNING_STACKLEVEL - 1)  # from _fit
         X, y = _validate_data(
             self,
             X,

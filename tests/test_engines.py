@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from importlib.machinery import EXTENSION_SUFFIXES
 
 import numpy as np
@@ -385,9 +386,7 @@ def test_engines_fit_the_same_minibatch_regressor_with_early_stopping(loss):
 def without_compiled_engine(monkeypatch):
     """As if the compiled engine were not built; the warning of its absence not yet given."""
     monkeypatch.setattr(_engines, "compiled_engine", lambda: None)
-    _engines._warn_missing_once.cache_clear()
-    yield
-    _engines._warn_missing_once.cache_clear()
+    monkeypatch.setitem(_engines._missing_warning, "given", False)
 
 
 def test_without_the_compiled_engine_auto_trains_on_numpy_and_says_so_once(
@@ -401,6 +400,18 @@ def test_without_the_compiled_engine_auto_trains_on_numpy_and_says_so_once(
     assert record[0].filename == __file__  # pointing at the user's call
     numpy = RegularizedMLPClassifier(max_iter=50, random_state=0, engine="numpy").fit(X, y)
     np.testing.assert_array_equal(auto.coefs_[0], numpy.coefs_[0])
+
+
+def test_without_the_compiled_engine_first_fits_in_threads_say_so_once(without_compiled_engine):
+    X, y = make_moons(n_samples=50, random_state=0)
+    with pytest.warns(_engines.CompiledEngineMissingWarning) as record:
+        with ThreadPoolExecutor(4) as pool:
+            for _ in pool.map(
+                lambda seed: RegularizedMLPClassifier(max_iter=5, random_state=seed).fit(X, y),
+                range(8),
+            ):
+                pass
+    assert len(record) == 1
 
 
 def test_without_the_compiled_engine_compiled_is_a_clear_error(without_compiled_engine):
@@ -436,11 +447,15 @@ def test_skreg_imports_and_fits_without_the_compiled_engine():
         "    model = RegularizedMLPClassifier(max_iter=20).fit([[0.0], [1.0]], [0, 1])\n"
         "assert 'skreg._compiled_engine' not in sys.modules\n"
         "print(model.n_iter_, [type(w.message).__name__ for w in caught])\n"
+        "print(caught[0].message)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "20 ['CompiledEngineMissingWarning']"
+    summary, message = result.stdout.strip().split("\n")
+    assert summary == "20 ['CompiledEngineMissingWarning']"
+    # The import's own error is in the message: a partial build would show there.
+    assert "Importing it failed: import of skreg._compiled" in message
 
 
 @needs_compiled
@@ -450,6 +465,11 @@ def test_numba_is_a_deprecated_alias_of_compiled():
     with pytest.warns(FutureWarning, match='engine="numba" is deprecated') as record:
         numba = RegularizedMLPClassifier(max_iter=50, random_state=0, engine="numba").fit(X, y)
     assert record[0].filename == __file__
+    for solver in ("lbfgs", "adam"):  # every solver, and partial_fit, say it
+        model = RegularizedMLPClassifier(max_iter=5, solver=solver, engine="numba")
+        with pytest.warns(FutureWarning, match='engine="numba" is deprecated') as record:
+            model.partial_fit(X, y, classes=[0, 1]) if solver == "adam" else model.fit(X, y)
+        assert record[0].filename == __file__
     np.testing.assert_array_equal(numba.coefs_[0], compiled.coefs_[0])
 
 
