@@ -467,18 +467,19 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         stopper = None
         if callbacks is not None:  # each L-BFGS iteration is a subtask
             stopper = CallbackStopper(callbacks, None, params, self.max_iter)
-        loss_curve, result = train_lbfgs(
-            X,
-            Y,
-            params,
-            loss=loss,
-            penalty=regularization.penalty,
-            max_iter=self.max_iter,
-            max_fun=self.max_fun,
-            tol=self.tol,
-            sample_weight=sample_weight,
-            stopper=stopper,
-        )
+        with blas_threads_for_steps(X.shape[0]):
+            loss_curve, result = train_lbfgs(
+                X,
+                Y,
+                params,
+                loss=loss,
+                penalty=regularization.penalty,
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                sample_weight=sample_weight,
+                stopper=stopper,
+            )
         if callbacks is not None and callbacks.stop_requested:
             n_iter = max(result.nit, 1)  # stopped on request: no convergence warning
         else:

@@ -196,6 +196,19 @@ def test_small_training_steps_run_on_single_threaded_blas(blas_threads_in_traini
     assert [set(counts) for counts in blas_threads_in_training] == [{1}]
 
 
+def test_lbfgs_on_small_data_runs_on_single_threaded_blas(monkeypatch):
+    seen, train_lbfgs = [], _estimator.train_lbfgs
+
+    def spied(*args, **kwargs):
+        seen.append(blas_threads())
+        return train_lbfgs(*args, **kwargs)
+
+    monkeypatch.setattr(_estimator, "train_lbfgs", spied)
+    X, y = blobs(0)
+    RegularizedMLPClassifier(max_iter=5, solver="lbfgs").fit(X, y)
+    assert [set(counts) for counts in seen] == [{1}]
+
+
 def test_large_training_steps_keep_the_blas_threads(blas_threads_in_training, monkeypatch):
     monkeypatch.setattr(_threads, "BLAS_THREADS_MIN_ROWS", 100)
     X, y = blobs(0)
