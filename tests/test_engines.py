@@ -459,6 +459,7 @@ def test_skreg_imports_and_fits_without_the_compiled_engine():
 
 
 @needs_compiled
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_numba_is_a_deprecated_alias_of_compiled():
     X, y = make_moons(n_samples=50, random_state=0)
     compiled = RegularizedMLPClassifier(max_iter=50, random_state=0, engine="compiled").fit(X, y)

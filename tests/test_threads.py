@@ -196,6 +196,7 @@ def test_small_training_steps_run_on_single_threaded_blas(blas_threads_in_traini
     assert [set(counts) for counts in blas_threads_in_training] == [{1}]
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_lbfgs_on_small_data_runs_on_single_threaded_blas(monkeypatch):
     seen, train_lbfgs = [], _estimator.train_lbfgs
 
