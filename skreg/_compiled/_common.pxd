@@ -49,7 +49,9 @@ ctypedef struct Loss:
     double quantile
 
 
-ctypedef struct Penalty:
+ctypedef struct Regularization:
+    # What regularises training besides dropout (which has its own record): the weight
+    # penalties, input noise and max-norm.
     double l2                        # the cost's l2 / (2 m) sum W**2
     double l1                        # ... and l1 / m sum |W|, by a proximal step
     double m                         # the training set's total weight
@@ -119,7 +121,7 @@ ctypedef struct DropoutLanes:       # the lanes' SFC64 states, lane by lane in e
 ctypedef struct Problem:
     Network network
     Loss loss
-    Penalty penalty
+    Regularization regularization
     Dropout dropout
     Optimizer optimizer
     RandomState random

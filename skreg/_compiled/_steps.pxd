@@ -4,7 +4,7 @@ from ._common cimport Batch, Problem, Shards, StepRows, intp_t
 
 cdef void gather(const floating* source, intp_t n_columns, const intp_t* rows, intp_t n_rows,
                  floating* target) noexcept nogil
-cdef void draw(Problem* p, intp_t n_words, intp_t n_normals) noexcept nogil
+cdef void draw(Problem* p, intp_t n_rows) noexcept nogil
 cdef void add_noise(const Problem* p, const floating* inputs, const intp_t* rows,
                     intp_t n_rows, floating* noisy) noexcept nogil
 cdef void add_noise_units_major(const Problem* p, const floating* XT, intp_t n_rows,

@@ -5,7 +5,7 @@ from cython cimport floating
 from cython.parallel cimport threadid
 from libc.math cimport INFINITY, isfinite
 
-from ._common cimport Batch, Network, Problem, Shards, StepRows, intp_t
+from ._common cimport Batch, Network, PenaltySums, Problem, Shards, StepRows, intp_t
 from ._layers cimport backward, forward
 from ._losses cimport loss_and_gradient
 from ._random cimport fill_normals, fill_words
@@ -24,10 +24,12 @@ cdef void gather(const floating* source, intp_t n_columns, const intp_t* rows,
                 target[k * n_rows + s] = source[rows[s] * n_columns + k]
 
 
-cdef void draw(Problem* p, intp_t n_words, intp_t n_normals) noexcept nogil:
-    """A step's draws from the training stream: its dropout words, then its inputs' noise."""
-    fill_words(&p.lanes, p.words, n_words)
-    fill_normals(&p.random, p.normals, n_normals)
+cdef void draw(Problem* p, intp_t n_rows) noexcept nogil:
+    """The draws of a step of ``n_rows`` rows from the training stream: its dropout words, then
+    its inputs' noise."""
+    fill_words(&p.lanes, p.words, p.dropout.words_per_row * n_rows)
+    if p.regularization.input_noise:
+        fill_normals(&p.random, p.normals, n_rows * p.n_features)
 
 
 cdef void add_noise(const Problem* p, const floating* inputs, const intp_t* rows,
@@ -39,7 +41,7 @@ cdef void add_noise(const Problem* p, const floating* inputs, const intp_t* rows
         for k in range(n_features):
             noisy[s * n_features + k] = <floating>(
                 inputs[rows[s] * n_features + k]
-                + p.penalty.input_noise * p.normals[s * n_features + k]
+                + p.regularization.input_noise * p.normals[s * n_features + k]
             )
 
 
@@ -51,7 +53,7 @@ cdef void add_noise_units_major(const Problem* p, const floating* XT, intp_t n_r
     for k in range(n_features):
         for s in range(n_rows):
             noisy[k * n_rows + s] = <floating>(
-                XT[k * n_rows + s] + p.penalty.input_noise * p.normals[s * n_features + k]
+                XT[k * n_rows + s] + p.regularization.input_noise * p.normals[s * n_features + k]
             )
 
 
@@ -82,15 +84,16 @@ cdef double batch_cost(Problem* p, Batch* batch, const floating* flat, floating*
 cdef double with_penalty(Problem* p, double cost, const floating* flat,
                          floating* grads) noexcept nogil:
     """The cost plus the penalties' terms; L2's gradient added to ``grads``."""
-    return add_penalty_cost(
-        &p.penalty, cost, penalty_sums(&p.network, &p.penalty, flat, grads, 0, p.n_params)
+    cdef PenaltySums sums = penalty_sums(
+        &p.network, &p.regularization, flat, grads, 0, p.n_params
     )
+    return add_penalty_cost(&p.regularization, cost, sums)
 
 
 cdef void finish_step(Problem* p, floating* flat, floating* grads) noexcept nogil:
     """After a step's gradient: the update, then the constraints."""
     update(&p.optimizer, flat, grads, p.n_params)
-    constrain(&p.network, &p.penalty, &p.optimizer, flat)
+    constrain(&p.network, &p.regularization, &p.optimizer, flat)
 
 
 cdef Batch batch_of(Problem* p, intp_t n_rows, void* XT, void* YT, void* weights) noexcept nogil:

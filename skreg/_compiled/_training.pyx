@@ -2,11 +2,11 @@
 the NumPy engine's (:func:`skreg._training.train_epochs`), option for option.
 
 A :class:`Trainer` holds one fit's state in typed records (:mod:`skreg._compiled._common`): the
-network, loss, penalty, dropout, optimizer and random stream, and the buffers of a step. Large
-steps run in shards of rows (how many, from the sizes only: see :mod:`skreg._compiled_engine`),
-each shard's gradient computed on an OpenMP thread with buffers of its own, then summed in shard
-order over slices of the parameters, side by side: the model is the same, bit for bit, on any
-number of threads. The loops run without the GIL.
+network, loss, regularization, dropout, optimizer and random stream, and the buffers of a step.
+Large steps run in shards of rows (how many, from the sizes only: see
+:mod:`skreg._compiled_engine`), each shard's gradient computed on an OpenMP thread with buffers of
+its own, then summed in shard order over slices of the parameters, side by side: the model is the
+same, bit for bit, on any number of threads. The loops run without the GIL.
 """
 
 from cython cimport floating
@@ -16,8 +16,8 @@ from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 from ._common cimport (
     ActivationCode, Batch, DROPOUT_LANES, Dropout, DropoutLanes, Loss, LossCode, Network,
-    Optimizer, Penalty, PenaltySums, Problem, RandomState, Shards, SolverCode, SOLVER_ADAM,
-    StepRows, intp_t,
+    Optimizer, PenaltySums, Problem, RandomState, Regularization, Shards, SolverCode,
+    SOLVER_ADAM, StepRows, intp_t,
 )
 from ._steps cimport (
     add_noise, add_noise_units_major, batch_cost, batch_of, draw, finish_step, gather,
@@ -37,8 +37,8 @@ cdef double full_batch_cost(Problem* p, const floating* flat, floating* grads) n
     cdef floating* XT = <floating*>p.XT
     cdef floating* noisy = <floating*>p.noisy
     cdef Batch batch
-    draw(p, p.dropout.words_per_row * n, n * p.n_features if p.penalty.input_noise else 0)
-    if p.penalty.input_noise:
+    draw(p, n)
+    if p.regularization.input_noise:
         add_noise_units_major(p, XT, n, noisy)
         XT = noisy
     batch = batch_of(p, n, XT, p.YT, p.weights)
@@ -54,8 +54,8 @@ cdef double sharded_full_batch_cost(Problem* p, Shards* shards, const floating* 
         weights=p.weights,
     )
     cdef double cost = 0.0
-    draw(p, p.dropout.words_per_row * n, n * p.n_features if p.penalty.input_noise else 0)
-    if p.penalty.input_noise:
+    draw(p, n)
+    if p.regularization.input_noise:
         add_noise(p, <floating*>p.X, shards.identity, n, <floating*>p.noisy)
         step.inputs = p.noisy
     for k in prange(shards.n_shards, num_threads=n_threads, schedule="dynamic", chunksize=1):
@@ -95,7 +95,7 @@ cdef intp_t full_batch_epochs(Problem* p, Shards* shards, floating* flat, floati
         if update_overflowed(&p.optimizer, flat, p.n_params):
             loss_curve[epoch] = INFINITY
             return epoch
-        end_epoch(&p.optimizer, p.penalty.m)
+        end_epoch(&p.optimizer, p.regularization.m)
     return stop
 
 
@@ -141,8 +141,8 @@ cdef double minibatch_epoch(Problem* p, floating* flat, floating* grads,
                 continue
         gather(<floating*>p.X, n_features, order + start, rows, XT)
         gather(<floating*>p.Y, p.n_outputs, order + start, rows, <floating*>p.YT)
-        draw(p, p.dropout.words_per_row * rows, rows * n_features if p.penalty.input_noise else 0)
-        if p.penalty.input_noise:
+        draw(p, rows)
+        if p.regularization.input_noise:
             add_noise_units_major(p, XT, rows, XT)
         batch = batch_of(p, rows, XT, p.YT, weights)
         cost = with_penalty(
@@ -154,8 +154,8 @@ cdef double minibatch_epoch(Problem* p, floating* flat, floating* grads,
         finish_step(p, flat, grads)
         if update_overflowed(&p.optimizer, flat, p.n_params):
             return INFINITY
-    end_epoch(&p.optimizer, p.penalty.m)
-    return total / p.penalty.m
+    end_epoch(&p.optimizer, p.regularization.m)
+    return total / p.regularization.m
 
 
 cdef double sharded_batch(Problem* p, Shards* shards, floating* flat, floating* grads,
@@ -180,8 +180,8 @@ cdef double sharded_batch(Problem* p, Shards* shards, floating* flat, floating* 
         )
         if batch_weight[0] == 0:
             return 0.0 * INFINITY
-    draw(p, p.dropout.words_per_row * rows, rows * p.n_features if p.penalty.input_noise else 0)
-    if p.penalty.input_noise:
+    draw(p, rows)
+    if p.regularization.input_noise:
         add_noise(p, <floating*>p.X, order + start, rows, <floating*>p.noisy)
         step.inputs, step.input_rows = p.noisy, shards.identity
     n_shards = max(1, min(shards.n_shards, rows // shards.rows_per_shard))
@@ -198,15 +198,15 @@ cdef double sharded_batch(Problem* p, Shards* shards, floating* flat, floating* 
     for u in prange(shards.n_slices, num_threads=n_threads, schedule="dynamic", chunksize=1):
         sum_shards(shards, n_shards, p.n_params, grads, shards.slices[u], shards.slices[u + 1])
         shards.partials[u] = penalty_sums(
-            &p.network, &p.penalty, flat, grads, shards.slices[u], shards.slices[u + 1]
+            &p.network, &p.regularization, flat, grads, shards.slices[u], shards.slices[u + 1]
         )
         update_slice(&p.optimizer, flat, grads, shards.slices[u], shards.slices[u + 1])
     for u in range(shards.n_slices):  # in slice order
         sums.squares += shards.partials[u].squares
         sums.absolute += shards.partials[u].absolute
-    cost = add_penalty_cost(&p.penalty, cost, sums)
+    cost = add_penalty_cost(&p.regularization, cost, sums)
     if isfinite(cost):
-        constrain(&p.network, &p.penalty, &p.optimizer, flat)
+        constrain(&p.network, &p.regularization, &p.optimizer, flat)
         if update_overflowed(&p.optimizer, flat, p.n_params):
             return INFINITY
     return cost
@@ -264,7 +264,7 @@ cdef class Trainer:
             activation=<ActivationCode>setup.activation, leaky_slope=setup.leaky_slope,
         )
         p.loss = Loss(code=<LossCode>setup.loss, quantile=setup.quantile)
-        p.penalty = Penalty(
+        p.regularization = Regularization(
             l2=setup.l2, l1=setup.l1, m=setup.m, input_noise=setup.input_noise,
             max_norm=setup.max_norm,
         )
@@ -383,8 +383,8 @@ cdef class Trainer:
 
     def end_sharded_epoch(self):
         """The epoch's cost, after its last batch; counts its samples."""
-        end_epoch(&self.problem.optimizer, self.problem.penalty.m)
-        return self.total / self.problem.penalty.m
+        end_epoch(&self.problem.optimizer, self.problem.regularization.m)
+        return self.total / self.problem.regularization.m
 
     @property
     def step_size(self):

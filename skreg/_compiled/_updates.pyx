@@ -5,7 +5,7 @@ operations round them (:mod:`skreg._optimizers`, :class:`skreg._network.Penalty`
 from libc.math cimport copysign, fabs, isfinite, pow, sqrt
 
 from ._common cimport (
-    Network, Optimizer, Penalty, PenaltySums, SOLVER_ADAM, SOLVER_GD, SOLVER_MOMENTUM,
+    Network, Optimizer, PenaltySums, Regularization, SOLVER_ADAM, SOLVER_GD, SOLVER_MOMENTUM,
     SOLVER_NESTEROV, intp_t,
 )
 
@@ -98,20 +98,20 @@ cdef void end_epoch(Optimizer* optimizer, double n_samples) noexcept nogil:
             optimizer.last_step_size = optimizer.step_size
 
 
-cdef void constrain(const Network* network, const Penalty* penalty,
+cdef void constrain(const Network* network, const Regularization* regularization,
                     const Optimizer* optimizer, floating* flat) noexcept nogil:
     """After an update: L1's soft-threshold by ``last step size * l1 / m``, then each unit's
     incoming weights rescaled to norm at most ``max_norm``."""
     cdef floating threshold, zero = 0, limit, squares, factor, w
     cdef intp_t i, j, k, n_in, n_out, first
-    if penalty.l1 > 0:
-        threshold = <floating>(optimizer.last_step_size * penalty.l1 / penalty.m)
+    if regularization.l1 > 0:
+        threshold = <floating>(optimizer.last_step_size * regularization.l1 / regularization.m)
         for i in range(network.n_layers):
             for k in range(network.coef_offsets[i], network.intercept_offsets[i]):
                 w = flat[k]
                 flat[k] = copysign(max(fabs(w) - threshold, zero), w)
-    if penalty.max_norm > 0:
-        limit = <floating>penalty.max_norm
+    if regularization.max_norm > 0:
+        limit = <floating>regularization.max_norm
         for i in range(network.n_layers):
             n_in, n_out = network.units[i], network.units[i + 1]
             first = network.coef_offsets[i]
@@ -125,7 +125,7 @@ cdef void constrain(const Network* network, const Penalty* penalty,
                     flat[first + k * n_out + j] *= factor
 
 
-cdef PenaltySums penalty_sums(const Network* network, const Penalty* penalty,
+cdef PenaltySums penalty_sums(const Network* network, const Regularization* penalty,
                               const floating* flat, floating* grads, intp_t start,
                               intp_t stop) noexcept nogil:
     """Over the parameters ``start`` to ``stop``: the coefficients' sums of squares (if L2) and
@@ -146,7 +146,7 @@ cdef PenaltySums penalty_sums(const Network* network, const Penalty* penalty,
     return PenaltySums(squares=square_sum, absolute=absolute_sum)
 
 
-cdef double add_penalty_cost(const Penalty* penalty, double cost,
+cdef double add_penalty_cost(const Regularization* penalty, double cost,
                              PenaltySums sums) noexcept nogil:
     """The cost plus the penalties' terms, from :func:`penalty_sums`'."""
     if penalty.l2:
