@@ -521,15 +521,13 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
             with np.errstate(over="ignore"):  # an infinite product fails the check below
                 weights = class_weights if sample_weight is None else sample_weight * class_weights
         weights = self._checked_total_weight(weights, X, "sample_weight (times class_weight)")
-        if (
-            weights is not None
-            and not incremental
-            and y.ndim == 1
-            and np.unique(y[weights > 0]).size < 2
-        ):
+        # (Rows of zero weight are gone from a full batch's weighted set, which may leave no
+        # weights to check: then every row left has weight.)
+        positive = y if weights is None else y[weights > 0]
+        if not incremental and y.ndim == 1 and not (positive != positive[0]).any():
             raise ValueError(
                 "Only one class has samples of positive sample_weight (times class_weight): "
-                f"{y[weights > 0][0]!r}. A classifier needs at least 2 classes to train on."
+                f"{positive[0]!r}. A classifier needs at least 2 classes to train on."
             )
         return weights
 

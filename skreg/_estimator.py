@@ -164,18 +164,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
 
         rng = check_random_state(self.random_state)
         layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
-        if continuing:
-            params = Parameters.from_arrays(
-                self.coefs_, self.intercepts_, activation=self.activation
-            )
-            if params.layer_units != layer_units:
-                raise ValueError(
-                    f"Cannot continue training a network with layers {params.layer_units} on "
-                    f"data and parameters that need layers {layer_units}."
-                )
-        else:
-            params = init_parameters(layer_units, rng, X.dtype, self.activation)
-
+        params = self._initial_parameters(layer_units, rng, X.dtype, continuing)
         max_epochs = 1 if incremental else self.max_iter
         model = {"targets": targets, "loss": loss, "keep_probs": keep_probs}
         callbacks = self._fit_callbacks(callback_data, params, model, max_epochs)
@@ -193,29 +182,44 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             callbacks.end_fit(params.flat)
         if not stopped_by_callback:  # (a callback that stops training knows why)
             self._warn_if_not_converged(loss_curve, stopper, incremental)
-        # The histories (loss_curve_, validation_scores_) span every fit continued from; n_iter_
-        # counts the epochs since the last call to fit, as in scikit-learn.
+        # Set attributes only once training has succeeded, so a failed fit leaves no half model.
+        for name, value in self._model_attributes(params, **model).items():
+            setattr(self, name, value)
+        self._set_history(loss_curve, n_iter, stopper, continuing, incremental)
+        self.optimizer_ = optimizer
+        return self
+
+    def _initial_parameters(self, layer_units, rng, dtype, continuing):
+        """The network training starts from: the fitted one when continuing, else drawn."""
+        if not continuing:
+            return init_parameters(layer_units, rng, dtype, self.activation)
+        params = Parameters.from_arrays(self.coefs_, self.intercepts_, activation=self.activation)
+        if params.layer_units != layer_units:
+            raise ValueError(
+                f"Cannot continue training a network with layers {params.layer_units} on "
+                f"data and parameters that need layers {layer_units}."
+            )
+        return params
+
+    def _set_history(self, loss_curve, n_iter, stopper, continuing, incremental):
+        """The fitted attributes of training's history. The histories (``loss_curve_``,
+        ``validation_scores_``) span every fit continued from; ``n_iter_`` counts the epochs
+        since the last call to ``fit``, as in scikit-learn. (A model a callback was handed
+        during a fit has the network's attributes only, no history.)"""
         early = isinstance(stopper, ValidationStopper)
         scores = stopper.scores if early else None
-        # (A model a callback was handed during a fit has the network's attributes only.)
         if continuing:
             loss_curve = getattr(self, "loss_curve_", []) + loss_curve
             if early and getattr(self, "validation_scores_", None) is not None:
                 scores = self.validation_scores_ + scores
             if incremental:
                 n_iter += getattr(self, "n_iter_", 0)
-
-        # Set attributes only once training has succeeded, so a failed fit leaves no half model.
-        for name, value in self._model_attributes(params, **model).items():
-            setattr(self, name, value)
         self.loss_curve_ = loss_curve
         self.loss_ = loss_curve[-1]
         self.best_loss_ = None if early else min(loss_curve)
         self.validation_scores_ = scores
         self.best_validation_score_ = stopper.best_score if early else None
         self.n_iter_ = n_iter
-        self.optimizer_ = optimizer
-        return self
 
     def _model_attributes(self, params, targets, loss, keep_probs):
         """The fitted attributes that prediction reads: the network, its targets and its

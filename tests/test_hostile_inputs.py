@@ -281,6 +281,22 @@ def test_invalid_sample_weight_is_rejected_by_name(sample_weight, incremental):
     assert_unfitted(model)
 
 
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+@pytest.mark.parametrize("params", [{}, {"batch_size": 4}, {"keep_prob": 0.9}, {"solver": "lbfgs"}])
+def test_weights_that_leave_one_class_are_refused(params, scale):
+    """Whatever the weights' scale, and whether training sees the rows of positive weight
+    merged (full batches) or all the rows (mini-batches, dropout)."""
+    y = np.arange(N_SAMPLES) % 2
+    model = RegularizedMLPClassifier(max_iter=5, **params)
+    with pytest.raises(ValueError, match="Only one class has samples of positive"):
+        model.fit(X_GOOD, y, sample_weight=scale * (y == 1))
+    assert_unfitted(model)
+    model.set_params(class_weight={0: 0.0})
+    with pytest.raises(ValueError, match="Only one class has samples of positive"):
+        model.fit(X_GOOD, y)
+    assert_unfitted(model)
+
+
 def test_partial_fit_needs_classes_at_its_first_call():
     model = RegularizedMLPClassifier(random_state=0)
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
