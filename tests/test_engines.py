@@ -125,8 +125,10 @@ def relative_difference(a, b):
     ],
 )
 def test_weights_agree_on_the_reference_workload(football, lambd, keep_prob, max_iter, seed):
-    """The reference runs agree to 1e-10 (measured: 1.6e-11 and 5.4e-15 without dropout; at
-    most 5e-13 with it).
+    """The reference runs agree to 1e-9. The difference depends on BLAS's kernel, which sums
+    the NumPy engine's products in its own order: without regularisation, 1.6e-11 with
+    OpenBLAS's SkylakeX kernel, 3e-11 with Haswell's or Zen's, 1.0e-10 with Core2's or
+    Prescott's (forced with OPENBLAS_CORETYPE); 5.4e-15 with L2, at most 5e-13 with dropout.
 
     Dropout makes the run chaotic: rounding differences grow about 1000-fold every 5000
     iterations, at a pace that depends on the masks drawn. Moving one of the NumPy engine's own
@@ -141,8 +143,8 @@ def test_weights_agree_on_the_reference_workload(football, lambd, keep_prob, max
     args = (X, Y, [2, 20, 3, 1], max_iter, lambd, keep_probs)
     expected, expected_curve = train("numpy", *args, seed=seed)
     weights, curve = train("compiled", *args, seed=seed)
-    assert relative_difference(expected, weights) < 1e-10
-    np.testing.assert_allclose(curve, expected_curve, rtol=1e-10)
+    assert relative_difference(expected, weights) < 1e-9
+    np.testing.assert_allclose(curve, expected_curve, rtol=1e-9)
 
 
 @needs_compiled
