@@ -349,6 +349,22 @@ def test_warm_start_refuses_another_number_of_features(n_features):
         np.testing.assert_array_equal(before, after)
 
 
+@pytest.mark.parametrize("continue_with", ["warm_start", "partial_fit"])
+def test_continuing_refuses_other_hidden_layers(continue_with):
+    model = RegularizedMLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    model.partial_fit(X_GOOD, Y_GOOD, classes=[0, 1, 2])
+    coefs = [W.copy() for W in model.coefs_]
+    model.set_params(hidden_layer_sizes=(7, 4), warm_start=True)
+    with pytest.raises(
+        ValueError,
+        match=r"Cannot continue training a network with layers "
+        r"\[3, 5, 3\] on data and parameters that need layers \[3, 7, 4, 3\]",
+    ):
+        getattr(model, "partial_fit" if continue_with == "partial_fit" else "fit")(X_GOOD, Y_GOOD)
+    for before, after in zip(coefs, model.coefs_, strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
 def test_early_stopping_that_leaves_a_split_without_weight_says_so():
     """Only two rows weigh anything. With dropout (training on the rows as they are), some
     validation split holds out both, leaving a training set of total weight 0 (which gave a NaN

@@ -244,6 +244,28 @@ def test_mini_batches_of_zero_weight_rows_are_skipped(moons):
     assert np.isfinite(model.loss_curve_).all()
 
 
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+def test_the_optimizers_hyperparameters_reach_the_optimizer(moons, engine):
+    X, y = moons
+    adam = {"solver": "adam", "batch_size": 32, "max_iter": 5, "learning_rate": 0.01}
+    momentum = {"solver": "momentum", "max_iter": 5}
+    cases = [
+        (adam, {"beta_1": 0.5}),
+        (adam, {"beta_2": 0.9}),
+        (adam, {"epsilon": 1e-4}),
+        (momentum, {"momentum": 0.5}),
+        (momentum, {"nesterovs_momentum": True}),
+    ]
+    for solver, setting in cases:
+        default = small(engine=engine, **solver).fit(X, y)
+        model = small(engine=engine, **solver, **setting).fit(X, y)
+        [(name, value)] = setting.items()
+        assert (
+            getattr(model.optimizer_, "nesterov" if name.startswith("nesterov") else name) == value
+        )
+        assert not np.array_equal(model.coefs_[0], default.coefs_[0]), name  # training used it
+
+
 def test_class_weight(moons):
     X, y = moons
     keep = (y == 1) | (np.arange(len(y)) % 5 == 0)  # class 0 becomes the minority
