@@ -112,4 +112,4 @@ def test_hyperband_search(data, client):
         minibatch_model(), {"lambd": [0.0, 0.1, 1.0]}, max_iter=9, random_state=0
     )
     search.fit(X_dask, y_dask, classes=[0, 1])
-    assert search.best_params_["lambd"] in (0.0, 0.1, 1.0)
+    assert search.best_score_ > 0.8
