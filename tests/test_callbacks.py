@@ -34,7 +34,7 @@ class Recorder:
 
     def __init__(self, stop_at=None):
         self.stop_at, self.begun, self.ended, self.teardowns = stop_at, [], [], 0
-        self.coefs = []
+        self.coefs, self.fitted_estimators = [], []
 
     def setup(self, estimator, context):
         pass
@@ -49,6 +49,7 @@ class Recorder:
         self.ended.append(context.task_name)
         if context.task_name == "epoch" and fitted_estimator is not None:
             self.coefs.append(fitted_estimator.coefs_[0].copy())
+            self.fitted_estimators.append(fitted_estimator)
             return self.stop_at is not None and len(self.coefs) >= self.stop_at
         return False
 
@@ -97,36 +98,13 @@ def test_a_callback_that_stops_leaves_the_weights_of_that_epoch(data, engine, pa
         np.testing.assert_array_equal(W, W_short)
 
 
-class Keeper:
-    """Keeps the fitted copy of the end of epoch ``epoch`` (1-based)."""
-
-    def __init__(self, epoch):
-        self.epoch, self.epochs, self.kept = epoch, 0, None
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
-    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
-        if context.task_name == "epoch":
-            self.epochs += 1
-            if self.epochs == self.epoch:
-                self.kept = fitted_estimator
-        return False
-
-
 @pytest.mark.parametrize("continue_with", ["partial_fit", "warm_start"])
 def test_an_epochs_fitted_copy_predicts_like_the_model_and_trains_further(data, continue_with):
     X, y = data
-    keeper = Keeper(epoch=5)
+    recorder = Recorder()
     model = RegularizedMLPClassifier(max_iter=5, keep_prob=0.8, random_state=0)
-    model.set_callbacks(keeper).fit(X, y)
-    copy = keeper.kept
+    model.set_callbacks(recorder).fit(X, y)
+    copy = recorder.fitted_estimators[-1]
     np.testing.assert_array_equal(copy.keep_probs_, model.keep_probs_)
     # The last epoch's copy has the model's weights and dropout: the same Monte-Carlo draws.
     for got, expected in zip(
