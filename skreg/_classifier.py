@@ -11,8 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import PROBA_FUNCTIONS, identity
-from ._early_stopping import available_if, partial_fit_available
-from ._estimator import BaseRegularizedMLP
+from ._estimator import BaseRegularizedMLP, available_if, partial_fit_available
 from ._stopping_rules import accuracy_scorer
 
 

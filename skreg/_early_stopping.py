@@ -1,23 +1,69 @@
-"""Early stopping's monitor (``scoring``) and when ``partial_fit`` is available: the
-scikit-learn glue of :class:`~skreg._stopping_rules.ValidationStopper`."""
+"""Early stopping's scikit-learn glue: the held-out split of the rows and the monitor
+(``scoring``), a :class:`~skreg._stopping_rules.ValidationStopper`."""
 
 import copy
 import inspect
-from functools import update_wrapper
-from types import MethodType
 
 import numpy as np
 from sklearn.metrics import check_scoring
+from sklearn.model_selection import train_test_split
 
 from ._stopping_rules import ValidationStopper, negative_loss_scorer
+from ._training import Rows
 
 
-def early_stopping_monitor(estimator, X_val, Y_val, y_val, sample_weight_val, params, model):
-    """The :class:`ValidationStopper` of ``estimator.early_stopping``, scoring the held-out rows
-    (``X_val`` with encoded targets ``Y_val``, targets ``y_val`` and sample weights
-    ``sample_weight_val``) as ``estimator.scoring`` says; ``model``: the keyword arguments of
-    ``estimator._model_attributes`` besides the parameters (targets, loss, dropout)."""
-    settings = (estimator.tol or 0.0, estimator.n_iter_no_change, sample_weight_val)
+def validation_split(rows, fraction, stratify, rng):
+    """Hold out ``fraction`` of ``rows`` (:class:`~skreg._training.Rows`), stratified by the
+    labels ``stratify`` when given (as scikit-learn's MLP stratifies a classifier of one output),
+    shuffled by ``rng``; returns the rows to train on and the held-out rows."""
+    n_rows = rows.X.shape[0]
+    described = f"{n_rows} samples"
+    if rows.merged_from is not None and rows.merged_from != n_rows:
+        described = (
+            f"{n_rows} distinct rows of positive weight, of {rows.merged_from} samples "
+            "(full-batch training merges repeated rows before the split, so that no copy "
+            "of a validation row is trained on)"
+        )
+    n_val = int(np.ceil(fraction * n_rows))
+    if n_val >= n_rows:
+        raise ValueError(
+            f"validation_fraction={fraction} of {described} holds out all of them for early "
+            "stopping and leaves none to train on; use a smaller validation_fraction or more data."
+        )
+    weighted = rows.sample_weight is not None
+    arrays = [rows.X, rows.Y, rows.y] + ([rows.sample_weight] if weighted else [])
+    try:
+        parts = train_test_split(*arrays, test_size=n_val, stratify=stratify, random_state=rng)
+    except ValueError as error:  # classes too small to stratify
+        raise ValueError(
+            "early_stopping=True holds out a validation split stratified by class, which "
+            "needs at least 2 rows of every class and at least as many held-out rows as "
+            f"classes; validation_fraction={fraction} of {described} holds out {n_val} "
+            f"({error}). Use more data, a larger validation_fraction or early_stopping=False."
+        ) from error
+    if n_val < 2:
+        raise ValueError(
+            f"The validation set is too small: validation_fraction={fraction} of {described} "
+            f"holds out {n_val} for early stopping, which needs at least 2. Increase "
+            "'validation_fraction' or the size of your dataset."
+        )
+    training, held_out = Rows(*parts[0::2]), Rows(*parts[1::2])
+    for part, name in [(training, "training"), (held_out, "validation")]:
+        if weighted and not part.sample_weight.sum() > 0:
+            raise ValueError(
+                f"early_stopping left the {name} split with no sample of positive "
+                "sample_weight; use another validation_fraction, "
+                "another random_state or positive weights."
+            )
+    return training, held_out
+
+
+def early_stopping_monitor(estimator, held_out, params, model):
+    """The :class:`ValidationStopper` of ``estimator.early_stopping``, scoring the ``held_out``
+    rows (:class:`~skreg._training.Rows`) as ``estimator.scoring`` says; ``model``: the keyword
+    arguments of ``estimator._model_attributes`` besides the parameters (targets, loss,
+    dropout)."""
+    patience = (estimator.tol or 0.0, estimator.n_iter_no_change)
     scoring = estimator.scoring
     if scoring is None:
         score = estimator._validation_score(model["loss"])
@@ -25,9 +71,9 @@ def early_stopping_monitor(estimator, X_val, Y_val, y_val, sample_weight_val, pa
         score = negative_loss_scorer(model["loss"])
     else:
         scorer = check_scoring(estimator, scoring=scoring)
-        epoch_model = EpochModel(estimator, model)
-        return ScorerStopper(epoch_model, scorer, y_val, X_val, Y_val, params, None, *settings)
-    return ValidationStopper(X_val, Y_val, params, score, *settings)
+        return ScorerStopper(EpochModel(estimator, model), scorer, held_out, params, *patience)
+    X, Y, weights = held_out.X, held_out.Y, held_out.sample_weight
+    return ValidationStopper(X, Y, params, score, *patience, sample_weight_val=weights)
 
 
 class EpochModel:
@@ -45,11 +91,12 @@ class EpochModel:
 
 class ScorerStopper(ValidationStopper):
     """Early stopping on a scikit-learn scorer: each epoch, ``scorer`` rates the estimator with
-    that epoch's parameters (``model(params)``) on the held-out rows ``X_val``, ``y_val``."""
+    that epoch's parameters (``model(params)``) on the ``held_out`` rows."""
 
-    def __init__(self, model, scorer, y_val, X_val, *args):
-        super().__init__(X_val, *args)
-        self.model, self.scorer, self.X_val, self.y_val = model, scorer, X_val, y_val
+    def __init__(self, model, scorer, held_out, params, tol, n_iter_no_change):
+        X, Y, weights = held_out.X, held_out.Y, held_out.sample_weight
+        super().__init__(X, Y, params, None, tol, n_iter_no_change, sample_weight_val=weights)
+        self.model, self.scorer, self.X_val, self.y_val = model, scorer, X, held_out.y
         self.weighted = _takes_sample_weight(scorer)
 
     def validation_score(self, params):
@@ -59,48 +106,7 @@ class ScorerStopper(ValidationStopper):
             return float(self.scorer(self.model(params), self.X_val, self.y_val, **kwargs))
 
 
-def available_if(check):
-    """scikit-learn's ``available_if``: the decorated method exists on an instance only where
-    ``check(instance)`` passes; but the error is the one ``check`` raises (an AttributeError,
-    so that ``hasattr`` is False), which says why, instead of "has no attribute"."""
-    return lambda method: _ConditionalMethod(method, check)
-
-
-class _ConditionalMethod:
-    def __init__(self, method, check):
-        self.method, self.check = method, check
-        update_wrapper(self, method)
-
-    def __get__(self, instance, owner=None):
-        if instance is None:
-            return self.method
-        self.check(instance)
-        return MethodType(self.method, instance)
-
-
 def _takes_sample_weight(scorer):
     """Whether ``scorer`` takes a ``sample_weight`` keyword (scikit-learn's scorers do)."""
     parameters = inspect.signature(scorer).parameters.values()
     return any(p.name == "sample_weight" or p.kind == p.VAR_KEYWORD for p in parameters)
-
-
-class PartialFitUnavailable(AttributeError, ValueError):
-    """``partial_fit`` cannot run with these settings: an AttributeError, so that ``hasattr``
-    hides the method, and a ValueError, which scikit-learn's MLP raises for
-    ``early_stopping=True``."""
-
-
-def partial_fit_available(estimator):
-    """Whether ``partial_fit`` can run (the check of :func:`available_if`); raises
-    :class:`PartialFitUnavailable`, saying why, when it cannot."""
-    if estimator.solver == "lbfgs":
-        raise PartialFitUnavailable(
-            "partial_fit is not available with solver='lbfgs', which optimises the whole data "
-            "at once; use solver='gd', 'momentum' or 'adam'."
-        )
-    if estimator.early_stopping:
-        raise PartialFitUnavailable(
-            "partial_fit does not support early_stopping=True: one epoch on a chunk holds out "
-            "no validation split. Set early_stopping=False to train incrementally."
-        )
-    return True

@@ -9,14 +9,15 @@ their early-stopping score and their predictions.
 """
 
 import warnings
+from functools import update_wrapper
 from numbers import Integral, Real
+from types import MethodType
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer_names
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
@@ -29,7 +30,7 @@ from sklearn.utils.validation import (
 
 from ._base import ACTIVATIONS
 from ._callbacks import CallbackStopper, CallbackSupportMixin, FitCallbacks, has_callbacks
-from ._early_stopping import early_stopping_monitor
+from ._early_stopping import early_stopping_monitor, validation_split
 from ._engines import training_function, training_matrix, warn_if_deprecated
 from ._network import (
     Parameters,
@@ -43,8 +44,7 @@ from ._stopping_rules import AdaptiveStepSize, TrainingLossStopper, ValidationSt
 from ._threads import (
     blas_threads_for_steps,
 )
-from ._training import Regularization, train_lbfgs
-from ._weighted_set import weighted_set
+from ._training import Regularization, Rows, train_lbfgs
 
 # What scikit-learn's callback support keeps on the estimator during a fit.
 _CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
@@ -155,12 +155,12 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         Y = Y.astype(X.dtype, copy=False)
         regularization = self._regularization(keep_probs, X)
         X = training_matrix(X)
-        sample_weight = self._validated_sample_weight(sample_weight, X)
-        n_samples = X.shape[0]
+        rows = Rows(X, Y, y, self._validated_sample_weight(sample_weight, X))
         if self._trains_on_a_weighted_set(X, regularization):
-            rows, sample_weight = weighted_set(X, Y, sample_weight)
-            X, Y, y = X[rows], Y[rows], y[rows]
-        sample_weight = self._combined_sample_weight(sample_weight, X, y, targets, incremental)
+            rows = rows.as_weighted_set()
+        rows.sample_weight = self._combined_sample_weight(
+            rows.sample_weight, rows.X, rows.y, targets, incremental
+        )
 
         rng = check_random_state(self.random_state)
         layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
@@ -170,12 +170,12 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         callbacks = self._fit_callbacks(callback_data, params, model, max_epochs)
         if self.solver == "lbfgs":
             loss_curve, n_iter, optimizer, stopper = self._train_lbfgs(
-                X, Y, params, loss, regularization, sample_weight, callbacks
+                rows, params, loss, regularization, callbacks
             )
         else:
             loss_curve, n_iter, optimizer, stopper = self._train_epochs(
-                X, Y, y, params, model, regularization, sample_weight, rng, incremental,
-                continuing, callbacks, n_samples,
+                rows, params, model, regularization, rng, callbacks,
+                incremental=incremental, continuing=continuing,
             )  # fmt: skip
         stopped_by_callback = callbacks is not None and callbacks.stop_requested
         if callbacks is not None:
@@ -370,21 +370,17 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         return AdaptiveStepSize(plateau, optimizer)
 
     def _train_epochs(
-        self, X, Y, y, params, model, regularization, sample_weight, rng, incremental,
-        continuing, callbacks, n_samples,
-    ):  # fmt: skip
+        self, rows, params, model, regularization, rng, callbacks, *, incremental, continuing
+    ):
         # (A model a callback was handed during a fit has no optimizer_ or loss_curve_.)
         previous_optimizer = getattr(self, "optimizer_", None) if continuing else None
         epochs_before = len(getattr(self, "loss_curve_", [])) if continuing else 0
         optimizer = self._optimizer(params, previous_optimizer)
         stopper = None
         if self.early_stopping and not incremental:
-            X, X_val, Y, Y_val, y_val, sample_weight, sample_weight_val = self._validation_split(
-                X, Y, y, sample_weight, rng, n_samples
-            )
-            stopper = early_stopping_monitor(
-                self, X_val, Y_val, y_val, sample_weight_val, params, model
-            )
+            stratify = self._stratification(rows.y)
+            rows, held_out = validation_split(rows, self.validation_fraction, stratify, rng)
+            stopper = early_stopping_monitor(self, held_out, params, model)
         elif self.tol is not None and not incremental:
             stopper = TrainingLossStopper(self.tol, self.n_iter_no_change)
         max_iter = 1 if incremental else self.max_iter
@@ -393,19 +389,19 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             rule = self._adaptive_step_size(stopper, optimizer, incremental)
         if callbacks is not None:
             rule = CallbackStopper(callbacks, rule, params, max_iter)
-        train = training_function(self.engine, X)
-        rows_per_step = min(self.batch_size or X.shape[0], X.shape[0])
+        train = training_function(self.engine, rows.X)
+        rows_per_step = min(self.batch_size or rows.X.shape[0], rows.X.shape[0])
         with blas_threads_for_steps(rows_per_step):
             loss_curve = train(
-                X,
-                Y,
+                rows.X,
+                rows.Y,
                 params,
                 optimizer,
                 loss=model["loss"],
                 regularization=regularization,
                 max_iter=max_iter,
                 stream=training_stream(rng, epochs_before),
-                sample_weight=sample_weight,
+                sample_weight=rows.sample_weight,
                 batch_size=self.batch_size,
                 stopper=rule,
                 verbose=self.verbose,
@@ -418,70 +414,21 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             params.flat[...] = stopper.best_params
         return loss_curve, len(loss_curve), optimizer, stopper
 
-    def _validation_split(self, X, Y, y, sample_weight, rng, n_samples):
-        """Hold out ``validation_fraction`` of the data, stratified by class for a classifier of
-        one output (as scikit-learn's MLP); returns the training and validation inputs, encoded
-        targets ``Y``, targets ``y`` and sample weights (None if unweighted). ``n_samples``: the
-        samples given, before any merging into a weighted set of distinct rows."""
-        rows = f"{X.shape[0]} samples"
-        if X.shape[0] != n_samples:
-            rows = (
-                f"{X.shape[0]} distinct rows of positive weight, of {n_samples} samples "
-                "(full-batch training merges repeated rows before the split, so that no copy "
-                "of a validation row is trained on)"
-            )
-        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
-        if n_val >= X.shape[0]:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} of {rows} holds out all of "
-                "them for early stopping and leaves none to train on; use a smaller "
-                "validation_fraction or more data."
-            )
-        arrays = [X, Y, y] if sample_weight is None else [X, Y, y, sample_weight]
-        try:
-            X, X_val, Y, Y_val, y, y_val, *weights = train_test_split(
-                *arrays, test_size=n_val, stratify=self._stratification(y), random_state=rng
-            )
-        except ValueError as error:  # classes too small to stratify
-            raise ValueError(
-                "early_stopping=True holds out a validation split stratified by class, which "
-                "needs at least 2 rows of every class and at least as many held-out rows as "
-                f"classes; validation_fraction={self.validation_fraction} of {rows} holds out "
-                f"{n_val} ({error}). Use more data, a larger validation_fraction or "
-                "early_stopping=False."
-            ) from error
-        if n_val < 2:
-            raise ValueError(
-                f"The validation set is too small: validation_fraction={self.validation_fraction} "
-                f"of {rows} holds out {n_val} for early stopping, which needs at least 2. "
-                "Increase 'validation_fraction' or the size of your dataset."
-            )
-        if not weights:
-            return X, X_val, Y, Y_val, y_val, None, None
-        for part, name in [(weights[0], "training"), (weights[1], "validation")]:
-            if not part.sum() > 0:
-                raise ValueError(
-                    f"early_stopping left the {name} split with no sample of positive "
-                    "sample_weight; use another validation_fraction, "
-                    "another random_state or positive weights."
-                )
-        return X, X_val, Y, Y_val, y_val, *weights
-
-    def _train_lbfgs(self, X, Y, params, loss, regularization, sample_weight, callbacks):
+    def _train_lbfgs(self, rows, params, loss, regularization, callbacks):
         stopper = None
         if callbacks is not None:  # each L-BFGS iteration is a subtask
             stopper = CallbackStopper(callbacks, None, params, self.max_iter)
-        with blas_threads_for_steps(X.shape[0]):
+        with blas_threads_for_steps(rows.X.shape[0]):
             loss_curve, result = train_lbfgs(
-                X,
-                Y,
+                rows.X,
+                rows.Y,
                 params,
                 loss=loss,
                 penalty=regularization.penalty,
                 max_iter=self.max_iter,
                 max_fun=self.max_fun,
                 tol=self.tol,
-                sample_weight=sample_weight,
+                sample_weight=rows.sample_weight,
                 stopper=stopper,
             )
         if callbacks is not None and callbacks.stop_requested:
@@ -633,3 +580,44 @@ def _validate_data(estimator, *args, **kwargs):
     """
     with np.errstate(invalid="ignore"):
         return validate_data(estimator, *args, **kwargs)
+
+
+def available_if(check):
+    """scikit-learn's ``available_if``: the decorated method exists on an instance only where
+    ``check(instance)`` passes; but the error is the one ``check`` raises (an AttributeError,
+    so that ``hasattr`` is False), which says why, instead of "has no attribute"."""
+    return lambda method: _ConditionalMethod(method, check)
+
+
+class _ConditionalMethod:
+    def __init__(self, method, check):
+        self.method, self.check = method, check
+        update_wrapper(self, method)
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self.method
+        self.check(instance)
+        return MethodType(self.method, instance)
+
+
+class PartialFitUnavailable(AttributeError, ValueError):
+    """``partial_fit`` cannot run with these settings: an AttributeError, so that ``hasattr``
+    hides the method, and a ValueError, which scikit-learn's MLP raises for
+    ``early_stopping=True``."""
+
+
+def partial_fit_available(estimator):
+    """Whether ``partial_fit`` can run (the check of :func:`available_if`); raises
+    :class:`PartialFitUnavailable`, saying why, when it cannot."""
+    if estimator.solver == "lbfgs":
+        raise PartialFitUnavailable(
+            "partial_fit is not available with solver='lbfgs', which optimises the whole data "
+            "at once; use solver='gd', 'momentum' or 'adam'."
+        )
+    if estimator.early_stopping:
+        raise PartialFitUnavailable(
+            "partial_fit does not support early_stopping=True: one epoch on a chunk holds out "
+            "no validation split. Set early_stopping=False to train incrementally."
+        )
+    return True

@@ -9,8 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import identity
-from ._early_stopping import available_if, partial_fit_available
-from ._estimator import BaseRegularizedMLP
+from ._estimator import BaseRegularizedMLP, available_if, partial_fit_available
 from ._stopping_rules import negative_loss_scorer, r2_scorer
 
 #: The output activation of each loss: the identity, or for the Poisson loss the exponential

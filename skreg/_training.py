@@ -1,6 +1,6 @@
 """Training loops over the network core: epochs of (mini-)batch steps with any optimizer, and
-L-BFGS; a stopping rule (:mod:`skreg._stopping_rules`) decides after each epoch. Plain
-NumPy/SciPy, no scikit-learn glue."""
+L-BFGS; a stopping rule (:mod:`skreg._stopping_rules`) decides after each epoch. What a fit trains
+on: its rows and its regularization. Plain NumPy/SciPy, no scikit-learn glue."""
 
 import math
 from dataclasses import dataclass, field
@@ -25,6 +25,26 @@ from ._random import standard_normals
 # Where models saved before the stopping rules had a module of their own find the rule that
 # partial_fit keeps in an "adaptive" optimizer (docs/persistence.rst).
 from ._stopping_rules import TrainingLossStopper  # noqa: F401
+from ._weighted_set import weighted_set
+
+
+@dataclass
+class Rows:
+    """The rows a fit trains or validates on: inputs ``X`` (dense, or sparse CSR), encoded
+    targets ``Y``, targets ``y`` and sample weights (None if unweighted); ``merged_from``: the
+    number of samples given when the rows are their weighted set of distinct rows, else None."""
+
+    X: object
+    Y: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray | None = None
+    merged_from: int | None = None
+
+    def as_weighted_set(self):
+        """These rows as their canonical weighted set of distinct rows (:func:`weighted_set`)."""
+        kept, weights = weighted_set(self.X, self.Y, self.sample_weight)
+        X, Y, y = self.X[kept], self.Y[kept], self.y[kept]
+        return Rows(X, Y, y, weights, merged_from=self.X.shape[0])
 
 
 @dataclass
