@@ -39,17 +39,13 @@ def football():
     return load_football(path)
 
 
-@pytest.fixture(
-    params=[
-        "numpy",
-        pytest.param(
-            "compiled",
-            marks=pytest.mark.skipif(
-                compiled_engine() is None, reason="the compiled engine is not built"
-            ),
-        ),
-    ]
-)
+def pytest_runtest_setup(item):
+    """Tests marked ``compiled`` skip where the compiled engine is not built."""
+    if item.get_closest_marker("compiled") is not None and compiled_engine() is None:
+        pytest.skip("the compiled engine is not built")
+
+
+@pytest.fixture(params=["numpy", pytest.param("compiled", marks=pytest.mark.compiled)])
 def engine(request):
     """Each training engine of RegularizedMLPClassifier; the compiled one where it is built."""
     return request.param

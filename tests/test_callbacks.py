@@ -13,14 +13,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skreg import RegularizedMLPClassifier
-from skreg._engines import compiled_engine
 
 callback = pytest.importorskip("sklearn.callback")
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-ENGINES = ["numpy", pytest.param("compiled", marks=pytest.mark.skipif(
-    compiled_engine() is None, reason="the compiled engine is not built"))]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +57,6 @@ SETTINGS = [
 ]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("params", SETTINGS)
 def test_every_epoch_is_a_subtask_and_the_model_is_unchanged(data, engine, params):
     X, y = data
@@ -81,7 +76,6 @@ def test_every_epoch_is_a_subtask_and_the_model_is_unchanged(data, engine, param
     assert not np.array_equal(recorder.coefs[0], recorder.coefs[-1])
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("params", SETTINGS)
 def test_a_callback_that_stops_leaves_the_weights_of_that_epoch(data, engine, params):
     X, y = data
@@ -164,7 +158,6 @@ def test_callbacks_propagate_from_a_search_through_a_pipeline(data):
     assert recorder.teardowns == 1
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_a_search_without_callbacks_trains_without_hooks(data, engine, monkeypatch):
     """scikit-learn gives each fit of a search a callback context even when no callback is set
     anywhere: such a fit trains with no rule to call between epochs (one compiled call), as

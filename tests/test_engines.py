@@ -24,10 +24,6 @@ from skreg._random import training_stream
 from skreg._stopping_rules import AdaptiveStepSize, TrainingLossStopper
 from skreg._training import Regularization
 
-needs_compiled = pytest.mark.skipif(
-    _engines.compiled_engine() is None, reason="the compiled engine is not built"
-)
-
 
 def compiled_engine():
     from skreg import _compiled_engine
@@ -115,7 +111,7 @@ def relative_difference(a, b):
     return np.linalg.norm(a - b) / np.linalg.norm(a)
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize(
     "lambd, keep_prob, max_iter, seed",
     [
@@ -147,7 +143,7 @@ def test_weights_agree_on_the_reference_workload(football, lambd, keep_prob, max
     np.testing.assert_allclose(curve, expected_curve, rtol=1e-9)
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize("lambd", [0.0, 0.5])
 @pytest.mark.parametrize("keep_probs", [(1.0, 1.0, 1.0), (0.7, 1.0, 0.9)])
@@ -162,7 +158,7 @@ def test_engines_agree_step_by_step(n_classes, lambd, keep_probs):
         np.testing.assert_allclose(curve, expected_curve, rtol=CURVE_RTOL)
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("solver", ["gd", "momentum", "adam"])
 @pytest.mark.parametrize("batch_size", [None, 32, 50])
 @pytest.mark.parametrize("lambd, keep_probs", [(0.0, (1.0, 1.0)), (0.5, (0.7, 0.9))])
@@ -176,7 +172,7 @@ def test_engines_agree_with_every_solver_and_batch_size(solver, batch_size, lamb
     )  # fmt: skip
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("batch_size", [None, 40])
 def test_stopping_rule_stops_both_engines_at_the_same_epoch(batch_size):
     X, Y = synthetic(2)
@@ -190,7 +186,7 @@ def test_stopping_rule_stops_both_engines_at_the_same_epoch(batch_size):
     np.testing.assert_allclose(curves[1], curves[0], rtol=1e-12)
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("solver", ["momentum", "adam"])
 def test_optimizer_state_continues_alike(solver):
     """Velocity, moments and Adam's step count come out of the compiled loop as the NumPy
@@ -224,7 +220,7 @@ def test_optimizer_state_continues_alike(solver):
     np.testing.assert_array_equal(streams["compiled"].random(3), streams["numpy"].random(3))
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_large_layers_go_through_blas_and_agree(activation):
     """ReLU's kernels agree to 1e-11 elementwise. NumPy's tanh is its own (vectorised) one, a few
@@ -246,7 +242,7 @@ def test_large_layers_go_through_blas_and_agree(activation):
         np.testing.assert_allclose(curve, expected_curve, rtol=1e-11)
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_float32_stays_float32_and_agrees(n_classes):
     X, y = synthetic(n_classes, np.float32)
@@ -265,7 +261,7 @@ def test_float32_stays_float32_and_agrees(n_classes):
     )
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("batch_size", [None, 40])
 def test_divergence_raises_the_same_error(n_classes, batch_size):
@@ -281,7 +277,7 @@ def test_divergence_raises_the_same_error(n_classes, batch_size):
     assert messages[0] == messages[1]
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("batch_size", [None, 32])
 @pytest.mark.parametrize(
@@ -318,7 +314,7 @@ def test_an_overflowing_update_is_a_divergence_on_both_engines(
         np.testing.assert_allclose(outcomes[1], outcomes[0], rtol=1e-9)
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_verbose_output_matches(capsys):
     X, Y = synthetic(2)
     lines = []
@@ -333,7 +329,7 @@ def test_verbose_output_matches(capsys):
     np.testing.assert_allclose(costs[1], costs[0], rtol=1e-12)
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_engines_fit_the_same_classifier():
     X, y = make_moons(n_samples=100, noise=0.2, random_state=1)
     models = [
@@ -347,7 +343,7 @@ def test_engines_fit_the_same_classifier():
     np.testing.assert_array_equal(models[1].coefs_[0], models[2].coefs_[0])
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_engines_fit_the_same_minibatch_classifier_with_early_stopping():
     X, y = make_blobs(n_samples=300, centers=3, n_features=4, random_state=0)
     X = StandardScaler().fit_transform(X)
@@ -365,7 +361,7 @@ def test_engines_fit_the_same_minibatch_classifier_with_early_stopping():
     assert models[1].optimizer_.t == models[0].optimizer_.t
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("loss", ["squared_error", "poisson", "quantile"])
 def test_engines_fit_the_same_minibatch_regressor_with_early_stopping(loss):
     """Same split, same R² scores epoch by epoch, same stop, same weights, for each loss."""
@@ -460,7 +456,7 @@ def test_skreg_imports_and_fits_without_the_compiled_engine():
     assert "Importing it failed: import of skreg._compiled" in message
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_numba_is_a_deprecated_alias_of_compiled():
     X, y = make_moons(n_samples=50, random_state=0)
@@ -476,7 +472,7 @@ def test_numba_is_a_deprecated_alias_of_compiled():
     np.testing.assert_array_equal(numba.coefs_[0], compiled.coefs_[0])
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_the_codes_table_is_the_compiled_enums():
     from skreg._compiled._build import enum_codes
 
@@ -489,7 +485,7 @@ def test_the_codes_table_is_the_compiled_enums():
     assert set(_codes.LOSSES) == set(LOSS_FUNCTIONS)
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_multilabel_targets_agree():
     X, Y = make_multilabel_classification(n_samples=120, n_features=5, n_classes=3, random_state=0)
     X = StandardScaler().fit_transform(X)
@@ -505,7 +501,7 @@ def test_multilabel_targets_agree():
     np.testing.assert_allclose(models[1].loss_curve_, models[0].loss_curve_, rtol=1e-12)
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_partial_fit_and_warm_start_continue_alike():
     X, y = make_moons(n_samples=100, noise=0.2, random_state=1)
     models = {}
@@ -525,7 +521,7 @@ def test_partial_fit_and_warm_start_continue_alike():
     )
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize(
     "options",
     [
@@ -603,7 +599,7 @@ def compiled_calls(monkeypatch):
     return calls
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # (stopping rules)
 @pytest.mark.parametrize("params", OPTIONS)
 def test_auto_trains_every_option_on_the_compiled_engine(compiled_calls, params):
@@ -615,7 +611,6 @@ def test_auto_trains_every_option_on_the_compiled_engine(compiled_calls, params)
     assert len(compiled_calls) == 3
 
 
-@pytest.mark.parametrize("engine", ["numpy", pytest.param("compiled", marks=needs_compiled)])
 def test_small_sparse_input_trains_as_dense_on_either_engine(engine):
     """Sparsity is a property of the data: sparse X whose dense copy is small trains as that
     copy, on either engine (the model is the dense one, bit for bit: same rows, same weighted
@@ -636,7 +631,7 @@ def test_small_sparse_input_trains_as_dense_on_either_engine(engine):
     assert _engines.training_matrix(large).format == "csr"
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_auto_leaves_large_sparse_input_to_numpy_but_compiled_takes_it(compiled_calls, monkeypatch):
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
     monkeypatch.setattr(_engines, "DENSE_COPY_MAX_ENTRIES", X.size - 1)
@@ -709,7 +704,7 @@ def regression_targets(X, loss, n_outputs):
 TRAINING_OPTIONS = ("schedule", "power_t", "adaptive_tol", "nesterov", "shuffle")
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch_size", [None, 32])
 @pytest.mark.parametrize("solver", ["gd", "momentum", "adam"])
@@ -771,7 +766,6 @@ def test_engines_agree_on_every_option(option, solver, batch_size, dtype):
 # -- weighted = repeated, over many seeds --------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["numpy", pytest.param("compiled", marks=needs_compiled)])
 def test_integer_weights_give_the_model_of_repeated_rows_for_every_seed(engine):
     """The defaults (full-batch steps at learning rate 0.3, unscaled inputs; 5000 steps, 2000 on
     the slower NumPy engine, through the chaotic phase), 20 seeds on a random 24 x 12, 3-class

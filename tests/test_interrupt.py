@@ -231,7 +231,7 @@ def test_interrupted_lbfgs_fit_keeps_the_previous_model(interrupt_after):
     assert_unchanged(model, X_OLD, state)
 
 
-@pytest.mark.skipif(not HAS_COMPILED, reason="the compiled engine is not built")
+@pytest.mark.compiled
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
 def test_ctrl_c_interrupts_a_long_compiled_fit_at_once():
     """The compiled engine trains without the GIL, in calls of a fraction of a second: Python

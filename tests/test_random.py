@@ -9,7 +9,6 @@ from sklearn.base import clone
 
 import skreg._estimator
 from skreg import RegularizedMLPClassifier
-from skreg._engines import compiled_engine
 from skreg._random import (
     DROPOUT_LANES,
     dropout_words,
@@ -20,10 +19,6 @@ from skreg._random import (
     sfc64_state,
     standard_normals,
     training_stream,
-)
-
-needs_compiled = pytest.mark.skipif(
-    compiled_engine() is None, reason="the compiled engine is not built"
 )
 
 
@@ -146,7 +141,7 @@ def compiled_random_modules():
     return modules
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("seed", range(10))
 @pytest.mark.parametrize("n", [1, 2, 3, 16, 17, 101, 4096])
 def test_the_compiled_engine_draws_the_same_numbers(seed, n):

@@ -22,9 +22,6 @@ from skreg import (
 from skreg._engines import compiled_engine
 from skreg._weighted_set import _row_keys
 
-needs_compiled = pytest.mark.skipif(
-    compiled_engine() is None, reason="the compiled engine is not built"
-)
 SEEDS = range(4)
 
 
@@ -255,7 +252,7 @@ def small_shards(monkeypatch):
     return _compiled_engine
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_shard_bounds_depend_on_the_sizes_only(small_shards):
     assert small_shards.shard_bounds(64, 100, 8) is None
     bounds = small_shards.shard_bounds(400, 100, 8)
@@ -268,7 +265,7 @@ def test_shard_bounds_depend_on_the_sizes_only(small_shards):
     assert small_shards.shard_bounds(10**6, 10**9, 8) is None
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("options", SHARDED_OPTIONS)
 def test_shards_train_the_same_model_on_any_number_of_threads(threads, small_shards, options):
     """Bit for bit, over several seeds; and the sharded steps agree with the NumPy engine's to
@@ -295,7 +292,7 @@ def test_shards_train_the_same_model_on_any_number_of_threads(threads, small_sha
             np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("loss", ["squared_error", "poisson", "quantile"])
 def test_sharded_regression_agrees_with_the_numpy_engine(threads, small_shards, loss):
     X, y = blobs(1)
@@ -350,7 +347,7 @@ def assert_agrees_to_rounding(model, reference):
         np.testing.assert_allclose(W, W_numpy, rtol=1e-10, atol=1e-12)
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("options", SHARDED_OPTIONS)
 def test_batch_shards_train_the_same_model_on_any_number_of_threads(
     threads, small_batch_shards, options
@@ -367,7 +364,7 @@ def test_batch_shards_train_the_same_model_on_any_number_of_threads(
         assert_agrees_to_rounding(models[1], fit_in_batch_shards("numpy", seed, options))
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_batch_shards_give_the_same_model_whatever_segments_and_threads_run_them(
     threads, small_batch_shards, monkeypatch
 ):
@@ -392,7 +389,7 @@ def test_batch_shards_give_the_same_model_whatever_segments_and_threads_run_them
     assert {threads for threads, _ in segments} == {1, 2, 3}
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_a_batch_of_zero_weights_is_skipped_in_shards_as_the_numpy_engine_skips_it(
     threads, small_batch_shards
 ):
@@ -410,7 +407,7 @@ def test_a_batch_of_zero_weights_is_skipped_in_shards_as_the_numpy_engine_skips_
     assert_agrees_to_rounding(*models)
 
 
-@needs_compiled
+@pytest.mark.compiled
 @pytest.mark.parametrize("batch_size", [None, 96])
 def test_a_step_in_shards_diverges_as_a_whole_one_does(
     threads, small_shards, small_batch_shards, batch_size
@@ -429,7 +426,7 @@ def test_a_step_in_shards_diverges_as_a_whole_one_does(
     assert messages[0] == messages[1]
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_batch_shard_count_depends_on_the_sizes_only(small_batch_shards):
     count = small_batch_shards.batch_shard_count
     assert count(31, 100, 8) is None  # one shard: the batch is kept whole
@@ -439,7 +436,7 @@ def test_batch_shard_count_depends_on_the_sizes_only(small_batch_shards):
     assert count(10**6, too_many, 8) == 3
 
 
-@needs_compiled
+@pytest.mark.compiled
 def test_the_pace_runs_the_faster_thread_count_and_tries_the_other_again(small_batch_shards):
     pace = small_batch_shards._Pace(workers=2)
     SEGMENT, PROBE = small_batch_shards.SEGMENT_BATCHES, small_batch_shards.PROBE_BATCHES
