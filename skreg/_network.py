@@ -187,12 +187,13 @@ def _address(array):
 _SHARED_BUFFERS = _SharedBuffers()
 
 
-def with_ones_column(X):
+def with_ones_column(X, dtype=None):
     """``X`` with a trailing column of ones, the input of :func:`forward` (CSR if ``X`` is
-    sparse)."""
+    sparse), in ``dtype`` (by default that of ``X``)."""
+    dtype = X.dtype if dtype is None else dtype
     if sp.issparse(X):
-        return sp.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)], format="csr")
-    X1 = np.empty((X.shape[0], X.shape[1] + 1), dtype=X.dtype)
+        return sp.hstack([X, np.ones((X.shape[0], 1), dtype=dtype)], format="csr", dtype=dtype)
+    X1 = np.empty((X.shape[0], X.shape[1] + 1), dtype=dtype)
     X1[:, :-1] = X
     X1[:, -1] = 1
     return X1

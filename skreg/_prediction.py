@@ -113,9 +113,7 @@ class Prediction:
 def _dense_logits(X, params):
     """Logits of the rows of a dense ``X``, all in one chunk: what a ``_ChunkEvaluator`` computes
     for them, without the buffers it reuses from chunk to chunk."""
-    X1 = np.empty((X.shape[0], X.shape[1] + 1), dtype=params.flat.dtype)
-    X1[:, :-1] = X
-    X1[:, -1] = 1
+    X1 = with_ones_column(X, dtype=params.flat.dtype)
     outputs = LayerOutputs.allocate(X.shape[0], params.layer_units, params.flat.dtype)
     return chunk_logits(X1, params, outputs)
 
