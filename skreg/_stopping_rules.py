@@ -10,7 +10,22 @@ from ._base import loss_function
 from ._network import LayerOutputs, forward, normalised, with_ones_column
 
 
-class TrainingLossStopper:
+class _Patience:
+    """The count of a plateau: ``stopped`` once more than ``n_iter_no_change`` epochs in a row
+    have not improved (by ``tol``, which each rule applies to its own measure)."""
+
+    def _count(self, improved):
+        self.no_improvement = 0 if improved else self.no_improvement + 1
+        self.stopped = self.no_improvement > self.n_iter_no_change
+        return self.stopped
+
+    def count_anew(self):
+        """Forget the epochs counted so far (the best value stays)."""
+        self.no_improvement = 0
+        self.stopped = False
+
+
+class TrainingLossStopper(_Patience):
     """Stop when the training cost has not improved by ``tol`` for ``n_iter_no_change`` epochs."""
 
     def __init__(self, tol, n_iter_no_change):
@@ -20,10 +35,9 @@ class TrainingLossStopper:
         self.stopped = False
 
     def __call__(self, cost, params):
-        self.no_improvement = self.no_improvement + 1 if cost >= self.best_loss - self.tol else 0
+        improved = cost < self.best_loss - self.tol
         self.best_loss = min(self.best_loss, cost)
-        self.stopped = self.no_improvement > self.n_iter_no_change
-        return self.stopped
+        return self._count(improved)
 
     def __eq__(self, other):  # equal counts: the same state of an optimizer that keeps one
         return type(other) is type(self) and vars(other) == vars(self)
@@ -41,12 +55,11 @@ class AdaptiveStepSize:
     def __call__(self, cost, params):
         if not self.plateau(cost, params) or not self.optimizer.reduce_step_size():
             return self.plateau.stopped
-        self.plateau.no_improvement = 0
-        self.plateau.stopped = False
+        self.plateau.count_anew()
         return False
 
 
-class ValidationStopper:
+class ValidationStopper(_Patience):
     """Early stopping on a score of a held-out validation set, keeping the best parameters.
 
     ``score(logits, Y, sample_weight)`` rates the network's outputs on the held-out rows, higher
@@ -72,13 +85,12 @@ class ValidationStopper:
     def __call__(self, cost, params):
         score = self.validation_score(params)
         self.scores.append(score)
-        self.no_improvement = self.no_improvement + 1 if score <= self.best_score + self.tol else 0
+        improved = score > self.best_score + self.tol
         if score > self.best_score:
             self.best_score = score
             self.best_params[...] = params.flat
         self.best_loss = min(self.best_loss, cost)
-        self.stopped = self.no_improvement > self.n_iter_no_change
-        return self.stopped
+        return self._count(improved)
 
     def validation_score(self, params):
         # Finite parameters can still overflow on held-out rows (float32, huge weights): the
@@ -109,11 +121,13 @@ def accuracy(logits, Y, loss, sample_weight=None):
 
 def negative_loss_scorer(loss):
     """An early-stopping score for losses R² does not suit (a quantile's): minus the mean
-    ``loss`` of the held-out rows, weighted by ``sample_weight`` when given, penalty excluded."""
+    ``loss`` of the held-out rows, weighted by ``sample_weight`` when given, penalty excluded;
+    ``-inf`` for outputs beyond the float range (as :func:`r2`)."""
 
     def score(logits, Y, sample_weight=None):
         gradient = np.empty_like(logits)  # the loss functions write one; unused here
-        return -loss_function(loss)(logits, Y, gradient, normalised(sample_weight))
+        value = loss_function(loss)(logits, Y, gradient, normalised(sample_weight))
+        return -value if math.isfinite(value) else -math.inf
 
     return score
 
