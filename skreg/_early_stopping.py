@@ -3,6 +3,7 @@
 
 import copy
 import inspect
+import math
 
 import numpy as np
 from sklearn.metrics import check_scoring
@@ -103,7 +104,15 @@ class ScorerStopper(ValidationStopper):
         weights = self.sample_weight_val
         kwargs = {} if weights is None or not self.weighted else {"sample_weight": weights}
         with np.errstate(over="ignore", invalid="ignore"):
-            return float(self.scorer(self.model(params), self.X_val, self.y_val, **kwargs))
+            score = float(self.scorer(self.model(params), self.X_val, self.y_val, **kwargs))
+        if math.isnan(score):
+            raise ValueError(
+                f"The early-stopping scorer {self.scorer!r} gave NaN for the held-out rows after "
+                f"epoch {len(self.scores) + 1}: early stopping compares scores, and NaN compares "
+                "with none. Use a scoring that gives a number for every model, or "
+                "early_stopping=False."
+            )
+        return score
 
 
 def _takes_sample_weight(scorer):

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import make_scorer
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
@@ -363,6 +364,27 @@ def test_continuing_refuses_other_hidden_layers(continue_with):
         getattr(model, "partial_fit" if continue_with == "partial_fit" else "fit")(X_GOOD, Y_GOOD)
     for before, after in zip(coefs, model.coefs_, strict=True):
         np.testing.assert_array_equal(before, after)
+
+
+@pytest.mark.parametrize("nan_from_epoch", [1, 4])
+def test_an_early_stopping_scorer_that_gives_nan_is_refused(nan_from_epoch):
+    """NaN compares with no score: counted as no improvement it stopped training early and
+    restored the initial weights (or, counted as one, trained every epoch and restored them),
+    silently. The fit now says which scorer and which epoch, and leaves the model unfitted."""
+    calls = []
+
+    def score(y_true, y_pred):
+        calls.append(1)
+        return np.nan if len(calls) >= nan_from_epoch else float((y_true == y_pred).mean())
+
+    model = RegularizedMLPClassifier(
+        early_stopping=True, scoring=make_scorer(score), max_iter=50, random_state=0
+    )
+    message = f"gave NaN for the held-out rows after epoch {nan_from_epoch}"
+    with pytest.raises(ValueError, match=message) as raised:
+        model.fit(X_GOOD, np.arange(N_SAMPLES) % 2)
+    assert "make_scorer(score" in str(raised.value) and "early_stopping=False" in str(raised.value)
+    assert_unfitted(model)
 
 
 def test_early_stopping_that_leaves_a_split_without_weight_says_so():

@@ -314,6 +314,18 @@ def test_early_stopping_scores_a_quantile_by_minus_its_pinball_loss():
     assert score == pytest.approx(-expected, rel=1e-12)
 
 
+@pytest.mark.parametrize("loss", ["squared_error", "poisson", ("quantile", 0.9)])
+def test_minus_the_loss_of_outputs_beyond_the_float_range_is_minus_inf(loss):
+    """Held-out rows can overflow a network whose parameters are finite: such outputs score
+    -inf, the worst score (as r2 scores them), not NaN, which compares with no other score."""
+    Y = np.ones((3, 1))
+    for bad in [np.inf, -np.inf, np.nan]:
+        logits = np.array([[bad], [0.5], [0.0]])
+        with np.errstate(over="ignore", invalid="ignore"):
+            assert negative_loss_scorer(loss)(logits, Y) == -np.inf
+    assert np.isfinite(negative_loss_scorer(loss)(np.zeros((3, 1)), Y))
+
+
 @pytest.mark.parametrize("n_outputs", [1, 3])
 def test_r2_is_sklearns_weighted_uniform_average(n_outputs):
     rng = np.random.RandomState(0)
