@@ -147,7 +147,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         stopping. A scorer name (``"balanced_accuracy"``, ``"roc_auc"``, ...; see
         :func:`sklearn.metrics.get_scorer_names`) or a callable ``scorer(estimator, X, y)``
         rates the estimator with each epoch's weights, at the cost of a prediction per epoch
-        (a callable with a ``sample_weight`` keyword receives the held-out rows' weights).
+        (a callable with a ``sample_weight`` keyword receives the held-out rows' weights); a
+        score of NaN stops the fit with a ValueError.
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping, in (0, 1): of the distinct rows
