@@ -258,6 +258,11 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         ``samples_seen``), which ``partial_fit`` and ``warm_start`` continue from; ``None`` for
         ``"lbfgs"``.
 
+    t_ : int or float
+        Number of training samples the solver has seen, over the epochs of every fit continued
+        from, as MLPClassifier's ``t_`` (the "invscaling" schedule reads it): their total sample
+        weight when weighted; 0 for ``"lbfgs"``.
+
     n_features_in_ : int
         Number of features seen during ``fit``.
 
@@ -416,8 +421,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
 
     @available_if(partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch on ``X, y``, continuing from the current weights.
+
+        The arguments are in MLPClassifier's order: ``sample_weight``, then ``classes``.
 
         Parameters
         ----------
@@ -427,12 +434,13 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Its targets.
 
-        classes : array-like of shape (n_classes,), default=None
-            All the classes, required at the first call (unless ``y`` is a multilabel indicator
-            matrix); later calls may omit it.
-
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the chunk's samples.
+
+        classes : array-like of shape (n_classes,), default=None
+            All the classes, required at the first call (unless ``y`` is a multilabel indicator
+            matrix); later calls may omit it, or repeat them (``classes_`` keeps the first
+            call's array).
 
         Returns
         -------
@@ -474,6 +482,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
                 f"{self.classes_.tolist()}: warm_start and partial_fit continue training on the "
                 "same classes."
             )
+        if continuing:
+            classes_ = self.classes_  # equal values; the fitted array (and dtype) stays
         if labels is None:
             return {"classes_": classes_}, np.asarray(y, dtype=float), "logistic"
         unknown = np.setdiff1d(labels, classes_, assume_unique=True)

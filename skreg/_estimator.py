@@ -474,6 +474,18 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             )
 
     @property
+    def t_(self):
+        """Number of training samples the solver has seen, over every epoch of every fit
+        continued from (MLPClassifier's ``t_``, which the "invscaling" schedule reads): their
+        total sample weight when weighted; 0 with ``solver="lbfgs"``."""
+        check_is_fitted(self)
+        optimizer = getattr(self, "optimizer_", None)  # (a callback's snapshot has none)
+        if optimizer is None:
+            return 0
+        seen = optimizer.samples_seen
+        return int(seen) if float(seen).is_integer() else float(seen)
+
+    @property
     def n_zero_coefs_(self):
         """Number of weights (coefficients, not intercepts) that are exactly zero.
 

@@ -262,6 +262,11 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         The optimizer and its state, which ``partial_fit`` and ``warm_start`` continue from;
         ``None`` for ``"lbfgs"``.
 
+    t_ : int or float
+        Number of training samples the solver has seen, over the epochs of every fit continued
+        from, as MLPRegressor's ``t_`` (the "invscaling" schedule reads it): their total sample
+        weight when weighted; 0 for ``"lbfgs"``.
+
     n_features_in_ : int
         Number of features seen during ``fit``.
 

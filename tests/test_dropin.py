@@ -2,6 +2,7 @@
 the early-stopping split, ``partial_fit``'s availability, log-probabilities, ``max_fun``,
 ``n_iter_no_change=np.inf`` and the early-stopping monitor ``scoring``."""
 
+import inspect
 import warnings
 
 import numpy as np
@@ -10,6 +11,7 @@ import scipy.sparse as sp
 from sklearn.datasets import load_iris, make_multilabel_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import balanced_accuracy_score
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import estimator_checks
 from sklearn.utils._param_validation import InvalidParameterError
@@ -143,6 +145,70 @@ def test_a_sparse_multilabel_or_multi_output_y_trains_the_model_of_its_dense_cop
     for sparse_W, dense_W in zip(sparse_model.coefs_, dense_model.coefs_):
         np.testing.assert_array_equal(sparse_W, dense_W)
     np.testing.assert_array_equal(sparse_model.predict(X), dense_model.predict(X))
+
+
+@pytest.mark.parametrize(
+    ("Estimator", "MLP"),
+    [(RegularizedMLPClassifier, MLPClassifier), (RegularizedMLPRegressor, MLPRegressor)],
+)
+def test_partial_fit_takes_its_arguments_in_the_mlps_order(Estimator, MLP):
+    """Code written for MLPClassifier passes sample weights third, by position: they weigh the
+    chunk (they were taken as ``classes``, and 0/1 weights trained unweighted, silently)."""
+    names = list(inspect.signature(Estimator.partial_fit).parameters)
+    assert names == list(inspect.signature(MLP.partial_fit).parameters)
+    y = Y_IRIS if Estimator is RegularizedMLPClassifier else X_IRIS[:, 0]
+    weights = (np.arange(len(y)) % 2).astype(float)
+    first = {"classes": np.unique(Y_IRIS)} if Estimator is RegularizedMLPClassifier else {}
+    by_position, by_name = Estimator(**ADAM), Estimator(**ADAM)
+    by_position.partial_fit(X_IRIS, y, **first)
+    by_name.partial_fit(X_IRIS, y, **first)
+    by_position.partial_fit(X_IRIS, y, weights)
+    by_name.partial_fit(X_IRIS, y, sample_weight=weights)
+    unweighted = Estimator(**ADAM)
+    unweighted.partial_fit(X_IRIS, y, **first)
+    unweighted.partial_fit(X_IRIS, y)
+    for a, b in zip(by_position.coefs_, by_name.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(by_position.coefs_[0], unweighted.coefs_[0])
+
+
+@pytest.mark.parametrize("continue_with", ["partial_fit", "warm_start"])
+def test_classes_keep_the_first_fits_array(continue_with):
+    """Equal classes in another dtype continue training, as in MLPClassifier, and leave
+    ``classes_`` (so the dtype of predictions) as the first fit set it."""
+    y = Y_IRIS.astype(np.int64)
+    model = RegularizedMLPClassifier(**ADAM, max_iter=2, warm_start=continue_with == "warm_start")
+    if continue_with == "partial_fit":
+        model.partial_fit(X_IRIS, y, classes=np.array([0, 1, 2]))
+        model.partial_fit(X_IRIS, y.astype(float), classes=np.array([0.0, 1.0, 2.0]))
+    else:
+        quietly(lambda: model.fit(X_IRIS, y))
+        quietly(lambda: model.fit(X_IRIS, y.astype(float)))
+    assert model.classes_.dtype == np.int64
+    assert model.predict(X_IRIS).dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"solver": "gd", "max_iter": 7},
+        {"solver": "adam", "batch_size": 32, "max_iter": 3},
+        {"solver": "adam", "batch_size": 32, "max_iter": 3, "early_stopping": True},
+        {"solver": "lbfgs", "max_iter": 5},
+    ],
+)
+def test_t_counts_the_samples_the_solver_saw_as_mlpclassifiers(params):
+    sklearn_params = dict(params, tol=0, n_iter_no_change=100, random_state=0)
+    if params["solver"] == "gd":
+        sklearn_params |= {"solver": "sgd", "momentum": 0, "batch_size": len(Y_IRIS)}
+    model = quietly(lambda: RegularizedMLPClassifier(**params, random_state=0).fit(X_IRIS, Y_IRIS))
+    mlp = quietly(lambda: MLPClassifier(**sklearn_params).fit(X_IRIS, Y_IRIS))
+    assert model.t_ == mlp.t_ and isinstance(model.t_, int)
+    if params["solver"] != "lbfgs":
+        model.set_params(warm_start=True)
+        quietly(lambda: model.fit(X_IRIS, Y_IRIS))
+        assert model.t_ == 2 * mlp.t_
+    assert not hasattr(RegularizedMLPClassifier(), "t_")
 
 
 # -- 5. log-probabilities are the logarithm of the probabilities --------------------------------
