@@ -132,7 +132,7 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data, stratified by class (each class
         needs at least 2 samples, and the held-out rows at least 2 and as many as the classes),
-        and stop when its score (see ``scoring``) has not improved by ``tol`` for
+        and stop when its score (see ``scoring``) has not improved by ``tol`` for more than
         ``n_iter_no_change`` epochs; the weights of the best epoch are restored. Not used by
         ``"lbfgs"``; ``partial_fit`` is not available with it.
 
@@ -163,9 +163,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
     tol : float or None, default=None
         Improvement threshold. With ``early_stopping``: of the validation score (see
         ``scoring``; ``None`` counts any improvement). Without: if set, training stops once the
-        training cost has not decreased by ``tol`` for ``n_iter_no_change`` epochs (for
-        ``"lbfgs"``, it is the gradient tolerance); ``None`` always runs ``max_iter`` epochs, as
-        the course does.
+        training cost has not decreased by ``tol`` for more than ``n_iter_no_change`` epochs (for
+        ``"lbfgs"``, it is the gradient tolerance); ``None`` runs all ``max_iter`` epochs, as the
+        course does (``"lbfgs"``: until SciPy's default gradient tolerance).
 
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the cost, as in scikit-learn's linear models; ``"balanced"``

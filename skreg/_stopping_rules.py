@@ -26,7 +26,8 @@ class _Patience:
 
 
 class TrainingLossStopper(_Patience):
-    """Stop when the training cost has not improved by ``tol`` for ``n_iter_no_change`` epochs."""
+    """Stop when the training cost has not improved by ``tol`` for more than
+    ``n_iter_no_change`` epochs."""
 
     def __init__(self, tol, n_iter_no_change):
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
@@ -66,8 +67,8 @@ class ValidationStopper(_Patience):
     being better (the classifier's accuracy, :func:`accuracy_scorer`; the regressor's R²); it is
     weighted by ``sample_weight_val`` (the held-out rows' sample weights, times class weights)
     when given, as scikit-learn's MLP scores it. Stops when it has not exceeded the best one by
-    more than ``tol`` for ``n_iter_no_change`` epochs (a plateau counts as no improvement);
-    ``best_params`` is a copy of the flat parameters at the best score.
+    more than ``tol`` for more than ``n_iter_no_change`` epochs (a plateau counts as no
+    improvement); ``best_params`` is a copy of the flat parameters at the best score.
     """
 
     def __init__(self, X_val, Y_val, params, score, tol, n_iter_no_change, sample_weight_val=None):
