@@ -11,7 +11,12 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import PROBA_FUNCTIONS, identity
-from ._estimator import BaseRegularizedMLP, available_if, partial_fit_available
+from ._estimator import (
+    BaseRegularizedMLP,
+    available_if,
+    in_training_dtype,
+    partial_fit_available,
+)
 from ._stopping_rules import accuracy_scorer
 
 
@@ -57,10 +62,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         Share of L1 in the elastic-net penalty, in [0, 1]; used only with ``penalty="elasticnet"``.
 
     keep_prob : float or array-like of float, default=1.0
-        Probability of keeping a hidden unit under inverted dropout, in (0, 1]: one value for every
-        hidden layer, or one per hidden layer. During training each hidden layer's output is
-        multiplied by a fresh random 0/1 mask at every step and divided by its ``keep_prob``;
-        prediction never drops units. ``1.0`` disables dropout.
+        Probability of keeping a hidden unit under inverted dropout, in [2**-32, 1]: one value
+        for every hidden layer, or one per hidden layer. During training each hidden layer's
+        output is multiplied by a fresh random 0/1 mask at every step and divided by its
+        ``keep_prob``; prediction never drops units. ``1.0`` disables dropout.
 
     max_norm : float or None, default=None
         If set, after every update each unit's vector of incoming weights is rescaled to an L2 norm
@@ -497,6 +502,31 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
         Y = label_binarize(y, classes=classes_)  # integers: the caller casts to the data's dtype
         return {"classes_": classes_}, Y, "logistic" if len(classes_) == 2 else "softmax"
 
+    def _class_weights(self, y, classes_, sample_weight):
+        """Each row's weight under ``class_weight`` (float64)."""
+        if y.ndim == 2:  # multilabel: each label's 0s and 1s balanced, weights multiplied
+            class_weights = np.ones(len(y))
+            for column in y.T.astype(np.intp):
+                totals = np.bincount(column, weights=sample_weight, minlength=2)
+                with np.errstate(over="ignore"):  # refused below
+                    class_weights *= _balanced(totals, np.count_nonzero(totals))[column]
+        else:
+            self._check_class_weight(classes_)
+            indices = np.searchsorted(classes_, y)
+            if self.class_weight == "balanced":
+                totals = np.bincount(indices, weights=sample_weight, minlength=len(classes_))
+                per_class = _balanced(totals, len(classes_))
+            else:
+                per_class = np.array([self.class_weight.get(c, 1.0) for c in classes_.tolist()])
+            class_weights = per_class[indices]
+        if not np.isfinite(class_weights).all():
+            raise ValueError(
+                "class_weight='balanced' weighs each class by the inverse of its total "
+                "sample_weight, and those totals differ here beyond the float range: balanced "
+                "weights depend only on their ratios, so raise the smallest sample weights."
+            )
+        return class_weights
+
     def _combined_sample_weight(self, sample_weight, X, y, targets, incremental):
         """Per-sample weights from ``sample_weight`` and ``class_weight``; None if all are 1.
 
@@ -513,21 +543,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseRegularizedMLP):
                 f"or None. Got {self.class_weight!r}."
             )
         else:
-            if y.ndim == 2:  # multilabel: each label's 0s and 1s balanced, weights multiplied
-                class_weights = np.ones(len(y))
-                for column in y.T.astype(np.intp):
-                    totals = np.bincount(column, weights=sample_weight, minlength=2)
-                    class_weights *= _balanced(totals, np.count_nonzero(totals))[column]
-            else:
-                self._check_class_weight(classes_)
-                indices = np.searchsorted(classes_, y)
-                if self.class_weight == "balanced":
-                    totals = np.bincount(indices, weights=sample_weight, minlength=len(classes_))
-                    per_class = _balanced(totals, len(classes_))
-                else:
-                    per_class = np.array([self.class_weight.get(c, 1.0) for c in classes_.tolist()])
-                class_weights = per_class[indices]
-            class_weights = class_weights.astype(X.dtype)
+            class_weights = in_training_dtype(
+                self._class_weights(y, classes_, sample_weight), X.dtype, "class_weight"
+            )
             with np.errstate(over="ignore"):  # an infinite product fails the check below
                 weights = class_weights if sample_weight is None else sample_weight * class_weights
         weights = self._checked_total_weight(weights, X, "sample_weight (times class_weight)")
@@ -736,7 +754,8 @@ def _balanced(totals, n_classes):
     """The "balanced" class weights ``n / (n_classes * n_c)``, from the classes' total sample
     weights ``n_c`` (``n`` their sum); a class of no weight weighs nothing."""
     per_class = np.zeros(len(totals))
-    np.divide(totals.sum(), n_classes * totals, out=per_class, where=totals > 0)
+    with np.errstate(over="ignore"):  # (beyond the float range: refused by the caller)
+        np.divide(totals.sum(), n_classes * totals, out=per_class, where=totals > 0)
     return per_class
 
 

@@ -39,7 +39,7 @@ from ._network import (
 )
 from ._optimizers import make_optimizer
 from ._prediction import DropoutDraws, Prediction
-from ._random import training_stream
+from ._random import MIN_KEEP_PROB, training_stream
 from ._stopping_rules import AdaptiveStepSize, TrainingLossStopper, ValidationStopper
 from ._threads import (
     blas_threads_for_steps,
@@ -80,7 +80,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         "lambd": [Interval(Real, 0, None, closed="left")],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"})],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
-        "keep_prob": [Interval(Real, 0, 1, closed="right"), "array-like"],
+        "keep_prob": [Interval(Real, MIN_KEEP_PROB, 1, closed="both"), "array-like"],
         "max_norm": [None, Interval(Real, 0, None, closed="neither")],
         "input_noise": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"gd", "momentum", "adam", "lbfgs"})],
@@ -152,7 +152,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             y = column_or_1d(y, warn=True)
         callback_data = (X, y, sample_weight)  # as given, for the callbacks' hooks
         targets, Y, loss = self._encoded_targets(y, classes, continuing, incremental)
-        Y = Y.astype(X.dtype, copy=False)
+        Y = in_training_dtype(Y, X.dtype, "y")
         regularization = self._regularization(keep_probs, X)
         X = training_matrix(X)
         rows = Rows(X, Y, y, self._validated_sample_weight(sample_weight, X))
@@ -288,10 +288,12 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             keep_probs = np.asarray(self.keep_prob, dtype=float)
         except (TypeError, ValueError):
             keep_probs = np.empty(0)
-        if keep_probs.shape != (n_hidden,) or not ((keep_probs > 0) & (keep_probs <= 1)).all():
+        in_range = (keep_probs >= MIN_KEEP_PROB) & (keep_probs <= 1)
+        if keep_probs.shape != (n_hidden,) or not in_range.all():
             raise ValueError(
-                "keep_prob must be a float in (0, 1] or a sequence of such floats, one per "
-                f"hidden layer ({n_hidden} here); got {self.keep_prob!r}."
+                "keep_prob must be a float in [2**-32, 1] (the dropout words resolve no smaller "
+                f"probability) or a sequence of such floats, one per hidden layer ({n_hidden} "
+                f"here); got {self.keep_prob!r}."
             )
         return tuple(keep_probs.tolist())
 
@@ -300,13 +302,15 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         if sample_weight is None:
             return None
         try:
-            weights = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
+            with np.errstate(over="ignore"):  # (weights beyond float32's range: refused below)
+                weights = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         except (TypeError, ValueError) as error:
             if "sample_weight" in str(error) or "Sample weights" in str(error):
                 raise
             raise type(error)(f"sample_weight is not an array of numbers: {error}") from error
+        if not np.isfinite(weights).all():  # (a scalar NaN or inf is not checked by scikit-learn)
+            raise ValueError(f"sample_weight must be finite; got {sample_weight!r}.")
+        weights = in_training_dtype(weights, X.dtype, "sample_weight")
         if not weights.any():  # (newer scikit-learn refuses this itself)
             raise ValueError("sample_weight must not be all zeros: nothing would be learned.")
         return weights
@@ -572,6 +576,20 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         result = self._map_logits(X, mean_and_std, draws)
         n_columns = result.shape[1] // 2
         return result[:, :n_columns], result[:, n_columns:]
+
+
+def in_training_dtype(values, dtype, name):
+    """``values`` (finite) in ``dtype``, the dtype of ``X`` in which training computes; refused,
+    naming them ``name``, where they exceed its range."""
+    with np.errstate(over="ignore"):
+        cast = values.astype(dtype, copy=False)
+    if not np.isfinite(cast).all():
+        raise ValueError(
+            f"{name} has values beyond the range of {np.dtype(dtype)}, the dtype of X in which "
+            f"training computes (largest {np.finfo(dtype).max:.4g}): scale {name}, or pass X as "
+            "float64."
+        )
+    return cast
 
 
 def _distinct_costs(first, last):

@@ -453,15 +453,19 @@ def print_cost(iteration, cost):
     print(f"Cost after iteration {iteration}: {cost}")
 
 
-def raise_divergence(iteration, cost, learning_rate):
+def raise_divergence(iteration, cost, learning_rate=None):
+    """Raise the error of a fit whose cost or parameters stopped being finite; ``learning_rate``
+    None for L-BFGS, which has none."""
     # Both engines report any overflow in a step (cost, gradient or update) as an infinite cost.
     what = (
         "a value overflowed (cost, gradient or update)"
         if cost == math.inf
         else f"the cost became {cost}"
     )
+    advice = "Scale the inputs"
+    if learning_rate is not None:
+        advice = f"Use a smaller learning_rate (got {learning_rate}) or scale the inputs"
     raise ValueError(
-        f"Training diverged at iteration {iteration}: {what}. "
-        f"Use a smaller learning_rate (got {learning_rate}) or scale the inputs, "
+        f"Training diverged at iteration {iteration}: {what}. {advice}, "
         "for example with sklearn.preprocessing.StandardScaler."
     )

@@ -77,8 +77,12 @@ class GradientDescent:
 
 
 def scheduled_step_size(learning_rate, power_t, samples_seen):
-    """The "invscaling" step size after ``samples_seen`` samples (scikit-learn's rule)."""
-    return float(learning_rate) / (samples_seen + 1) ** power_t
+    """The "invscaling" step size after ``samples_seen`` samples (scikit-learn's rule); 0 where
+    the power exceeds the float range, as the compiled engine's ``pow`` gives."""
+    try:
+        return float(learning_rate) / (samples_seen + 1) ** power_t
+    except OverflowError:
+        return 0.0
 
 
 class Momentum(GradientDescent):

@@ -244,7 +244,7 @@ def _bounded_logits_at_safe_scale(X1, exponents, params, outputs, masks=None):
     if masks is not None:
         first *= masks[0]
     rest = LayerOutputs(outputs.activations[1:], outputs.hidden[1:], outputs.unmasked[1:])
-    rest_masks = None if masks is None else masks[1:]
+    rest_masks = None if masks is None or len(masks) == 1 else masks[1:]
     with np.errstate(over="ignore"):  # only weights beyond any sensible scale overflow here
         logits = forward(outputs.hidden[0], params.layers[1:], rest, rest_masks, params.activation)
     largest = np.finfo(params.flat.dtype).max

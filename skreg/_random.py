@@ -33,6 +33,8 @@ import math
 import numpy as np
 
 _TWO_POW_32 = 2**32
+#: The smallest keep probability the 32-bit dropout words resolve.
+MIN_KEEP_PROB = 2.0**-32
 
 #: The training stream's dropout lanes (``DROPOUT_LANES`` in ``skreg/_compiled/_common.pxd``).
 DROPOUT_LANES = 8

@@ -97,8 +97,8 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
         Share of L1 in the elastic-net penalty, in [0, 1]; used only with ``penalty="elasticnet"``.
 
     keep_prob : float or array-like of float, default=1.0
-        Probability of keeping a hidden unit under inverted dropout, in (0, 1]: one value for every
-        hidden layer, or one per hidden layer. ``1.0`` disables dropout.
+        Probability of keeping a hidden unit under inverted dropout, in [2**-32, 1]: one value
+        for every hidden layer, or one per hidden layer. ``1.0`` disables dropout.
 
     max_norm : float or None, default=None
         If set, after every update each unit's vector of incoming weights is rescaled to an L2 norm
@@ -451,6 +451,11 @@ class RegularizedMLPRegressor(RegressorMixin, BaseRegularizedMLP):
             Y = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError) as error:
             raise ValueError(f"y must hold real numbers for a regressor: {error}") from error
+        if not np.isfinite(Y).all():  # (None in an object y becomes NaN here)
+            raise ValueError(
+                "y must hold finite real numbers for a regressor; it has "
+                f"{np.count_nonzero(~np.isfinite(Y))} missing or infinite values (None, NaN, inf)."
+            )
         if self.loss == "poisson" and (Y < 0).any():
             raise ValueError(
                 "loss='poisson' needs non-negative targets (counts, rates), and y has negative "

@@ -220,6 +220,6 @@ def train_lbfgs(
             callback=after_iteration,
         )
     params.flat[...] = result.x
-    if not np.isfinite(params.flat).all():
-        raise_divergence(result.nit, result.fun, "not used by L-BFGS")
+    if not (math.isfinite(result.fun) and np.isfinite(params.flat).all()):
+        raise_divergence(result.nit, float(result.fun))
     return loss_curve, result

@@ -129,6 +129,7 @@ INVALID_HYPERPARAMETERS = {
     "l1_ratio": _outside_unit_interval(closed_at_one=True),
     "keep_prob": st.one_of(
         st.floats(max_value=0.0),
+        st.floats(0.0, 2.0**-32, exclude_min=True, exclude_max=True),  # no dropout word resolves
         st.floats(min_value=1.0, exclude_min=True),
         _NON_FINITE,
         _WRONG_TYPES,

@@ -192,8 +192,8 @@ def test_empty_X():
     [
         ("lambd", -0.1, "'lambd' parameter .* must be a float in the range [0.0, inf)"),
         ("lambd", np.nan, "'lambd' parameter"),
-        ("keep_prob", 0.0, "'keep_prob' parameter .* in the range (0.0, 1.0]"),
-        ("keep_prob", 1.5, "'keep_prob' parameter .* in the range (0.0, 1.0]"),
+        ("keep_prob", 0.0, "'keep_prob' parameter .* in the range [2.3283064365386963e-10, 1.0]"),
+        ("keep_prob", 1.5, "'keep_prob' parameter .* in the range [2.3283064365386963e-10, 1.0]"),
         ("learning_rate", 0.0, "'learning_rate' parameter .* in the range (0.0, inf)"),
         ("max_iter", 0, "'max_iter' parameter"),
         ("hidden_layer_sizes", (20, 0), "hidden_layer_sizes must be a non-empty sequence"),

@@ -17,7 +17,7 @@ from sklearn.metrics import make_scorer
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from skreg import RegularizedMLPClassifier
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
 
 HOSTILE_SETTINGS = settings(max_examples=150, deadline=None)
 
@@ -384,6 +384,29 @@ def test_an_early_stopping_scorer_that_gives_nan_is_refused(nan_from_epoch):
     with pytest.raises(ValueError, match=message) as raised:
         model.fit(X_GOOD, np.arange(N_SAMPLES) % 2)
     assert "make_scorer(score" in str(raised.value) and "early_stopping=False" in str(raised.value)
+    assert_unfitted(model)
+
+
+@pytest.mark.parametrize("Estimator", [RegularizedMLPClassifier, RegularizedMLPRegressor])
+@pytest.mark.parametrize("weight", [np.nan, np.inf, -np.inf])
+def test_a_scalar_sample_weight_that_is_not_finite_is_refused_by_name(Estimator, weight):
+    """scikit-learn checks arrays of weights, not a scalar, which gave an IndexError, a
+    ZeroDivisionError or a "diverged" error naming no input."""
+    model = Estimator(max_iter=5)
+    message = "sample_weight must be finite|Negative values in data passed to `sample_weight`"
+    with pytest.raises(ValueError, match=message):
+        model.fit(X_GOOD, np.arange(N_SAMPLES) % 2, sample_weight=weight)
+    assert not hasattr(model, "coefs_")
+
+
+@pytest.mark.parametrize("keep_prob", [5e-324, 1e-12, [1.0, 1e-300]])
+def test_keep_probabilities_the_dropout_words_cannot_resolve_are_refused(keep_prob):
+    """A unit is kept when its 32-bit word is below ``keep_prob * 2**32``: below 2**-32 none is
+    ever kept, and the inverse scale overflowed (a RuntimeWarning, then NaN Monte-Carlo
+    probabilities on the compiled engine and "diverged" on NumPy's)."""
+    model = RegularizedMLPClassifier(hidden_layer_sizes=(4, 4), keep_prob=keep_prob, max_iter=3)
+    with pytest.raises(ValueError, match=r"keep_prob.*(2\*\*-32|2\.3283064365386963e-10)"):
+        model.fit(X_GOOD, Y_GOOD)
     assert_unfitted(model)
 
 

@@ -9,7 +9,7 @@ import scipy.special
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from skreg import RegularizedMLPClassifier
+from skreg import RegularizedMLPClassifier, RegularizedMLPRegressor
 from skreg._network import LayerOutputs, Parameters, forward, with_ones_column
 
 DIVERGENCE = r"Training diverged at iteration \d+"
@@ -271,6 +271,41 @@ def test_sample_weights_near_the_float_range(dtype, weight, class_weight, fits):
             check_is_fitted(model)
 
 
+@pytest.mark.parametrize("target", ["labels", "huge y"])
+def test_lbfgs_refuses_a_cost_that_is_not_finite(target):
+    """L-BFGS checked only its parameters: on inputs near 1e200 (or targets near 1e200) the first
+    cost is NaN, SciPy stops at once, and the initial network came back as a fitted model of
+    NaN loss."""
+    if target == "labels":
+        model, X, y = RegularizedMLPClassifier(solver="lbfgs"), X_BASE * 1e200, Y_BINARY
+    else:
+        model, X, y = RegularizedMLPRegressor(solver="lbfgs"), X_BASE, X_BASE[:, 0] * 1e200
+    with pytest.raises(ValueError, match=DIVERGENCE + ": the cost became nan. Scale the inputs"):
+        model.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+
+
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_balanced_class_weights_beyond_the_float_range_are_refused_with_the_way_out(multilabel):
+    """Class totals of sample weight 1e-300 against 1e10: the balanced weight of the light class
+    overflowed (a RuntimeWarning), and the error then advised dividing the weights by a constant,
+    which changes no ratio."""
+    y = np.c_[Y_BINARY, 1 - Y_BINARY] if multilabel else Y_BINARY
+    weights = np.where(Y_BINARY == 0, 1e-300, 1e10)
+    model = RegularizedMLPClassifier(class_weight="balanced", max_iter=5)
+    with pytest.raises(ValueError, match="their ratios, so raise the smallest sample weights"):
+        model.fit(X_BASE, y, sample_weight=weights)
+    model.fit(X_BASE, y, sample_weight=np.where(Y_BINARY == 0, 1e-100, 1e10))  # 1e110: trains
+
+
+def test_sample_weights_beyond_the_float32_range_are_refused_by_name():
+    model = RegularizedMLPClassifier(max_iter=5)
+    X = X_BASE.astype(np.float32)
+    with pytest.raises(ValueError, match="sample_weight has values beyond the range of float32"):
+        model.fit(X, Y_BINARY, sample_weight=np.full(len(X), 1e39))
+
+
 # -- every hidden activation at predict time ----------------------------------------------------
 
 ACTIVATIONS = ["relu", "tanh", "logistic", "identity", "leaky_relu"]
@@ -321,6 +356,26 @@ def test_every_activation_predicts_huge_inputs_finitely_and_silently(activation_
                                    logits, rtol=1e-12)  # fmt: skip
     else:
         assert set(np.unique(saturated)) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("Estimator", [RegularizedMLPClassifier, RegularizedMLPRegressor])
+@pytest.mark.parametrize("activation", ["tanh", "logistic"])
+def test_monte_carlo_dropout_of_one_bounded_hidden_layer_predicts_huge_inputs(
+    Estimator, activation
+):
+    """The rows evaluated at a safe scale under dropout masks: with a single hidden layer no
+    masks remain after the first, which raised an internal error on finite inputs near the
+    float range. The first layer saturates at 1e300 as at 1e250, under the same masks."""
+    y = Y_BINARY if Estimator is RegularizedMLPClassifier else X_BASE[:, 0]
+    model = Estimator(hidden_layer_sizes=(5,), activation=activation, keep_prob=0.5, max_iter=30)
+    model.fit(X_BASE, y)
+    predict = model.predict_proba if Estimator is RegularizedMLPClassifier else model.predict
+    near_the_range = X_BASE * (LARGEST_SCALE / 4)
+    mean, std = predict(near_the_range, return_std=True, n_draws=8)
+    assert np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).any()
+    expected = predict(X_BASE * 1e250, return_std=True, n_draws=8)
+    np.testing.assert_allclose(mean, expected[0], rtol=1e-12)
+    np.testing.assert_allclose(std, expected[1], rtol=1e-9, atol=1e-15)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

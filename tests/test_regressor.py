@@ -258,6 +258,38 @@ def test_non_finite_targets_and_weights_are_refused(bad):
         RegularizedMLPRegressor().fit(X, np.ones(10), sample_weight=huge)
 
 
+SOLVERS_AND_ENGINES = [
+    {"engine": "numpy"},
+    pytest.param({"engine": "compiled"}, marks=pytest.mark.compiled),
+    {"solver": "lbfgs"},
+]
+
+
+@pytest.mark.parametrize("params", SOLVERS_AND_ENGINES)
+def test_none_in_y_is_refused_by_name(params):
+    """An object y holding None became NaN targets: a "diverged, use a smaller learning_rate"
+    error, or with L-BFGS a fitted model of NaN loss."""
+    X, y = regression_data(n_samples=10)
+    y = np.array([None, *y[1:]], dtype=object)
+    model = RegularizedMLPRegressor(max_iter=20, **params)
+    with pytest.raises(ValueError, match=r"y must hold finite real numbers .* 1 missing"):
+        model.fit(X, y)
+    assert not hasattr(model, "coefs_")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("params", SOLVERS_AND_ENGINES)
+def test_targets_beyond_the_float32_range_of_float32_inputs_are_refused_by_name(params):
+    """Training computes in the dtype of X: float64 targets beyond float32's range overflowed in
+    the cast (a RuntimeWarning), then "diverged", or with L-BFGS fitted a model of NaN loss."""
+    X, y = regression_data(n_samples=10)
+    model = RegularizedMLPRegressor(max_iter=20, **params)
+    with pytest.raises(ValueError, match="y has values beyond the range of float32, the dtype"):
+        model.fit(X.astype(np.float32), y * 1e39)
+    model.fit(X.astype(np.float32), y)  # (a RuntimeWarning would fail the test)
+    assert model.coefs_[0].dtype == np.float32
+
+
 def test_non_numeric_targets_are_refused():
     X, _ = regression_data(n_samples=4)
     with pytest.raises(ValueError, match="y must hold real numbers"):

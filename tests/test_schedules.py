@@ -12,7 +12,7 @@ from sklearn.neural_network import MLPClassifier
 
 from skreg import RegularizedMLPClassifier
 from skreg._network import init_parameters
-from skreg._optimizers import make_optimizer
+from skreg._optimizers import make_optimizer, scheduled_step_size
 from skreg._random import training_stream
 from skreg._stopping_rules import AdaptiveStepSize, TrainingLossStopper
 from skreg._training import Regularization
@@ -95,6 +95,20 @@ def test_adaptive_divides_the_step_size_by_5_after_each_plateau_and_stops_below_
 
 
 # -- the estimator: schedules against a hand-made sequence of constant steps ---------------------
+
+
+def test_invscaling_beyond_the_float_range_steps_by_zero_on_either_engine(moons, engine):
+    """``learning_rate / (t + 1) ** power_t`` past the float range is 0, as C's ``pow`` gives it
+    the compiled engine; the NumPy engine raised a bare OverflowError. After the first epoch
+    (at ``learning_rate``) every step is then 0: five epochs leave the model of one."""
+    assert scheduled_step_size(0.3, 300, 1e6) == 0.0
+    X, y = moons
+    params = {"learning_rate_schedule": "invscaling", "power_t": 300, "engine": engine}
+    five = RegularizedMLPClassifier(max_iter=5, random_state=0, **params).fit(X, y)
+    one = RegularizedMLPClassifier(max_iter=1, random_state=0, **params).fit(X, y)
+    for a, b in zip(five.coefs_ + five.intercepts_, one.coefs_ + one.intercepts_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert five.optimizer_.step_size == 0.0
 
 
 @pytest.mark.parametrize("solver", ["gd", "momentum"])
