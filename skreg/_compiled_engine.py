@@ -21,6 +21,7 @@ faster: on a busy machine a thread lent to another process makes the others wait
 """
 
 import math
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -41,6 +42,34 @@ from ._random import (
     sfc64_state,
 )
 from ._threads import allowed_threads, single_threaded_blas
+
+
+def _openmp_build():
+    """The compiled module that tells how the engine was built (OpenMP and its limits)."""
+    from ._compiled import _build
+
+    return _build
+
+
+# GNU OpenMP's threads do not survive fork(): a child forked after this process ran a team of
+# them would wait for them forever at its first parallel region.
+_fork_state = {"ran_threads": False, "inherited_threads": False}
+
+
+def _after_fork_in_child():
+    _fork_state["inherited_threads"] = _fork_state["ran_threads"]
+
+
+if hasattr(os, "register_at_fork"):  # (not on Windows, which does not fork)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def openmp_threads():
+    """The OpenMP threads a step's shards may use: those allowed (``allowed_threads``) within
+    OpenMP's own limit; one in a process forked from one whose fits ran OpenMP threads."""
+    if _fork_state["inherited_threads"]:
+        return 1
+    return max(1, min(allowed_threads(), _openmp_build().openmp_max_threads()))
 
 
 def _kernels():
@@ -264,7 +293,20 @@ class OptimizerSetup:
     second: np.ndarray = None
 
     @classmethod
-    def of(cls, optimizer):
+    def of(cls, optimizer, flat):
+        """The setup of ``optimizer``, whose state arrays the kernels read and write in place as
+        vectors of the parameters ``flat`` (their dtype, their size): anything else is refused."""
+        for name in getattr(optimizer, "state_names", ()):
+            state = getattr(optimizer, name, None)
+            if isinstance(state, np.ndarray) and not (
+                state.dtype == flat.dtype and state.shape == flat.shape
+                and state.flags.c_contiguous and state.flags.writeable
+            ):  # fmt: skip
+                raise ValueError(
+                    f"The optimizer's {name} is a {state.dtype} array of shape {state.shape}; "
+                    f"the compiled engine needs a writeable {flat.dtype} vector of the "
+                    f"parameters' size {flat.shape}."
+                )
         settings = dict(
             step_size=optimizer.step_size,
             last_step_size=optimizer.effective_learning_rate(),
@@ -380,6 +422,10 @@ class Setup:
     @classmethod
     def of(cls, X, Y, params, optimizer, loss, regularization, sample_weight, batch_size, stream):
         dtype = params.flat.dtype
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(
+                f"The compiled engine trains float32 or float64 parameters; got {dtype}."
+            )
         n_samples = X.shape[0]
         units = np.array(params.layer_units, dtype=np.intp)
         weights = units[:-1] * units[1:]
@@ -411,7 +457,7 @@ class Setup:
             scales=1.0 / keep_probs,
             words_per_row=int(dropped.sum()),
             bounded_dropout=regularization.dropout and params.activation in BOUNDED_ACTIVATIONS,
-            optimizer=OptimizerSetup.of(optimizer),
+            optimizer=OptimizerSetup.of(optimizer, params.flat),
             random_state=sfc64_state(stream),
             lane_states=lane_states(stream),
             n_samples=n_samples,
@@ -444,7 +490,8 @@ class Setup:
         shards = self.shards_of_steps()
         if shards is not None:
             n_shards, max_rows, bounds = shards
-            workers = min(allowed_threads(), n_shards)
+            workers = min(openmp_threads(), n_shards)
+            _fork_state["ran_threads"] |= workers > 1
             self.threads = workers
             self.shards = ShardSetup.allocate(
                 self, n_shards, max_rows, workers, bounds, identity_rows=batch_size

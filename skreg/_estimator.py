@@ -142,7 +142,7 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
             X,
             y,
             accept_sparse=["csr", "csc"],
-            dtype=self.coefs_[0].dtype if continuing else (np.float64, np.float32),
+            dtype=self._continued_dtype() if continuing else (np.float64, np.float32),
             multi_output=True,
             reset=not continuing,
         )
@@ -188,6 +188,16 @@ class BaseRegularizedMLP(CallbackSupportMixin, BaseEstimator):
         self._set_history(loss_curve, n_iter, stopper, continuing, incremental)
         self.optimizer_ = optimizer
         return self
+
+    def _continued_dtype(self):
+        """The dtype a continued fit trains in: that of the fitted coefficients."""
+        dtype = np.asarray(self.coefs_[0]).dtype
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(
+                f"coefs_ holds {dtype} arrays: training continues in the dtype of the fitted "
+                "network, float32 or float64. Cast coefs_ and intercepts_ to one of them."
+            )
+        return dtype
 
     def _initial_parameters(self, layer_units, rng, dtype, continuing):
         """The network training starts from: the fitted one when continuing, else drawn."""

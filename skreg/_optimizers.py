@@ -147,17 +147,21 @@ def make_optimizer(solver, n_params, dtype, previous=None, **hyperparameters):
     (and ``learning_rate``, ``schedule``, ``power_t``).
 
     If ``previous`` is an optimizer of the same kind and size, the new one starts from a copy of
-    its state (velocity, moments, step size, samples seen), so training continues where it
-    stopped; if the schedule's settings changed, its step size restarts from them.
+    its state (velocity, moments, step size, samples seen) in ``dtype``, so training continues
+    where it stopped; if the schedule's settings changed, its step size restarts from them.
     """
     optimizer_class = {"gd": GradientDescent, "momentum": Momentum, "adam": Adam}[solver]
     optimizer = optimizer_class(n_params, dtype, **hyperparameters)
     if type(previous) is optimizer_class:
         for name in optimizer_class.state_names:
             value = getattr(previous, name, getattr(optimizer, name))
-            if isinstance(value, np.ndarray) and value.shape != (n_params,):
-                return optimizer_class(n_params, dtype, **hyperparameters)
-            setattr(optimizer, name, copy.copy(value))
+            if isinstance(value, np.ndarray):
+                if value.shape != (n_params,):
+                    return optimizer_class(n_params, dtype, **hyperparameters)
+                value = value.astype(dtype)  # a copy, in the dtype training continues in
+            else:
+                value = copy.copy(value)
+            setattr(optimizer, name, value)
         if previous._schedule_settings() != optimizer._schedule_settings():
             optimizer.restart_schedule()
     return optimizer

@@ -366,6 +366,40 @@ def test_continuing_refuses_other_hidden_layers(continue_with):
         np.testing.assert_array_equal(before, after)
 
 
+@pytest.mark.parametrize("solver", ["momentum", "adam"])
+@pytest.mark.parametrize(("fitted", "cast"), [(np.float32, np.float64), (np.float64, np.float32)])
+def test_a_network_cast_to_the_other_float_dtype_continues_training_in_it(
+    engine, solver, fitted, cast
+):
+    """partial_fit trains in the dtype of ``coefs_``, and the optimizer's state follows it. The
+    compiled engine read float32 moments as float64 vectors (a heap overflow: a crash) and
+    float64 ones as float32 (a spurious divergence)."""
+    models = {}
+    for name in ("numpy", engine):
+        model = RegularizedMLPClassifier(
+            solver=solver, hidden_layer_sizes=(16,), max_iter=5, random_state=0, engine=name
+        ).fit(X_GOOD.astype(fitted), Y_GOOD)
+        model.coefs_ = [W.astype(cast) for W in model.coefs_]
+        model.intercepts_ = [b.astype(cast) for b in model.intercepts_]
+        model.partial_fit(X_GOOD, Y_GOOD)
+        state = model.optimizer_.velocity if solver == "momentum" else model.optimizer_.first_moment
+        assert model.coefs_[0].dtype == state.dtype == cast
+        models[name] = model
+    for a, b in zip(models["numpy"].coefs_, models[engine].coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.longdouble, np.int64])
+def test_continuing_refuses_coefficients_of_another_dtype(engine, dtype):
+    """Training continues in the dtype of ``coefs_``: a float16 one corrupted the compiled
+    engine's heap (it reads every float buffer as float32 or float64)."""
+    model = RegularizedMLPClassifier(max_iter=5, random_state=0, engine=engine)
+    model.fit(X_GOOD, Y_GOOD)
+    model.coefs_ = [W.astype(dtype) for W in model.coefs_]
+    with pytest.raises(ValueError, match=f"coefs_ holds {np.dtype(dtype).name} arrays"):
+        model.partial_fit(X_GOOD, Y_GOOD)
+
+
 @pytest.mark.parametrize("nan_from_epoch", [1, 4])
 def test_an_early_stopping_scorer_that_gives_nan_is_refused(nan_from_epoch):
     """NaN compares with no score: counted as no improvement it stopped training early and

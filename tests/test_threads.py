@@ -2,12 +2,15 @@
 shards of a full batch, rows hashed in chunks. Each gives the serial result: bit for bit where the
 arithmetic is the same, and the thread count never changes the model."""
 
+import multiprocessing
+import os
 import threading
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn import config_context
+from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -39,7 +42,7 @@ def threads(monkeypatch):
         if compiled_engine() is not None:
             from skreg import _compiled_engine
 
-            monkeypatch.setattr(_compiled_engine, "allowed_threads", lambda: n)
+            monkeypatch.setattr(_compiled_engine, "openmp_threads", lambda: n)
 
     return set_threads
 
@@ -250,6 +253,59 @@ def small_shards(monkeypatch):
 
     monkeypatch.setattr(_compiled_engine, "SHARD_ROWS", 64)  # 400 rows: 7 shards
     return _compiled_engine
+
+
+@pytest.mark.compiled
+def test_shards_use_no_more_threads_than_openmp_allows(small_shards):
+    """OpenMP's own limit (``OMP_NUM_THREADS``, or threadpoolctl's "openmp" limits) caps the
+    shards' threads too, as scikit-learn's OpenMP code honours it; BLAS's limit already did."""
+    threads = []
+    original = small_shards.Setup.lay_out_steps
+
+    def lay_out_steps(setup, sample_weight):
+        original(setup, sample_weight)
+        threads.append(setup.threads)
+
+    X, y = blobs(0)
+    model = RegularizedMLPClassifier(hidden_layer_sizes=(8,), max_iter=2, engine="compiled")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(small_shards.Setup, "lay_out_steps", lay_out_steps)
+        for api in ("openmp", "blas"):
+            with threadpool_limits(1, user_api=api):
+                assert small_shards.openmp_threads() == 1
+                model.fit(X, y)
+        model.fit(X, y)  # after the limits, all the threads allowed (400 rows: 7 shards of 64)
+    assert threads == [1, 1, min(_threads.allowed_threads(), 7)]
+
+
+@pytest.mark.compiled
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_process_forked_after_a_threaded_fit_trains_on_one_thread(small_shards):
+    """GNU OpenMP's threads do not survive fork(): a child of multiprocessing's "fork" start
+    method, forked after a fit ran a team of them, waited forever at its first parallel region.
+    The child trains on one thread, the same model."""
+    if _threads.allowed_threads() < 2:
+        pytest.skip("one CPU: no team of OpenMP threads to inherit")
+    X, y = blobs(0)
+    model = RegularizedMLPClassifier(
+        hidden_layer_sizes=(8,), max_iter=3, engine="compiled", random_state=0
+    )
+    expected = model.fit(X, y).loss_curve_
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+
+    def fit_in_child():
+        results.put((small_shards.openmp_threads(), clone(model).fit(X, y).loss_curve_))
+
+    child = context.Process(target=fit_in_child)
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung at its first parallel region")
+    assert child.exitcode == 0
+    assert results.get(timeout=5) == (1, expected)
 
 
 @pytest.mark.compiled

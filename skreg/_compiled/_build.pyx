@@ -1,5 +1,5 @@
-"""What the compiled engine was built with: OpenMP or not (as scikit-learn's
-``sklearn.utils._openmp_helpers`` tells it), and the codes of its enums."""
+"""What the compiled engine was built with: OpenMP or not, and OpenMP's thread limit (as
+scikit-learn's ``sklearn.utils._openmp_helpers`` tells them), and the codes of its enums."""
 
 from ._common cimport (
     ACTIVATION_IDENTITY, ACTIVATION_LEAKY_RELU, ACTIVATION_LOGISTIC, ACTIVATION_RELU,
@@ -16,6 +16,24 @@ cdef extern from *:
     #endif
     """
     const int SKREG_OPENMP
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int skreg_openmp_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int skreg_openmp_max_threads(void) { return 1; }
+    #endif
+    """
+    int skreg_openmp_max_threads()
+
+
+def openmp_max_threads():
+    """How many threads an OpenMP parallel region started from the calling thread may use
+    (``omp_get_max_threads``: ``OMP_NUM_THREADS``, or ``threadpoolctl.threadpool_limits`` with
+    ``user_api="openmp"``); 1 without OpenMP."""
+    return skreg_openmp_max_threads()
 
 
 def openmp_enabled():
