@@ -7,7 +7,9 @@ activation's *output*, as scikit-learn's do, so that backpropagation needs no pr
 Losses are computed from the output *logits* (the output layer's pre-activations), never from
 probabilities or predictions, so no ``log(0)`` can occur. Each loss function returns the mean loss
 (summed over outputs, averaged over samples) and writes its gradient with respect to the logits
-into ``delta`` (the ``1/m`` of the mean included), ready for backpropagation.
+into ``delta`` (the ``1/m`` of the mean included), ready for backpropagation. The gradient is
+computed in the dtype of the logits; the loss's sums run in float64, as the compiled engine's do
+(see :func:`in_double`).
 """
 
 from functools import partial
@@ -18,6 +20,15 @@ from scipy.special import expit, xlogy
 #: Slope of ``activation="leaky_relu"`` for negative inputs: ``f(z) = z`` if ``z > 0``, else
 #: ``LEAKY_RELU_SLOPE * z`` (the usual 0.01 of Maas et al., 2013).
 LEAKY_RELU_SLOPE = 0.01
+
+
+def in_double(array):
+    """``array`` for a sum that runs in float64: itself if float64, else a float64 copy. Sums over
+    float32 arrays would round to float32's 1e-7, and overflow past 3.4e38 while their mean is
+    finite; the cost would then stall on float32 ties (stopping rules see no improvement) and
+    diverge where the compiled engine's double sums do not."""
+    return array.astype(np.float64, copy=False)
+
 
 #: Elements per call of :func:`relu_inplace`, and the size of its arrays of zeros.
 RELU_BLOCK = 2**17
@@ -146,11 +157,12 @@ def logistic_log_loss(logits, Y, delta, weights=None):
     outputs (one for binary targets, one per label for multilabel targets) and averaged over
     samples, uniformly or with ``weights`` (one per sample, summing to 1).
     """
-    softplus = np.logaddexp(0, logits, out=delta)  # delta is free until the gradient below
+    softplus = in_double(np.logaddexp(0, logits, out=delta))  # delta is free until the gradient
     if weights is None:
-        loss = (softplus.sum() - np.vdot(Y, logits)) / Y.shape[0]
+        loss = (softplus.sum() - np.vdot(in_double(Y), in_double(logits))) / Y.shape[0]
     else:
-        loss = weights @ (softplus - Y * logits).sum(axis=1)
+        per_sample = (softplus - in_double(Y) * in_double(logits)).sum(axis=1)
+        loss = in_double(weights) @ per_sample
     expit(logits, out=delta)
     _gradient_of_cross_entropy(delta, Y, weights)
     return float(loss)
@@ -162,8 +174,8 @@ def softmax_log_loss(logits, Y, delta, weights=None):
     true_logit = np.einsum("ij,ij->i", Y, delta)
     np.exp(delta, out=delta)
     normaliser = delta.sum(axis=1, keepdims=True)
-    per_sample = np.log(normaliser[:, 0]) - true_logit
-    loss = per_sample.mean() if weights is None else weights @ per_sample
+    per_sample = in_double(np.log(normaliser[:, 0]) - true_logit)
+    loss = per_sample.mean() if weights is None else in_double(weights) @ per_sample
     delta /= normaliser
     _gradient_of_cross_entropy(delta, Y, weights)
     return float(loss)
@@ -179,10 +191,11 @@ def squared_error_loss(logits, Y, delta, weights=None):
     """Half the squared error ``(z - y)**2 / 2`` of identity outputs, summed over outputs;
     ``d loss / d logits = z - y`` (divided by ``m``, or times the weights) into ``delta``."""
     np.subtract(logits, Y, out=delta)
+    residuals = in_double(delta)
     if weights is None:
-        loss = 0.5 * float(np.vdot(delta, delta)) / Y.shape[0]
+        loss = 0.5 * float(np.vdot(residuals, residuals)) / Y.shape[0]
     else:
-        loss = 0.5 * float(weights @ np.einsum("ij,ij->i", delta, delta))
+        loss = 0.5 * float(in_double(weights) @ np.einsum("ij,ij->i", residuals, residuals))
     _average_gradient(delta, weights)
     return loss
 
@@ -216,9 +229,10 @@ def pinball_loss(logits, Y, delta, weights=None, quantile=0.5):
 
 
 def _mean_over_samples(per_entry, weights):
+    per_entry = in_double(per_entry)
     if weights is None:
         return float(per_entry.sum()) / per_entry.shape[0]
-    return float(weights @ per_entry.sum(axis=1))
+    return float(in_double(weights) @ per_entry.sum(axis=1))
 
 
 def _average_gradient(delta, weights):

@@ -18,7 +18,7 @@ from functools import cached_property, partial
 import numpy as np
 import scipy.sparse as sp
 
-from ._base import ACTIVATIONS, BOUNDED_ACTIVATIONS, DERIVATIVES, loss_function
+from ._base import ACTIVATIONS, BOUNDED_ACTIVATIONS, DERIVATIVES, in_double, loss_function
 from ._random import dropout_words, keep_threshold
 
 
@@ -385,9 +385,10 @@ class Penalty:
             decay = params.flat * params.coef_mask
             decay *= self.l2 / m
             grads.flat += decay
-            cost += 0.5 * float(np.dot(decay, params.flat))
+            cost += 0.5 * float(np.dot(in_double(decay), in_double(params.flat)))
         if self.l1:
-            cost += self.l1 / m * float(np.dot(np.abs(params.flat), params.coef_mask))
+            coefs = in_double(np.abs(params.flat))
+            cost += self.l1 / m * float(np.dot(coefs, in_double(params.coef_mask)))
         return cost
 
     def proximal_step(self, params, step_size, m):

@@ -114,8 +114,8 @@ def train_epochs(
                     )
             except FloatingPointError:
                 cost = math.inf
-            if not math.isfinite(cost):
-                raise_divergence(epoch, cost, optimizer.learning_rate)
+            if not math.isfinite(cost):  # (a NaN cost comes from an overflow too: inf - inf)
+                raise_divergence(epoch, math.inf, optimizer.learning_rate)
             loss_curve.append(cost)
             optimizer.epoch_ends(m)
             if verbose and epoch % PRINT_EPOCHS == 0:

@@ -242,6 +242,50 @@ def test_large_layers_go_through_blas_and_agree(activation):
         np.testing.assert_allclose(curve, expected_curve, rtol=1e-11)
 
 
+@pytest.mark.parametrize("loss", sorted(LOSS_FUNCTIONS))
+def test_float32_losses_are_summed_in_float64(loss):
+    """Per-entry losses whose float32 sum would overflow (the NumPy engine summed in float32,
+    where the compiled engine's sums run in double): the loss of the float64 inputs, to float32's
+    rounding of the per-entry terms."""
+    rng = np.random.RandomState(0)
+    n_outputs = 1 if loss in ("logistic", "squared_error", "poisson") else 3
+    if loss in ("logistic", "softmax"):
+        classes = rng.randint(max(n_outputs, 2), size=100)
+        Y = np.eye(n_outputs)[classes] if n_outputs > 1 else classes[:, None].astype(float)
+        logits = -np.where(Y > 0, 1, -1) * 1e37 * rng.uniform(1, 2, size=Y.shape)
+    else:
+        Y = (1e36 if loss == "quantile" else 1e35) * rng.uniform(1, 2, size=(100, n_outputs))
+        logits = np.zeros_like(Y) if loss == "poisson" else -Y
+    function = LOSS_FUNCTIONS[loss]
+    expected = function(logits, Y, np.empty_like(Y))
+    Y32, logits32 = Y.astype(np.float32), logits.astype(np.float32)
+    with np.errstate(over="raise"):
+        loss32 = function(logits32, Y32, np.empty_like(Y32))
+    assert 1e35 < expected < np.inf
+    assert loss32 == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.compiled
+@pytest.mark.parametrize("loss", ["squared_error", "quantile"])
+def test_float32_costs_near_the_float_range_agree(loss):
+    """Both engines sum the cost in float64: a float32 fit whose mean loss is finite but whose
+    float32 sum would overflow trains on both (the NumPy engine summed in float32 and called it a
+    divergence), with the same loss curve."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((100, 3)).astype(np.float32)
+    y = {"squared_error": 3e18, "quantile": 1e37}[loss] * (1 + rng.uniform(size=100))
+    curves = {}
+    for engine in ("numpy", "compiled"):
+        model = RegularizedMLPRegressor(
+            loss=loss, hidden_layer_sizes=(5,), max_iter=2, random_state=0, engine=engine
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            curves[engine] = model.fit(X, y).loss_curve_
+    assert np.isfinite(curves["numpy"]).all() and curves["numpy"][0] > 1e36
+    np.testing.assert_allclose(curves["compiled"], curves["numpy"], rtol=1e-6)
+
+
 @pytest.mark.compiled
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_float32_stays_float32_and_agrees(n_classes):
