@@ -111,7 +111,7 @@ def run(args):
         report.section(title, ratios(rows))
         if "compiled" in ENGINES:
             report.note(w1_options_summary(rows))
-        report.section(*mission(sizes, min(repeats, 3)), RATIO_HEADER)
+        report.section(*mission(sizes, min(repeats, MAX_LONG_ROUNDS)), RATIO_HEADER)
         report.section(*timed(w2(sizes), repeats))
         report.section(*timed(w2_adam(sizes), repeats))
         report.section(*timed(prediction(sizes), repeats))
@@ -121,7 +121,7 @@ def run(args):
         title, contenders, flops = workload(sizes)
         cells = threads(contenders, flops, sgemm, repeats, alone[workload])
         report.section(f"Threads, {title}", cells)
-    for title, rows in busy_machine(sizes, min(repeats, 3)):
+    for title, rows in busy_machine(sizes, min(repeats, MAX_LONG_ROUNDS)):
         report.section(title, rows, BUSY_HEADER)
     report.section(
         "Memory: peak resident memory of the W2 fit, one subprocess each",
@@ -285,6 +285,10 @@ def w1_options_summary(rows):
         "(target >= 12x)."
     )
 
+
+#: The mission's search (MLPClassifier's takes minutes a round) and the busy machine run at most
+#: this many rounds.
+MAX_LONG_ROUNDS = 3
 
 MISSION_LAMBDS = [0, 0.1, 0.3, 0.7, 3]
 MISSION_FOLDS = 5
@@ -956,8 +960,9 @@ class Report:
                 f"{os.getloadavg()[0]:.2f}",
                 f"BLAS (threadpoolctl): {'; '.join(blas) or 'none loaded'}",
                 f"Versions: {', '.join(versions)}",
-                f"Method: each workload's contenders alternate, {self.repeats} round(s); median "
-                "wall time. Speed-up = MLPClassifier's median / the contender's.",
+                f"Method: each workload's contenders alternate, {self.repeats} round(s) "
+                f"({min(self.repeats, MAX_LONG_ROUNDS)} for the mission's search and the busy "
+                "machine); median wall time. Speed-up = MLPClassifier's median / the contender's.",
                 f"Threads: {threads}; the threads sections run each contender at 1 thread "
                 f"(threadpool_limits(1)) and at all {cores()} cores (no limit), the busy-machine "
                 "sections with no limit.",
