@@ -286,8 +286,8 @@ def w1_options_summary(rows):
     )
 
 
-#: The mission's search (MLPClassifier's takes minutes a round) and the busy machine run at most
-#: this many rounds.
+#: The mission's search (whose MLPClassifier search is the run's longest contender) and the busy
+#: machine run at most this many rounds.
 MAX_LONG_ROUNDS = 3
 
 MISSION_LAMBDS = [0, 0.1, 0.3, 0.7, 3]
